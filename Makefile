@@ -1,0 +1,54 @@
+# One target per habit; a newcomer and CI run the same thing.
+#   make demo   embedded broker + fleet API on SQLite + simulated exhibits
+#   make test   install what the tests need, lint, type-check, import rules, then every suite
+#   make check  lint, types, import rules only
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/pytest
+
+.PHONY: help venv system-deps check test test-unit test-integration test-e2e demo clean
+
+help:
+	@echo "make demo   start the embedded broker, the fleet API on SQLite and simulated exhibits"
+	@echo "make test   install test needs, run ruff, mypy, import rules and all test suites"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+# Real components the tests talk to. Installed when we are root (CI, a fresh
+# container); otherwise the tests say what is missing and how to install it.
+system-deps:
+	@bash scripts/system-deps.sh
+
+check: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test-unit: venv
+	$(PYTEST) -m "not integration and not e2e" -q
+
+test-integration: venv
+	$(PYTEST) -m "integration and not e2e" -q
+
+test-e2e: venv
+	$(PYTEST) -m e2e -q
+
+test: system-deps venv check test-unit test-integration test-e2e
+
+demo: venv
+	$(BIN)/exhibit-sim demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data

@@ -1,0 +1,156 @@
+"""Versioned MQTT payloads: pydantic v2 models, frozen, strict about extra fields.
+
+Every payload is JSON with an explicit ``schema_version``. Times are UTC-aware.
+An interaction record carries what the fleet needs to place it in the right visit
+even when the Pi's clock is wrong: the boot it happened in, the monotonic time within
+that boot, the wall time as the Pi saw it, whether that wall clock was synced, and
+the visit the exhibit was assigned to at the time (if any).
+
+Records carry a persistent, gap-free 64-bit ``seq`` per exhibit. Ingestion is
+idempotent on (exhibit_id, seq): a redelivered record changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from broker.errors import MessageError
+from broker.topics import EXHIBIT_ID_PATTERN, Channel
+
+SCHEMA_VERSION = 1
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Largest payload we publish or accept; the broker's message size limit matches it."""
+MAX_RECORDS_PER_BATCH = 1000
+SEQ_MAX = 2**63 - 1
+
+ExhibitId = Annotated[str, Field(pattern=EXHIBIT_ID_PATTERN)]
+InputName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
+VisitId = Annotated[int, Field(ge=1)]
+
+
+def utc_now() -> datetime:
+    """Current wall time, UTC-aware."""
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    """Base of every payload: immutable, no unknown fields, no NaN or infinity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    def to_payload(self) -> bytes:
+        """Serialise to the JSON bytes sent over MQTT (absent optional values omitted)."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class CountRecord(Message):
+    """Interactions counted on one input during one time bucket of one boot."""
+
+    type: Literal["count"] = "count"
+    seq: Seq
+    input: InputName
+    start: AwareDatetime = Field(description="wall time at bucket start, as the Pi's clock said")
+    mono_start: float = Field(ge=0, description="monotonic seconds since boot at bucket start")
+    seconds: float = Field(gt=0, le=86_400, description="bucket length")
+    count: int = Field(ge=0, le=1_000_000)
+    boot_id: str = Field(min_length=1, max_length=64)
+    clock_synced: bool
+    visit_id: VisitId | None = Field(
+        default=None, description="visit the exhibit was assigned to when counting"
+    )
+
+
+Record = Annotated[CountRecord, Field(discriminator="type")]
+
+
+class CountBatch(Message):
+    """Many records in one message: the unit the agent publishes and the broker acks."""
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    sent_at: AwareDatetime
+    records: list[Record] = Field(min_length=1, max_length=MAX_RECORDS_PER_BATCH)
+
+
+class Status(Message):
+    """Retained online/offline status: the birth message, or the last will when offline."""
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    online: bool
+    at: AwareDatetime | None = Field(default=None, description="absent in the last will")
+    boot_id: str | None = None
+    agent_version: str | None = None
+    config_hash: str | None = None
+    inputs: list[InputName] | None = None
+
+
+class Heartbeat(Message):
+    """Periodic health; values the Pi cannot measure are absent, never invented."""
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    at: AwareDatetime
+    boot_id: str
+    uptime_s: float = Field(ge=0)
+    clock_synced: bool
+    outbox_depth: int = Field(ge=0)
+    cpu_temp_c: float | None = None
+    under_voltage: bool | None = None
+    throttled: bool | None = None
+    disk_free_bytes: int | None = Field(default=None, ge=0)
+    mem_available_bytes: int | None = Field(default=None, ge=0)
+    wifi_signal_dbm: float | None = None
+
+
+class Assignment(Message):
+    """Retained command: the visit an exhibit is checked out to, or none."""
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    visit_id: VisitId | None = Field(default=None, description="absent: checked in, no visit")
+    issued_at: AwareDatetime
+
+
+AnyMessage = CountBatch | Status | Heartbeat | Assignment
+
+MODELS: dict[Channel, type[CountBatch] | type[Status] | type[Heartbeat] | type[Assignment]] = {
+    Channel.COUNTS: CountBatch,
+    Channel.STATUS: Status,
+    Channel.HEARTBEAT: Heartbeat,
+    Channel.ASSIGNMENT: Assignment,
+}
+
+
+def decode(channel: Channel, payload: bytes) -> AnyMessage:
+    """Parse ``payload`` for ``channel``; raise MessageError with a reason code if it is bad.
+
+    Reason codes: ``oversized``, ``malformed`` (not a JSON object), ``schema_version``
+    (a version this code does not read), ``invalid`` (fails validation).
+    """
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise MessageError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:
+        raw: Any = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MessageError("malformed", f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise MessageError("malformed", "payload is not a JSON object")
+    version = raw.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise MessageError(
+            "schema_version", f"schema_version {version!r} is not supported (expected 1)"
+        )
+    try:
+        return MODELS[channel].model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise MessageError(
+            "invalid", f"{where}: {first['msg']} ({exc.error_count()} error(s))"
+        ) from None
