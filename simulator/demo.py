@@ -1,0 +1,138 @@
+"""``exhibit-sim demo`` (``make demo``): everything on one machine, nothing to install.
+
+Starts the embedded broker and the fleet API on SQLite (as a child process, talking to
+it only over HTTP like the real fleet), registers a few simulated exhibits and a visit,
+lets scripted visitors use them, and prints the usage as it arrives. Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from broker.embedded import EmbeddedBroker
+from broker.mosquitto import free_port
+from simulator.fleet_client import FleetClient
+from simulator.runner import RunConfig, exhibit_ids, register, run
+
+DEMO_HOURS = 8
+
+
+def preferred_port(port: int) -> int:
+    """``port`` if nothing listens on it, else any free port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port
+
+
+def start_api(*, port: int, broker_port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    """The fleet API on SQLite in ``data_dir``, logging to ``data_dir/api.log``."""
+    env = dict(os.environ)
+    env["FLEET_DATABASE_URL"] = f"sqlite:///{data_dir / 'fleet.db'}"
+    env["FLEET_MQTT_URL"] = f"mqtt://127.0.0.1:{broker_port}"
+    log = (data_dir / "api.log").open("ab")
+    try:
+        # Its own session: Ctrl-C reaches only us, and we stop the API in order.
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fleet_api",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
+def wait_healthy(client: FleetClient, api: subprocess.Popen[bytes], timeout: float) -> None:
+    """Block until the API answers /healthz; raise if it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if api.poll() is not None:
+            raise RuntimeError(f"the fleet API exited with code {api.returncode}")
+        if client.healthy():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the fleet API did not answer within {timeout:.0f}s")
+
+
+def usage_line(client: FleetClient, visit_id: int) -> str:
+    """One line: time, each exhibit's total, and the visit total."""
+    usage = client.visit_usage(visit_id)
+    parts = [f"{e['exhibit_id']}: {e['total']:>4}" for e in usage["exhibits"]]
+    return f"{datetime.now():%H:%M:%S}  " + "  ".join(parts) + f"   total {usage['total']}"
+
+
+def demo(*, data_dir: Path, exhibits: int, console: Console, seed: int = 1) -> int:
+    """Run the demo until Ctrl-C; return the exit code."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    broker_port, api_port = preferred_port(1883), preferred_port(8000)
+    api_url = f"http://127.0.0.1:{api_port}"
+    stop = threading.Event()
+    with EmbeddedBroker(broker_port):
+        console.print(f"embedded MQTT broker on 127.0.0.1:{broker_port} (loopback only)")
+        api = start_api(port=api_port, broker_port=broker_port, data_dir=data_dir)
+        client = FleetClient(api_url)
+        simulation: threading.Thread | None = None
+        try:
+            wait_healthy(client, api, timeout=60)
+            ids = exhibit_ids(exhibits)
+            visit_id = register(client, ids, duration_s=DEMO_HOURS * 3600)
+            config = RunConfig(
+                api_url=api_url,
+                broker_url=f"mqtt://127.0.0.1:{broker_port}",
+                exhibits=exhibits,
+                seed=seed,
+                duration_s=DEMO_HOURS * 3600,
+                ledger_path=data_dir / "ledger.jsonl",
+                data_dir=data_dir / "agents",
+                visit_id=visit_id,
+                flush_timeout_s=5,
+            )
+            simulation = threading.Thread(
+                target=run, args=(config,), kwargs={"stop": stop}, name="simulation"
+            )
+            simulation.start()
+            console.print(f"fleet API on {api_url} (SQLite in {data_dir}, log {data_dir}/api.log)")
+            console.print(f"[bold]usage appears at {api_url}/visits/{visit_id}/usage[/bold]")
+            console.print(f"API docs at {api_url}/docs; Ctrl-C stops everything")
+            while simulation.is_alive():
+                simulation.join(5)
+                console.print(usage_line(client, visit_id))
+        except KeyboardInterrupt:
+            console.print("stopping ...")
+        finally:
+            stop.set()
+            if simulation is not None:
+                simulation.join()
+            client.close()
+            api.terminate()
+            try:
+                api.wait(15)
+            except subprocess.TimeoutExpired:
+                api.kill()
+                api.wait()
+    console.print("stopped: broker, fleet API and simulated exhibits are down")
+    return 0

@@ -1,0 +1,118 @@
+"""Simulator -> real broker -> fleet API -> verify: every count exact."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from broker.embedded import EmbeddedBroker
+from broker.mosquitto import MosquittoProcess
+from simulator.cli import main as sim
+from simulator.ledger import totals
+from tests.e2e.conftest import ApiFactory
+
+pytestmark = pytest.mark.e2e
+
+
+def run_and_verify(api_url: str, broker_url: str, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.jsonl"
+    common = ["--api", api_url, "--ledger", str(ledger)]
+    code = sim(
+        [
+            "run",
+            *common,
+            "--broker",
+            broker_url,
+            "--exhibits",
+            "3",
+            "--seed",
+            "11",
+            "--duration",
+            "8",
+            "--mean-gap",
+            "0.5",
+            "--bucket-seconds",
+            "2",
+            "--data-dir",
+            str(tmp_path / "agents"),
+        ]
+    )
+    assert code == 0
+    assert sim(["verify", *common, "--wait", "20"]) == 0
+
+    # The same comparison, made here without the simulator's own code path.
+    expected = totals(ledger)
+    assert sum(expected.values()) >= 30, "the run must exercise the path with real volume"
+    assert {key[2] for key in expected} == {"button", "motion"}
+    (visit_id,) = {key[0] for key in expected}
+    usage = httpx.get(f"{api_url}/visits/{visit_id}/usage", timeout=5).json()
+    reported = {
+        (visit_id, exhibit["exhibit_id"], entry["input"]): entry["count"]
+        for exhibit in usage["exhibits"]
+        for entry in exhibit["inputs"]
+        if entry["count"]
+    }
+    assert reported == dict(expected)
+    assert usage["total"] == sum(expected.values())
+
+
+def test_exact_counts_through_mosquitto(
+    mosquitto: MosquittoProcess, fleet_api: ApiFactory, tmp_path: Path
+) -> None:
+    api_url = fleet_api(f"mqtt://127.0.0.1:{mosquitto.port}")
+    run_and_verify(api_url, f"mqtt://127.0.0.1:{mosquitto.port}", tmp_path)
+
+
+def test_exact_counts_through_the_embedded_broker(
+    embedded_broker: EmbeddedBroker, fleet_api: ApiFactory, tmp_path: Path
+) -> None:
+    api_url = fleet_api(f"mqtt://127.0.0.1:{embedded_broker.port}")
+    run_and_verify(api_url, f"mqtt://127.0.0.1:{embedded_broker.port}", tmp_path)
+
+
+def test_demo_shows_counts_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    """``make demo`` runs ``exhibit-sim demo``: counts within 30 s, Ctrl-C stops everything."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "demo", "--data-dir", str(tmp_path / "demo")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert demo.stdout is not None
+    lines: list[str] = []
+    url = None
+    total = 0
+    deadline = time.monotonic() + 60
+    try:
+        for line in demo.stdout:
+            lines.append(line)
+            if found := re.search(r"usage appears at (\S+)", line):
+                url = found.group(1)
+                started = time.monotonic()
+            if found := re.search(r"total (\d+)$", line.strip()):
+                total = int(found.group(1))
+                if total > 0:
+                    break
+            if time.monotonic() > deadline:
+                break
+        assert url is not None, "".join(lines)
+        assert total > 0, "".join(lines)
+        assert time.monotonic() - started < 30, "counts must appear within 30 s"
+        assert json.loads(httpx.get(url, timeout=5).text)["total"] >= total
+    finally:
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=60)
+    assert demo.returncode == 0, "".join(lines) + rest
+    assert "stopped" in rest
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(url, timeout=2)
