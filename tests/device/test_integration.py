@@ -1,0 +1,312 @@
+"""Real agents on mock pins against real brokers (Mosquitto and the embedded one)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from broker.embedded import EmbeddedBroker
+from broker.mosquitto import MosquittoProcess
+from broker.topics import Channel, exhibit_topic
+from device.agent import Agent
+from device.inputs import pulse_motion
+from device.mqtt_link import MqttLink
+from tests.device.conftest import SettingsMaker
+from tests.device.subscriber import Subscriber
+
+ROOT = Path(__file__).parents[2]
+COUNTS = exhibit_topic("exhibit-001", Channel.COUNTS)
+STATUS = exhibit_topic("exhibit-001", Channel.STATUS)
+INPUTS = [
+    {"name": "button", "kind": "button", "pin": 17, "debounce_s": 0},
+    {"name": "motion", "kind": "motion", "pin": 4, "sample_rate_hz": 200},
+]
+
+
+@pytest.fixture
+def subscribers() -> Iterator[list[Subscriber]]:
+    """Subscribers made by a test are closed after it."""
+    made: list[Subscriber] = []
+    yield made
+    for subscriber in made:
+        subscriber.close()
+
+
+def subscribe(
+    made: list[Subscriber],
+    port: int,
+    *topics: str,
+    client_id: str = "test-subscriber",
+    persistent: bool = False,
+) -> Subscriber:
+    subscriber = Subscriber(port, list(topics), client_id=client_id, persistent=persistent)
+    made.append(subscriber)
+    return subscriber
+
+
+def agent_for(port: int, make_settings: SettingsMaker, factory: MockFactory, **kw: object) -> Agent:
+    settings = make_settings(
+        broker_url=f"mqtt://127.0.0.1:{port}", inputs=INPUTS, reconnect_max_s=0.5, **kw
+    )
+    return Agent(settings, pin_factory=factory)
+
+
+def press(factory: MockFactory, times: int) -> None:
+    for _ in range(times):
+        factory.pin(17).drive_low()
+        factory.pin(17).drive_high()
+
+
+def exercise_counts_and_status(
+    port: int, make_settings: SettingsMaker, factory: MockFactory, made: list[Subscriber]
+) -> None:
+    live = subscribe(made, port, COUNTS, STATUS)
+    agent = agent_for(port, make_settings, factory)
+    agent.start()
+    try:
+        assert agent.wait_connected(10)
+        press(factory, 7)
+        for _ in range(2):
+            assert pulse_motion(agent.inputs, "motion", factory.pin(4))
+        assert agent.flush(10)
+        assert agent.outbox_depth() == 0
+        assert live.wait_for(lambda: live.counted() == {"button": 7, "motion": 2})
+
+        late = subscribe(made, port, STATUS, client_id="latecomer")
+        assert late.wait_for(lambda: bool(late.statuses()))
+        birth, retained = late.statuses()[0]
+        assert retained
+        assert birth.online is True
+        assert birth.inputs == ["button", "motion"]
+        assert birth.boot_id == live.records()[0].boot_id
+        assert birth.agent_version
+    finally:
+        agent.stop()
+    assert live.wait_for(lambda: any(not s.online for s, _r in live.statuses()))
+    offline = [s for s, _r in live.statuses() if not s.online]
+    assert offline[-1].at is not None  # the explicit goodbye, not the last will
+
+
+def exercise_last_will(
+    port: int, make_settings: SettingsMaker, factory: MockFactory, made: list[Subscriber]
+) -> None:
+    live = subscribe(made, port, STATUS)
+    agent = agent_for(port, make_settings, factory)
+    agent.start()
+    assert agent.wait_connected(10)
+    assert live.wait_for(lambda: any(s.online for s, _r in live.statuses()))
+    agent.crash()  # the socket goes away without DISCONNECT
+    assert live.wait_for(lambda: not live.statuses()[-1][0].online)
+    will = live.statuses()[-1][0]
+    assert will.at is None
+    assert will.exhibit_id == "exhibit-001"
+
+    late = subscribe(made, port, STATUS, client_id="latecomer")
+    assert late.wait_for(lambda: bool(late.statuses()))
+    assert late.statuses()[0] == (will, True)
+
+
+def test_counts_and_status_through_mosquitto(
+    mosquitto: MosquittoProcess,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+) -> None:
+    exercise_counts_and_status(mosquitto.port, make_settings, factory, subscribers)
+
+
+def test_counts_and_status_through_the_embedded_broker(
+    embedded_broker: EmbeddedBroker,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+) -> None:
+    exercise_counts_and_status(embedded_broker.port, make_settings, factory, subscribers)
+
+
+def test_last_will_through_mosquitto(
+    mosquitto: MosquittoProcess,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+) -> None:
+    exercise_last_will(mosquitto.port, make_settings, factory, subscribers)
+
+
+def test_last_will_through_the_embedded_broker(
+    embedded_broker: EmbeddedBroker,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+) -> None:
+    exercise_last_will(embedded_broker.port, make_settings, factory, subscribers)
+
+
+def test_network_drop_then_reconnect_loses_nothing(
+    mosquitto: MosquittoProcess,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+) -> None:
+    live = subscribe(subscribers, mosquitto.port, COUNTS, STATUS)
+    with agent_for(mosquitto.port, make_settings, factory) as agent:
+        assert agent.wait_connected(10)
+        press(factory, 3)
+        assert agent.flush(10)
+        link = agent.link
+        assert isinstance(link, MqttLink)
+        first_session = link.session
+        link.sever()
+        press(factory, 4)  # counted while the link is down or coming back
+        assert live.wait_for(lambda: link.session not in (None, first_session))
+        assert agent.flush(10)
+        assert live.wait_for(lambda: live.counted() == {"button": 7})
+    onlines = [s.online for s, _r in live.statuses()]
+    assert onlines[:4] == [True, False, True, False]  # birth, will, birth again, goodbye
+
+
+def test_broker_down_at_start_then_everything_is_delivered(
+    mosquitto: MosquittoProcess,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+) -> None:
+    # The fleet's ingest is a persistent session: what arrives while it is away is queued.
+    ingest = Subscriber(mosquitto.port, [COUNTS], client_id="ingest", persistent=True)
+    ingest.close()
+    mosquitto.stop()
+
+    with agent_for(mosquitto.port, make_settings, factory, bucket_seconds=3600) as agent:
+        press(factory, 5)
+        assert pulse_motion(agent.inputs, "motion", factory.pin(4))
+        assert not agent.flush(0.3)  # sealed and stored, but nobody to deliver to
+        assert agent.outbox_depth() == 2
+        assert not agent.wait_connected(0)
+
+        mosquitto.start()  # same port, same persistence directory
+        assert agent.flush(15)
+        assert agent.outbox_depth() == 0
+
+    back = subscribe(subscribers, mosquitto.port, client_id="ingest", persistent=True)
+    assert back.wait_for(lambda: back.counted() == {"button": 5, "motion": 1})
+
+
+@pytest.mark.parametrize("kill_after", [120, 270])
+def test_kill_9_mid_run_then_restart_delivers_every_press_once_per_seq(
+    mosquitto: MosquittoProcess, tmp_path: Path, subscribers: list[Subscriber], kill_after: int
+) -> None:
+    counts = exhibit_topic("exhibit-kill", Channel.COUNTS)
+    status = exhibit_topic("exhibit-kill", Channel.STATUS)
+    live = subscribe(subscribers, mosquitto.port, counts, status)
+    data_dir = tmp_path / "kill-agent"
+    argv = [sys.executable, "-m", "tests.device.agent_child", str(mosquitto.port), str(data_dir)]
+
+    child = subprocess.Popen([*argv, "400"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert child.stdout is not None
+    recorded = 0
+    for line in child.stdout:
+        if line.startswith("recorded"):
+            recorded = int(line.split()[1])
+            if recorded >= kill_after:
+                break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    for line in child.stdout.read().splitlines():  # what it printed before it died
+        if line.startswith("recorded"):
+            recorded = int(line.split()[1])
+    child.stdout.close()
+    assert recorded >= kill_after
+    assert live.wait_for(lambda: any(s.at is None for s, _r in live.statuses()))  # last will
+
+    drain = subprocess.run([*argv, "0"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert drain.returncode == 0, drain.stdout + drain.stderr
+    assert "flushed True" in drain.stdout
+
+    by_seq: dict[int, set[str]] = {}
+    for record in live.records():
+        by_seq.setdefault(record.seq, set()).add(record.model_dump_json())
+    assert sorted(by_seq) == list(range(1, max(by_seq) + 1)), "a seq is missing"
+    assert all(len(bodies) == 1 for bodies in by_seq.values()), "a seq had two contents"
+    total = live.counted()["button"]
+    # Every press the child saw committed arrived; nothing beyond what it pressed.
+    assert recorded <= total <= 400
+
+
+def test_cli_run_until_sigterm(
+    mosquitto: MosquittoProcess, tmp_path: Path, subscribers: list[Subscriber]
+) -> None:
+    live = subscribe(subscribers, mosquitto.port, STATUS)
+    env = {
+        **os.environ,
+        "GPIOZERO_PIN_FACTORY": "mock",
+        "EXHIBIT_EXHIBIT_ID": "exhibit-001",
+        "EXHIBIT_BROKER_URL": f"mqtt://127.0.0.1:{mosquitto.port}",
+        "EXHIBIT_DATA_DIR": str(tmp_path / "cli-agent"),
+        "EXHIBIT_INPUTS": '[{"name": "button", "kind": "button", "pin": 17}]',
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "device.cli", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert live.wait_for(lambda: any(s.online for s, _r in live.statuses()), timeout=15)
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 0, err
+    assert live.wait_for(lambda: not live.statuses()[-1][0].online)
+    assert live.statuses()[-1][0].at is not None
+
+
+def test_credentials_are_used_and_a_refusal_keeps_counts_local(
+    tmp_path: Path,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+    mosquitto: MosquittoProcess,
+) -> None:
+    passwd = shutil.which("mosquitto_passwd")
+    if passwd is None:
+        pytest.skip("mosquitto_passwd is not installed (Debian package mosquitto)")
+    password_file = tmp_path / "passwd"
+    for user, secret in (("exhibit-001", "right"), ("reader", "reader")):
+        flag = ["-c"] if not password_file.exists() else []
+        subprocess.run([passwd, *flag, "-b", str(password_file), user, secret], check=True)
+    mosquitto.stop()
+    secured = MosquittoProcess(
+        tmp_path / "secured",
+        port=mosquitto.port,
+        extra_config=f"allow_anonymous false\npassword_file {password_file}\n",
+    )
+    with secured:
+        reader = Subscriber(secured.port, [COUNTS], username="reader", password="reader")
+        subscribers.append(reader)
+        wrong = agent_for(secured.port, make_settings, factory, username="exhibit-001")
+        with wrong:
+            press(factory, 2)
+            assert not wrong.wait_connected(1.0)
+            assert wrong.wait_recorded(5)
+        right = agent_for(
+            secured.port, make_settings, factory, username="exhibit-001", password="right"
+        )
+        with right:
+            assert right.wait_connected(10)
+            press(factory, 1)
+            assert right.flush(10)
+        # The refused agent's two presses were kept and went out with the next one.
+        assert reader.wait_for(lambda: reader.counted() == {"button": 3})
