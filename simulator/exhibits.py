@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
 from device.agent import Agent
-from device.config import AgentSettings, InputSpec
+from device.clock import SystemClock
+from device.config import load_settings
+from device.inputs import pulse_motion
 
-MOTION_HOLD_S = 0.3
-"""How long a visitor stays in front of a motion sensor: well above its 10 Hz sampling."""
+MOTION_TIMEOUT_S = 2.0
+"""How long a visitor waits in front of a motion sensor for it to notice (it samples at 10 Hz)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +43,20 @@ class SimulatedExhibit:
         self.exhibit_id = exhibit_id
         self.wiring = {w.name: w for w in wiring}
         self.factory = MockFactory()
-        self.settings = AgentSettings(
+        # Only these values count: the simulator's own EXHIBIT_* environment must not leak in.
+        self.settings = load_settings(
+            use_environment=False,
             exhibit_id=exhibit_id,
             broker_url=broker_url,
             data_dir=data_dir / exhibit_id,
-            inputs=[InputSpec(name=w.name, kind=w.kind, pin=w.pin) for w in wiring],
+            inputs=[{"name": w.name, "kind": w.kind, "pin": w.pin} for w in wiring],
             bucket_seconds=bucket_seconds,
         )
-        self.agent = Agent(self.settings, pin_factory=self.factory)
+        self.agent = Agent(
+            self.settings,
+            pin_factory=self.factory,
+            clock=SystemClock(boot_id=f"{exhibit_id}-boot-1"),
+        )
 
     @property
     def inputs(self) -> list[str]:
@@ -61,7 +67,7 @@ class SimulatedExhibit:
         """Start the agent (it connects and publishes in the background)."""
         self.agent.start()
 
-    def touch(self, input_name: str, *, wait: Callable[[float], object] = time.sleep) -> None:
+    def touch(self, input_name: str) -> None:
         """Perform one interaction on ``input_name`` the way a visitor would."""
         wiring = self.wiring[input_name]
         pin = self.factory.pin(wiring.pin)
@@ -69,12 +75,12 @@ class SimulatedExhibit:
             pin.drive_low()  # pressed (buttons are pulled up, active low)
             pin.drive_high()
         elif wiring.kind == "motion":
-            pin.drive_high()  # somebody walks up; the sensor samples at 10 Hz
-            wait(MOTION_HOLD_S)
-            pin.drive_low()
-            wait(MOTION_HOLD_S)
+            # Walk up, wait until the sampling sensor notices, walk away until it clears.
+            # A miss is not hidden here: the ledger records the visit, verify finds the loss.
+            pulse_motion(self.agent.inputs, input_name, pin, timeout=MOTION_TIMEOUT_S)
         else:
             raise ValueError(f"the simulator cannot drive a {wiring.kind!r} input yet")
+        pin.clear_states()  # MockPin keeps every state change; a long run would grow
 
     def flush(self, timeout: float) -> bool:
         """Seal open buckets and wait until the broker acknowledged everything."""

@@ -86,7 +86,7 @@ def perform(
             if stop.wait(max(0.0, start + touch.at - time.monotonic())):
                 return
             at = datetime.now(UTC)
-            exhibit.touch(touch.input, wait=stop.wait)
+            exhibit.touch(touch.input)
             ledger.record(
                 exhibit_id=exhibit.exhibit_id, input=touch.input, at=at, visit_id=visit_id
             )
