@@ -1,9 +1,15 @@
 """Errors raised by the MQTT contract and the broker helpers.
 
 BrokerError
- ├── TopicError (ValueError)          a topic string that is not one of ours
- ├── MessageError (ValueError)        a payload that is not a valid message; ``reason`` says why
- └── BrokerStartError (RuntimeError)  a broker process that would not come up
+ ├── TopicError (ValueError)             a topic string that is not one of ours
+ ├── MessageError (ValueError)           a payload that is not a valid message; ``reason`` says why
+ ├── BrokerStartError (RuntimeError)     a broker process that would not come up
+ ├── BrokerUrlError (ValueError)         a broker URL we cannot connect to (scheme, host, port)
+ ├── TlsConfigError (ValueError)         TLS settings that cannot work (missing file, cert, no key)
+ ├── CredentialsFileError (ValueError)   a password or ACL file we did not write and cannot read
+ ├── AccountExists (ValueError)          adding a broker account whose name is taken
+ ├── UnknownAccount (LookupError)        rotating or revoking an account that does not exist
+ └── ReloadError (RuntimeError)          the running broker could not be told to reload
 """
 
 from __future__ import annotations
@@ -28,3 +34,27 @@ class MessageError(BrokerError, ValueError):
 
 class BrokerStartError(BrokerError, RuntimeError):
     """A broker (embedded or Mosquitto) did not start listening."""
+
+
+class BrokerUrlError(BrokerError, ValueError):
+    """A broker URL that is not ``mqtt[s]://host[:port]`` or ``ws[s]://host[:port][/path]``."""
+
+
+class TlsConfigError(BrokerError, ValueError):
+    """TLS settings that cannot work: a missing file, a certificate without its key."""
+
+
+class CredentialsFileError(BrokerError, ValueError):
+    """A password or ACL file whose content was not written by ``broker.accounts``."""
+
+
+class AccountExists(BrokerError, ValueError):
+    """A broker account (exhibit or service) with this name already exists."""
+
+
+class UnknownAccount(BrokerError, LookupError):
+    """No broker account (exhibit or service) has this name."""
+
+
+class ReloadError(BrokerError, RuntimeError):
+    """The running Mosquitto could not be signalled to reload its password and ACL files."""

@@ -6,7 +6,9 @@ runs Mosquitto under systemd with a config built from the same ``base.conf``.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -49,6 +51,17 @@ def wait_listening(host: str, port: int, timeout: float) -> bool:
     return False
 
 
+def _stay_root() -> str:
+    """``user root`` when we are root, so Mosquitto keeps access to our files.
+
+    Started as root, Mosquitto drops to user ``mosquitto`` before it reads the password
+    file and before it saves persistence, and that user cannot enter a 0700 test
+    directory (it logs "Unable to open pwfile" / "Error saving in-memory database").
+    Containers run tests as root; CI and developers do not, and get nothing here.
+    """
+    return "user root\n" if os.geteuid() == 0 else ""
+
+
 class MosquittoProcess:
     """A Mosquitto child process on a loopback port, with state kept in ``data_dir``.
 
@@ -84,6 +97,7 @@ class MosquittoProcess:
             BASE_CONF.read_text()
             + f"\nlistener {self.port} {self.host}\n"
             + f"persistence_location {self.data_dir}/\n"
+            + _stay_root()
             + self.extra_config
         )
         return self.config_path
@@ -103,6 +117,16 @@ class MosquittoProcess:
                 f"see {self.log_path}:\n{self.log_path.read_text()[-2000:]}"
             )
         return self
+
+    def reload(self) -> None:
+        """Send SIGHUP: Mosquitto re-reads its password file, ACL and certificates.
+
+        It then disconnects every client whose credentials no longer pass (revoked or
+        rotated accounts); a test waits for that disconnect, not for a time.
+        """
+        if self.process is None or self.process.poll() is not None:
+            raise BrokerStartError("mosquitto is not running: nothing to reload")
+        self.process.send_signal(signal.SIGHUP)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop mosquitto gracefully (it saves its persistence file on SIGTERM)."""

@@ -1,0 +1,135 @@
+"""The production Mosquitto configuration, rendered from a dataclass of paths and ports.
+
+Paths differ per deployment (Ansible renders this with its own values), so the config
+is code, not a static file: ``render_production(ProductionConfig(...))``. A rendered
+example is checked in as ``production.example.conf`` and kept in sync by a test.
+
+The tests run the real Mosquitto with ``render_security(...)``, the same authentication,
+ACL and listener block production gets, so what is tested is what is deployed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from broker.messages import MAX_PAYLOAD_BYTES
+from broker.mosquitto import BASE_CONF
+
+CONFIG_DIR = Path(__file__).parent
+EXAMPLE_CONF = CONFIG_DIR / "production.example.conf"
+
+PACKET_OVERHEAD_BYTES = 4096
+"""Room above the payload limit for the rest of a PUBLISH packet: fixed header (<= 5),
+topic (~100 bytes for ours), packet id and MQTT v5 properties."""
+MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + PACKET_OVERHEAD_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class ProductionConfig:
+    """Where a deployment keeps its files and which ports it opens (Debian defaults)."""
+
+    passwd_file: Path = Path("/etc/mosquitto/passwd")
+    acl_file: Path = Path("/etc/mosquitto/acl")
+    ca_file: Path = Path("/etc/mosquitto/certs/ca.crt")
+    cert_file: Path = Path("/etc/mosquitto/certs/server.crt")
+    key_file: Path = Path("/etc/mosquitto/certs/server.key")
+    persistence_dir: Path = Path("/var/lib/mosquitto")
+    pid_file: Path | None = Path("/run/mosquitto/mosquitto.pid")
+    log_dest: str = "file /var/log/mosquitto/mosquitto.log"
+    user: str | None = None
+    """Unix user Mosquitto drops to when started as root; None keeps its default, mosquitto."""
+    bind: str | None = None
+    """Address the exhibit listeners bind; None: every interface."""
+    tls_port: int = 8883
+    websocket_port: int | None = None
+    """MQTT over WebSocket over TLS for schools whose firewalls pass only 443; None: off."""
+    service_port: int | None = 8884
+    """TLS with a required client certificate, for the fleet's own services; None: off."""
+    service_bind: str | None = None
+    exhibits_require_client_cert: bool = False
+
+
+EXAMPLE = ProductionConfig(websocket_port=443)
+"""What ``production.example.conf`` is rendered from."""
+
+
+def _listener(port: int, bind: str | None) -> str:
+    return f"listener {port} {bind}" if bind else f"listener {port}"
+
+
+def _tls(config: ProductionConfig, *, require_certificate: bool) -> list[str]:
+    # No tls_version line: Mosquitto 2.0 already accepts only TLS 1.2 and 1.3.
+    return [
+        f"cafile {config.ca_file}",
+        f"certfile {config.cert_file}",
+        f"keyfile {config.key_file}",
+        f"require_certificate {str(require_certificate).lower()}",
+    ]
+
+
+def render_security(config: ProductionConfig) -> str:
+    """Authentication, ACL, packet limit and the TLS / WebSocket / service listeners."""
+    exhibits_cert = config.exhibits_require_client_cert
+    lines = [
+        "# Nobody without an account; every account limited by the generated ACL.",
+        "allow_anonymous false",
+        f"password_file {config.passwd_file}",
+        f"acl_file {config.acl_file}",
+        "# message_size_limit (base.conf) refuses a payload over the limit after reading it;",
+        "# max_packet_size refuses a packet that is bigger still before Mosquitto buffers it",
+        "# (disconnect, reason 0x95) and is announced to MQTT v5 clients in CONNACK.",
+        f"max_packet_size {MAX_PACKET_BYTES}",
+        "",
+        "# Exhibits: MQTT over TLS.",
+        _listener(config.tls_port, config.bind),
+        *_tls(config, require_certificate=exhibits_cert),
+        "# The client id is forced to the username: otherwise exhibit A, connecting with",
+        "# exhibit B's client id, disconnects B and takes over its session (2.0.11 allows it).",
+        "use_username_as_clientid true",
+    ]
+    if config.websocket_port is not None:
+        lines += [
+            "",
+            "# Exhibits whose school firewall passes only 443: MQTT over WebSocket over TLS.",
+            _listener(config.websocket_port, config.bind),
+            "protocol websockets",
+            *_tls(config, require_certificate=exhibits_cert),
+            "use_username_as_clientid true",
+        ]
+    if config.service_port is not None:
+        lines += [
+            "",
+            "# Fleet services (ingest workers, the API): password AND a client certificate from",
+            "# our CA. Client ids are free here so several workers of one account can share a",
+            "# $share/ subscription; exhibits have no client certificate and cannot use it.",
+            _listener(config.service_port, config.service_bind),
+            *_tls(config, require_certificate=True),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+_HEADER = """\
+# Mosquitto for the exhibit fleet, generated by `fleet-api broker render-config`
+# (broker/mosquitto/production.py): change the code or its options, not this file.
+# Reload after editing accounts: systemctl reload mosquitto (SIGHUP).
+"""
+
+
+def render_production(config: ProductionConfig) -> str:
+    """The complete mosquitto.conf: base.conf, this deployment's paths, then security."""
+    local = [
+        f"persistence_location {str(config.persistence_dir).rstrip('/')}/",
+        f"log_dest {config.log_dest}",
+    ]
+    if config.pid_file is not None:
+        local.insert(0, f"pid_file {config.pid_file}")
+    if config.user is not None:
+        local.append(f"user {config.user}")
+    sections = [
+        _HEADER,
+        "# ---- shared settings: broker/mosquitto/base.conf ----\n" + BASE_CONF.read_text(),
+        "# ---- this deployment ----\n" + "\n".join(local) + "\n",
+        render_security(config),
+    ]
+    return "\n".join(sections)
