@@ -30,7 +30,9 @@ SEQ_MAX = 2**63 - 1
 ExhibitId = Annotated[str, Field(pattern=EXHIBIT_ID_PATTERN)]
 InputName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
-VisitId = Annotated[int, Field(ge=1)]
+VisitId = Annotated[int, Field(ge=1, le=SEQ_MAX)]
+BootId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ShortText = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f]*$")]
 
 
 def utc_now() -> datetime:
@@ -58,14 +60,32 @@ class CountRecord(Message):
     mono_start: float = Field(ge=0, description="monotonic seconds since boot at bucket start")
     seconds: float = Field(gt=0, le=86_400, description="bucket length")
     count: int = Field(ge=0, le=1_000_000)
-    boot_id: str = Field(min_length=1, max_length=64)
+    boot_id: BootId
     clock_synced: bool
     visit_id: VisitId | None = Field(
         default=None, description="visit the exhibit was assigned to when counting"
     )
 
 
-Record = Annotated[CountRecord, Field(discriminator="type")]
+class SessionRecord(Message):
+    """One engagement session: a burst of interactions ended by an idle timeout.
+
+    Times are those of the first and last interaction; ``dwell_s`` is measured on the
+    monotonic clock, so it is right even when the wall clock is not.
+    """
+
+    type: Literal["session"] = "session"
+    seq: Seq
+    start: AwareDatetime = Field(description="wall time of the first interaction")
+    mono_start: float = Field(ge=0)
+    dwell_s: float = Field(ge=0, le=86_400, description="first to last interaction")
+    interactions: int = Field(ge=1, le=1_000_000)
+    boot_id: BootId
+    clock_synced: bool
+    visit_id: VisitId | None = None
+
+
+Record = Annotated[CountRecord | SessionRecord, Field(discriminator="type")]
 
 
 class CountBatch(Message):
@@ -84,9 +104,9 @@ class Status(Message):
     exhibit_id: ExhibitId
     online: bool
     at: AwareDatetime | None = Field(default=None, description="absent in the last will")
-    boot_id: str | None = None
-    agent_version: str | None = None
-    config_hash: str | None = None
+    boot_id: BootId | None = None
+    agent_version: ShortText | None = None
+    config_hash: ShortText | None = None
     inputs: list[InputName] | None = None
 
 
@@ -96,7 +116,7 @@ class Heartbeat(Message):
     schema_version: Literal[1] = 1
     exhibit_id: ExhibitId
     at: AwareDatetime
-    boot_id: str
+    boot_id: BootId
     uptime_s: float = Field(ge=0)
     clock_synced: bool
     outbox_depth: int = Field(ge=0)
@@ -117,13 +137,45 @@ class Assignment(Message):
     issued_at: AwareDatetime
 
 
-AnyMessage = CountBatch | Status | Heartbeat | Assignment
+class Command(Message):
+    """Retained command to one exhibit; the agent runs each ``command_id`` once."""
 
-MODELS: dict[Channel, type[CountBatch] | type[Status] | type[Heartbeat] | type[Assignment]] = {
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    command_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    action: Literal["identify", "self_test"]
+    seconds: float = Field(gt=0, le=600, description="blink for / wait for presses during")
+    issued_at: AwareDatetime
+
+
+class SelfTestResult(Message):
+    """Which inputs the technician's presses reached during a self-test window."""
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    command_id: str = Field(min_length=1, max_length=64)
+    at: AwareDatetime
+    seen: dict[InputName, bool]
+    passed: bool
+
+
+AnyMessage = CountBatch | Status | Heartbeat | Assignment | Command | SelfTestResult
+ModelType = (
+    type[CountBatch]
+    | type[Status]
+    | type[Heartbeat]
+    | type[Assignment]
+    | type[Command]
+    | type[SelfTestResult]
+)
+
+MODELS: dict[Channel, ModelType] = {
     Channel.COUNTS: CountBatch,
     Channel.STATUS: Status,
     Channel.HEARTBEAT: Heartbeat,
     Channel.ASSIGNMENT: Assignment,
+    Channel.COMMAND: Command,
+    Channel.SELFTEST: SelfTestResult,
 }
 
 

@@ -6,6 +6,8 @@ Layout (``{id}`` is an exhibit id):
     fleet/v1/exhibits/{id}/status      agent -> fleet  QoS 1   Status, retained (birth / last will)
     fleet/v1/exhibits/{id}/heartbeat   agent -> fleet  QoS 0   Heartbeat
     fleet/v1/exhibits/{id}/assignment  fleet -> agent  QoS 1   Assignment, retained
+    fleet/v1/exhibits/{id}/command     fleet -> agent  QoS 1   Command, retained (run once per id)
+    fleet/v1/exhibits/{id}/selftest    agent -> fleet  QoS 1   SelfTestResult, retained
 
 The exhibit id in the topic is the one the broker's ACL authenticates, so ingestion
 rejects a payload whose ``exhibit_id`` disagrees with its topic.
@@ -31,6 +33,8 @@ class Channel(StrEnum):
     STATUS = "status"
     HEARTBEAT = "heartbeat"
     ASSIGNMENT = "assignment"
+    COMMAND = "command"
+    SELFTEST = "selftest"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,104 @@
+"""Errors raised by the fleet API; each HTTP-facing one knows its status code.
+
+FleetError
+ ├── ConfigError (ValueError)              a bad setting; the CLI prints one line, exits 2
+ ├── DatabaseError (RuntimeError)          the database cannot be used as it is
+ │    └── SchemaOutOfDate                  not migrated to this code's head revision
+ ├── NotFound (LookupError)                404: the resource in the URL does not exist
+ │    ├── UnknownExhibit
+ │    ├── UnknownSchool
+ │    └── UnknownVisit
+ ├── Conflict                              409: the request contradicts stored state
+ │    ├── ExhibitExists
+ │    └── ExhibitBooked                    already in a visit overlapping the new one
+ └── InvalidRequest (ValueError)           422: well-formed, but cannot be accepted
+      └── UnknownReference                 the body names a school/exhibit that does not exist
+
+Ingestion never raises for bad input: a bad message becomes a quarantine row (see
+:mod:`fleet_api.inbound`), so these errors are about the API, the config and the database.
+"""
+
+from __future__ import annotations
+
+
+class FleetError(Exception):
+    """Root of every error raised by ``fleet_api``."""
+
+    status_code = 500
+    code = "internal_error"
+
+
+class ConfigError(FleetError, ValueError):
+    """A setting with a bad value; the message names the setting and the fix."""
+
+    code = "config_error"
+
+
+class DatabaseError(FleetError, RuntimeError):
+    """The database is unreachable or not in a state this code can use."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+
+class SchemaOutOfDate(DatabaseError):
+    """The database schema is not at the revision this code needs."""
+
+    code = "schema_out_of_date"
+
+
+class NotFound(FleetError, LookupError):
+    """The resource named in the URL does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class UnknownExhibit(NotFound):
+    """No exhibit is registered with this id."""
+
+    code = "unknown_exhibit"
+
+
+class UnknownSchool(NotFound):
+    """No school has this id."""
+
+    code = "unknown_school"
+
+
+class UnknownVisit(NotFound):
+    """No visit has this id."""
+
+    code = "unknown_visit"
+
+
+class Conflict(FleetError):
+    """The request contradicts what is already stored."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class ExhibitExists(Conflict):
+    """An exhibit with this id is already registered."""
+
+    code = "exhibit_exists"
+
+
+class ExhibitBooked(Conflict):
+    """An exhibit cannot be in two visits at overlapping times."""
+
+    code = "exhibit_booked"
+
+
+class InvalidRequest(FleetError, ValueError):
+    """The request is well-formed but cannot be accepted."""
+
+    status_code = 422
+    code = "invalid_request"
+
+
+class UnknownReference(InvalidRequest):
+    """The request body refers to a school or exhibit that does not exist."""
+
+    code = "unknown_reference"

@@ -1,0 +1,68 @@
+"""What ingestion receives, from whom, and why it may refuse it.
+
+A :class:`MessageSource` delivers :class:`Inbound` messages from its own thread and
+acknowledges each one only when told to, after its batch is committed. The real
+source is :class:`fleet_api.mqtt_source.MqttSource` (the one module importing paho);
+unit tests use a fake that records calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from broker.messages import utc_now
+
+
+class QuarantineReason(StrEnum):
+    """Why a message was set aside instead of stored; the first four come from ``decode``."""
+
+    OVERSIZED = "oversized"
+    MALFORMED = "malformed"
+    SCHEMA_VERSION = "schema_version"
+    INVALID = "invalid"
+    UNKNOWN_TOPIC = "unknown_topic"
+    TOPIC_MISMATCH = "topic_mismatch"
+    UNKNOWN_EXHIBIT = "unknown_exhibit"
+    STORAGE_REJECTED = "storage_rejected"
+    """The database refused a message that passed every check (a constraint, a value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message as received: raw topic and payload, plus what acking it needs."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    mid: int = 0
+    received_at: datetime = field(default_factory=utc_now)
+    session: int = 0
+    """Which connection delivered it: an ack is only valid on that same connection."""
+
+
+Deliver = Callable[[Inbound], None]
+
+
+class MessageSource(Protocol):
+    """Where ingestion gets messages from; ``deliver`` may be called from any thread."""
+
+    def start(self, deliver: Deliver) -> None:
+        """Connect (retrying in the background) and deliver every message received."""
+        ...
+
+    def ack(self, message: Inbound) -> None:
+        """Acknowledge ``message`` to the broker: it is stored and must not come again."""
+        ...
+
+    def stop(self) -> None:
+        """Disconnect; unacknowledged messages stay with the broker for next time."""
+        ...
+
+    @property
+    def connected(self) -> bool:
+        """Whether the source is connected right now."""
+        ...

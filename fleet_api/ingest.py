@@ -1,0 +1,238 @@
+"""The ingestion task: batch what the source delivers, commit it, then ack it.
+
+A :class:`MessageSource` delivers from its own thread; :meth:`Ingestor.deliver` hands
+each message to the event loop with ``call_soon_threadsafe``. The task takes what is
+waiting (up to ``batch_max``, lingering ``batch_wait`` for more), writes the batch in
+one transaction in a worker thread, and acks each message only after the commit. So
+a crash at any point leaves a message either unacked (the broker redelivers it and
+the (exhibit_id, seq) key makes the replay change nothing) or stored and acked.
+
+If the database is unavailable the batch is retried with backoff and nothing is
+acked meanwhile; the broker stops sending once ``ingest_inflight_max`` are unacked. If
+the database refuses the data itself, the batch is split and only the message it
+refuses is quarantined (``storage_rejected``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+
+from fleet_api.inbound import Inbound, MessageSource, QuarantineReason
+from fleet_api.models.service import IngestStatsPublic
+from fleet_api.store.ingest import BatchOutcome, write_batch, write_rejected
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[Engine, Sequence[Inbound]], BatchOutcome]
+RETRY_MIN_S = 0.1
+RETRY_MAX_S = 5.0
+
+
+@dataclass
+class IngestStats:
+    """Counters since start, read by ``GET /ingest/stats`` (Prometheus will read them too)."""
+
+    enabled: bool = False
+    messages: int = 0
+    batches: int = 0
+    records_received: int = 0
+    records_inserted: int = 0
+    acked: int = 0
+    storage_errors: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+
+    def add(self, outcome: BatchOutcome) -> None:
+        """Count one stored batch."""
+        self.batches += 1
+        self.messages += outcome.messages
+        self.records_received += outcome.records_received
+        self.records_inserted += outcome.records_inserted
+        self.quarantined.update(outcome.quarantined)
+
+    def public(self, *, connected: bool) -> IngestStatsPublic:
+        """The counters as the API shows them, every known quarantine reason included."""
+        reasons = dict.fromkeys((str(reason) for reason in QuarantineReason), 0)
+        reasons.update(self.quarantined)
+        return IngestStatsPublic(
+            enabled=self.enabled,
+            connected=connected,
+            messages=self.messages,
+            batches=self.batches,
+            records_received=self.records_received,
+            records_inserted=self.records_inserted,
+            records_duplicate=self.records_received - self.records_inserted,
+            acked=self.acked,
+            storage_errors=self.storage_errors,
+            quarantined=reasons,
+        )
+
+
+class Ingestor:
+    """Runs ingestion from ``source`` into ``engine`` as an asyncio task."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        source: MessageSource,
+        batch_max: int = 500,
+        batch_wait_s: float = 0.005,
+        stop_timeout_s: float = 10.0,
+        stats: IngestStats | None = None,
+        writer: Writer = write_batch,
+    ) -> None:
+        self.engine = engine
+        self.source = source
+        self.batch_max = batch_max
+        self.batch_wait_s = batch_wait_s
+        self.stop_timeout_s = stop_timeout_s
+        self.stats = stats or IngestStats()
+        self.stats.enabled = True
+        self._writer = writer
+        self._queue: asyncio.Queue[Inbound | None] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the source is connected to the broker."""
+        return self.source.connected
+
+    def start(self) -> None:
+        """Start the task and the source; call from the event loop."""
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="fleet-ingest")
+        self.source.start(self.deliver)
+
+    def deliver(self, message: Inbound) -> None:
+        """Hand ``message`` to the event loop; safe from any thread, never blocks."""
+        if self._loop is None:
+            raise RuntimeError("Ingestor.deliver before start()")
+        # After shutdown the loop is closed: dropping the message is right, it was not
+        # acked, so the broker delivers it again next time.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, message)
+
+    async def stop(self) -> None:
+        """Finish (store and ack) the batch in hand, then disconnect the source."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._queue.put_nowait(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.stop_timeout_s)
+        except TimeoutError:
+            log.warning(
+                "ingestion did not finish within %.1fs; unacked messages will be redelivered",
+                self.stop_timeout_s,
+            )
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        finally:
+            await asyncio.to_thread(self.source.stop)
+
+    async def _run(self) -> None:
+        while True:
+            batch, stopping = await self._gather()
+            if batch:
+                await self._store_and_ack(batch)
+            if stopping:
+                return
+
+    async def _gather(self) -> tuple[list[Inbound], bool]:
+        first = await self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        stopping = self._drain(batch)
+        if not stopping and len(batch) < self.batch_max and self.batch_wait_s > 0:
+            # Linger briefly: many small messages make one transaction instead of many.
+            await asyncio.sleep(self.batch_wait_s)
+            stopping = self._drain(batch)
+        return batch, stopping
+
+    def _drain(self, batch: list[Inbound]) -> bool:
+        """Move waiting messages into ``batch``; True if the stop marker was reached."""
+        while len(batch) < self.batch_max:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return False
+            if item is None:
+                return True
+            batch.append(item)
+        return False
+
+    async def _store_and_ack(self, batch: list[Inbound]) -> None:
+        result = await self._until_written(partial(self._writer, self.engine, batch))
+        if isinstance(result, BatchOutcome):
+            self._done(batch, result)
+            return
+        log.warning(
+            "the database refused a batch of %d (%s); storing its messages one by one",
+            len(batch),
+            _first_line(result),
+        )
+        for message in batch:
+            single = await self._until_written(partial(self._writer, self.engine, [message]))
+            if not isinstance(single, BatchOutcome):
+                single = await self._until_written(
+                    partial(
+                        write_rejected,
+                        self.engine,
+                        message,
+                        reason=QuarantineReason.STORAGE_REJECTED,
+                        detail=_first_line(single),
+                    )
+                )
+            if isinstance(single, BatchOutcome):
+                self._done([message], single)
+            else:  # pragma: no cover - a quarantine row is plain text and bytes
+                log.error("cannot even quarantine a message on %s: %s", message.topic, single)
+
+    async def _until_written(self, write: Callable[[], BatchOutcome]) -> BatchOutcome | Exception:
+        """Run ``write`` until it works; return the exception if the data is at fault."""
+        delay = RETRY_MIN_S
+        while True:
+            try:
+                return await asyncio.to_thread(write)
+            except Exception as exc:  # noqa: BLE001 - nothing may stop ingestion; see below
+                if _data_at_fault(exc):
+                    return exc
+                # The database is away (or a bug): keep the batch unacked and retry, so
+                # the broker keeps the messages; the log and the counter make it visible.
+                self.stats.storage_errors += 1
+                log.warning("storing failed, retrying in %.1fs: %s", delay, _first_line(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
+    def _done(self, batch: Sequence[Inbound], outcome: BatchOutcome) -> None:
+        self.stats.add(outcome)
+        for message in batch:
+            self.source.ack(message)
+        self.stats.acked += len(batch)
+
+
+def _data_at_fault(exc: Exception) -> bool:
+    """Whether retrying ``exc`` cannot help because the database refuses this data."""
+    if isinstance(exc, IntegrityError | DataError):
+        return True
+    if isinstance(exc, DBAPIError):  # operational, interface, programming: the database
+        return False
+    # Binding a value failed before it reached the database.
+    return isinstance(exc, StatementError | ValueError | OverflowError | TypeError)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

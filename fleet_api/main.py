@@ -1,0 +1,95 @@
+"""The FastAPI application: ``create_app()`` builds it, its lifespan opens everything.
+
+Nothing is built at import time. ``uvicorn --factory fleet_api.main:create_app`` (or
+``fleet-api serve``) calls :func:`create_app`; the lifespan then reads the settings
+(through ``app.dependency_overrides`` if a test replaced them), creates the engine,
+migrates or checks the schema, and starts MQTT ingestion if ``FLEET_MQTT_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from fleet_api import __version__
+from fleet_api.db import ensure_at_head, make_engine, upgrade
+from fleet_api.inbound import MessageSource
+from fleet_api.ingest import Ingestor, IngestStats
+from fleet_api.problems import install as install_problems
+from fleet_api.routes import exhibits, schools, service, usage, visits
+from fleet_api.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+SourceFactory = Callable[[Settings], MessageSource]
+
+
+def _mqtt_source(settings: Settings) -> MessageSource:
+    # Imported here so an API without ingestion (and every unit test) never loads paho.
+    from fleet_api.mqtt_source import MqttSource
+
+    return MqttSource(settings)
+
+
+def create_app(
+    settings: Settings | None = None, *, message_source: SourceFactory | None = None
+) -> FastAPI:
+    """Build the app; ``settings`` default to the environment, read when it starts."""
+    app = FastAPI(
+        title="Exhibit fleet API",
+        version=__version__,
+        summary="Usage of the science centre's mobile exhibits, per school visit.",
+        lifespan=_lifespan,
+    )
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+    app.state.message_source = message_source or _mqtt_source
+    install_problems(app)
+    for module in (exhibits, schools, visits, usage, service):
+        app.include_router(module.router)
+    return app
+
+
+def app_settings(app: FastAPI) -> Settings:
+    """The settings the app runs with: an override if one is set, else the environment."""
+    provider = app.dependency_overrides.get(get_settings, get_settings)
+    settings: Settings = provider()
+    return settings
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = app_settings(app)
+    engine = make_engine(settings.database_url)
+    try:
+        # Migrating takes locks and may wait on another worker: keep it off the loop.
+        await asyncio.to_thread(upgrade if settings.migrate_on_start else ensure_at_head, engine)
+        stats = IngestStats()
+        ingestor = None
+        if settings.ingest_active:
+            ingestor = Ingestor(
+                engine=engine,
+                source=app.state.message_source(settings),
+                batch_max=settings.ingest_batch_max,
+                batch_wait_s=settings.ingest_batch_wait_ms / 1000,
+                stop_timeout_s=settings.ingest_stop_timeout_s,
+                stats=stats,
+            )
+        app.state.engine = engine
+        app.state.ingest_stats = stats
+        app.state.ingestor = ingestor
+        if ingestor is not None:
+            ingestor.start()
+            log.info("ingesting from %s as %s", settings.mqtt_url, settings.mqtt_client_id)
+        try:
+            yield
+        finally:
+            if ingestor is not None:
+                await ingestor.stop()
+            app.state.engine = app.state.ingestor = None
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations, shipped inside the package so ``fleet-api migrate`` works from a wheel."""

@@ -1,0 +1,186 @@
+"""The fleet's MQTT subscription with paho-mqtt 2.x: the only module of fleet_api importing paho.
+
+MQTT v5 with a persistent session (fixed client id, ``clean_start=False`` and a
+session expiry) so the broker queues for us while the API is down, and manual acks so
+a message is acknowledged only after ingestion committed it. paho calls back from its
+own network thread; messages are handed on through ``deliver`` without any I/O here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from broker.messages import utc_now
+from broker.topics import subscription
+from fleet_api.inbound import Deliver, Inbound
+from fleet_api.settings import Settings
+from fleet_api.triage import INGESTED_CHANNELS
+
+log = logging.getLogger(__name__)
+
+
+class MqttSource:
+    """Receives counts, status and heartbeats from the broker; acks only when told to."""
+
+    def __init__(self, settings: Settings) -> None:
+        endpoint = settings.mqtt_endpoint()
+        if endpoint is None:
+            raise ValueError("MqttSource needs FLEET_MQTT_URL")
+        self._endpoint = endpoint
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._session = 0
+        self._connected = False
+        self._subscribed = False
+        self._deliver: Deliver | None = None
+        self._client = self._build_client()
+
+    def _build_client(self) -> mqtt.Client:
+        settings = self._settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=settings.mqtt_client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        if settings.mqtt_username is not None:
+            password = settings.mqtt_password
+            client.username_pw_set(
+                settings.mqtt_username.get_secret_value(),
+                None if password is None else password.get_secret_value(),
+            )
+        if self._endpoint.tls:
+            ca_file = settings.mqtt_ca_file
+            client.tls_set(ca_certs=None if ca_file is None else str(ca_file))
+        client.reconnect_delay_set(settings.mqtt_reconnect_min_s, settings.mqtt_reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    @property
+    def connected(self) -> bool:
+        """Whether we are connected and subscribed, i.e. ready to receive everything."""
+        return self._connected and self._subscribed
+
+    def start(self, deliver: Deliver) -> None:
+        """Connect in the background (paho retries with backoff) and deliver every message."""
+        self._deliver = deliver
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self._settings.mqtt_session_expiry_s
+        # The broker stops sending once this many QoS 1 messages are unacked: since we
+        # ack after commit, this bounds what waits in memory while the database is slow.
+        properties.ReceiveMaximum = self._settings.ingest_inflight_max
+        self._client.connect_async(
+            self._endpoint.host,
+            self._endpoint.port,
+            keepalive=self._settings.mqtt_keepalive_s,
+            clean_start=False,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    def ack(self, message: Inbound) -> None:
+        """PUBACK ``message`` if it came over the current connection."""
+        if message.qos == 0:
+            return
+        with self._lock:
+            # After a reconnect the broker redelivers what we had not acked; that copy
+            # is acked when its own batch is committed, not this one.
+            if message.session != self._session or not self._connected:
+                return
+        self._client.ack(message.mid, message.qos)
+
+    def stop(self) -> None:
+        """Disconnect cleanly; the broker keeps the session and queues until we return."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected = self._subscribed = False
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.warning("broker %s refused the connection: %s", self._where(), reason_code)
+            return
+        with self._lock:
+            self._session += 1
+            self._connected = True
+            self._subscribed = False
+            reconnect = self._session > 1
+        log.info("connected to %s (session present: %s)", self._where(), flags.session_present)
+        if reconnect and not flags.session_present:
+            log.warning(
+                "broker %s had no session for %r: messages published while we were away "
+                "are lost unless FLEET_MQTT_SESSION_EXPIRY_S and the broker's "
+                "persistent_client_expiration cover the outage",
+                self._where(),
+                self._settings.mqtt_client_id,
+            )
+        # Subscribe every time: the broker may have expired our session. Retain handling
+        # 1 sends retained status only for a new subscription, not on every reconnect.
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        topics = [
+            (subscription(channel, share_group=self._settings.mqtt_share_group), options)
+            for channel in INGESTED_CHANNELS
+        ]
+        client.subscribe(topics)
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("broker %s refused our subscriptions: %s", self._where(), refused)
+        self._subscribed = not refused
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._connected = self._subscribed = False
+        if reason_code.is_failure:
+            log.warning("disconnected from %s: %s; reconnecting", self._where(), reason_code)
+        else:
+            log.info("disconnected from %s", self._where())
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        if self._deliver is None:  # pragma: no cover - start() sets it before connecting
+            return
+        self._deliver(
+            Inbound(
+                topic=message.topic,
+                payload=bytes(message.payload),
+                qos=message.qos,
+                mid=message.mid,
+                received_at=utc_now(),
+                session=self._session,
+            )
+        )
+
+    def _where(self) -> str:
+        return f"{self._endpoint.host}:{self._endpoint.port}"

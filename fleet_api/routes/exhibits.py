@@ -1,0 +1,40 @@
+"""``/exhibits``: register exhibits and see their latest status."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from fleet_api.deps import Limit, Offset, SessionDep
+from fleet_api.models.exhibits import ExhibitCreate, ExhibitPublic
+from fleet_api.problems import problem_responses
+from fleet_api.store import exhibits as store
+
+router = APIRouter(prefix="/exhibits", tags=["exhibits"])
+
+ExhibitPath = Annotated[str, Path(max_length=200, description="the exhibit's id")]
+
+
+@router.post("", status_code=201, responses=problem_responses(409, 422))
+def create_exhibit(
+    exhibit: ExhibitCreate, session: SessionDep, response: Response
+) -> ExhibitPublic:
+    """Register an exhibit under the id its Pi uses in MQTT topics."""
+    created = store.create_exhibit(session, exhibit=exhibit)
+    response.headers["Location"] = f"/exhibits/{created.id}"
+    return created
+
+
+@router.get("", responses=problem_responses(422))
+def list_exhibits(
+    session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[ExhibitPublic]:
+    """Registered exhibits, by id."""
+    return store.list_exhibits(session, limit=limit, offset=offset)
+
+
+@router.get("/{exhibit_id}", responses=problem_responses(404, 422))
+def get_exhibit(exhibit_id: ExhibitPath, session: SessionDep) -> ExhibitPublic:
+    """One exhibit with its latest status."""
+    return store.get_exhibit(session, exhibit_id=exhibit_id)

@@ -1,0 +1,210 @@
+"""Settings of the fleet API: environment variables prefixed ``FLEET_`` (pydantic-settings).
+
+Nothing reads the environment at import time. :func:`get_settings` builds the settings
+once, on first use, and FastAPI routes get them through the ``SettingsDep`` dependency
+so tests replace them with ``app.dependency_overrides[get_settings]``. Ansible writes
+the variables into a systemd ``EnvironmentFile``; secrets are ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from fleet_api.errors import ConfigError
+
+ENV_PREFIX = "FLEET_"
+_SECRET_FIELDS = frozenset({"mqtt_username", "mqtt_password"})
+_SHARE_GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_MQTT_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+
+
+@dataclass(frozen=True, slots=True)
+class MqttEndpoint:
+    """Where the broker listens, parsed from ``FLEET_MQTT_URL``."""
+
+    host: str
+    port: int
+    tls: bool
+
+
+class Settings(BaseSettings):
+    """Every knob of the fleet API; ``Field.description`` is the fix shown for a bad value."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///./fleet.db",
+        description="an SQLAlchemy URL, e.g. sqlite:///./fleet.db or "
+        "postgresql+psycopg://user@host/dbname",
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="true to run the database migrations when the API starts, false to "
+        "require that `fleet-api migrate` was run",
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="the broker as mqtt://host:port or mqtts://host:port, or unset for no "
+        "ingestion",
+    )
+    mqtt_username: SecretStr | None = Field(default=None, description="the broker user name")
+    mqtt_password: SecretStr | None = Field(default=None, description="the broker password")
+    mqtt_ca_file: Path | None = Field(
+        default=None, description="a PEM file of the CA that signed the broker's certificate"
+    )
+    mqtt_client_id: str = Field(
+        default="fleet-ingest",
+        description="a fixed client id of 1-64 letters, digits, '.', '_' or '-', unique per "
+        "ingest worker (the broker keeps its session under this id)",
+    )
+    mqtt_share_group: str | None = Field(
+        default=None,
+        description="an MQTT v5 shared subscription group of 1-64 letters, digits, '_' or "
+        "'-', the same for every ingest worker sharing the load",
+    )
+    mqtt_keepalive_s: int = Field(default=30, ge=5, le=300, description="seconds, 5-300")
+    mqtt_session_expiry_s: int = Field(
+        default=14 * 24 * 3600,
+        ge=60,
+        le=2**32 - 1,
+        description="seconds the broker keeps our session (and queues for us) while we are "
+        "away, at least 60",
+    )
+    mqtt_reconnect_min_s: int = Field(default=1, ge=1, le=60, description="seconds, 1-60")
+    mqtt_reconnect_max_s: int = Field(default=30, ge=1, le=3600, description="seconds, 1-3600")
+    ingest_enabled: bool = Field(
+        default=True, description="true to ingest from FLEET_MQTT_URL, false to serve only"
+    )
+    ingest_batch_max: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="the most messages written in one transaction, 1-10000",
+    )
+    ingest_batch_wait_ms: float = Field(
+        default=5.0,
+        ge=0,
+        le=1000,
+        description="milliseconds to wait for more messages before writing a batch, 0-1000",
+    )
+    ingest_inflight_max: int = Field(
+        default=1000,
+        ge=1,
+        le=65_535,
+        description="the most unacknowledged messages the broker may send us (MQTT Receive "
+        "Maximum), 1-65535",
+    )
+    ingest_stop_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="seconds to finish the batch in hand when stopping, up to 300",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(f"backend {url.get_backend_name()!r} is not supported")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _broker_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_mqtt_url(value)
+        return value
+
+    @field_validator("mqtt_ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file")
+        return value
+
+    @field_validator("mqtt_client_id")
+    @classmethod
+    def _client_id(cls, value: str) -> str:
+        if not _CLIENT_ID.fullmatch(value):
+            raise ValueError("not a valid client id")
+        return value
+
+    @field_validator("mqtt_share_group")
+    @classmethod
+    def _share_group(cls, value: str | None) -> str | None:
+        if value is not None and not _SHARE_GROUP.fullmatch(value):
+            raise ValueError("not a valid share group name")
+        return value
+
+    def mqtt_endpoint(self) -> MqttEndpoint | None:
+        """The broker to ingest from, or None when ingestion has nowhere to connect."""
+        return None if self.mqtt_url is None else _parse_mqtt_url(self.mqtt_url)
+
+    @property
+    def ingest_active(self) -> bool:
+        """Whether the lifespan starts MQTT ingestion."""
+        return self.ingest_enabled and self.mqtt_url is not None
+
+
+def _parse_mqtt_url(value: str) -> MqttEndpoint:
+    parts = urlsplit(value)
+    if parts.scheme not in _MQTT_SCHEMES:
+        raise ValueError("the scheme must be mqtt:// or mqtts://")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("only mqtt://host:port is accepted (no path or query)")
+    if parts.username or parts.password:
+        raise ValueError("put credentials in FLEET_MQTT_USERNAME and FLEET_MQTT_PASSWORD")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the port is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("the host is missing")
+    return MqttEndpoint(
+        parts.hostname, port or _MQTT_SCHEMES[parts.scheme], parts.scheme == "mqtts"
+    )
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line naming each bad setting, what is wrong, and what to set it to."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        env = ENV_PREFIX + field.upper()
+        reason = error["msg"].removeprefix("Value error, ")
+        info = Settings.model_fields.get(field)
+        if info is None:  # an unknown keyword given in code, not from the environment
+            problems.append(f"unknown setting {field!r}")
+            continue
+        shown = "" if field in _SECRET_FIELDS else f"={error.get('input')!r}"
+        problems.append(f"{env}{shown}: {reason}; set it to {info.description}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment (``overrides`` win); ConfigError if bad."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once; tests override this dependency."""
+    return load_settings()

@@ -1,0 +1,71 @@
+"""Exhibits: register, read, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import RowMapping, Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from broker.messages import utc_now
+from fleet_api.errors import ExhibitExists, UnknownExhibit
+from fleet_api.models.exhibits import ExhibitCreate, ExhibitPublic, ExhibitStatusPublic
+from fleet_api.tables import exhibit_status, exhibits
+
+
+def create_exhibit(
+    session: Session, *, exhibit: ExhibitCreate, now: datetime | None = None
+) -> ExhibitPublic:
+    """Register ``exhibit``; ExhibitExists if its id is taken."""
+    created_at = now or utc_now()
+    try:
+        session.execute(
+            exhibits.insert().values(id=exhibit.id, name=exhibit.name, created_at=created_at)
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ExhibitExists(f"exhibit {exhibit.id!r} is already registered") from None
+    return ExhibitPublic(id=exhibit.id, name=exhibit.name, created_at=created_at)
+
+
+def get_exhibit(session: Session, *, exhibit_id: str) -> ExhibitPublic:
+    """The exhibit with its latest status; UnknownExhibit if it is not registered."""
+    row = session.execute(_with_status().where(exhibits.c.id == exhibit_id)).mappings().first()
+    if row is None:
+        raise UnknownExhibit(f"exhibit {exhibit_id!r} is not registered")
+    return _public(row)
+
+
+def list_exhibits(session: Session, *, limit: int, offset: int = 0) -> list[ExhibitPublic]:
+    """Exhibits ordered by id."""
+    statement = _with_status().order_by(exhibits.c.id).limit(limit).offset(offset)
+    return [_public(row) for row in session.execute(statement).mappings()]
+
+
+def _with_status() -> Select[tuple[object, ...]]:
+    return select(
+        exhibits,
+        exhibit_status.c.exhibit_id.label("status_exhibit_id"),
+        exhibit_status.c.online,
+        exhibit_status.c.status_at,
+        exhibit_status.c.last_seen_at,
+        exhibit_status.c.boot_id,
+        exhibit_status.c.agent_version,
+    ).outerjoin(exhibit_status, exhibit_status.c.exhibit_id == exhibits.c.id)
+
+
+def _public(row: RowMapping) -> ExhibitPublic:
+    status = None
+    if row["status_exhibit_id"] is not None:
+        status = ExhibitStatusPublic(
+            online=row["online"],
+            status_at=row["status_at"],
+            last_seen_at=row["last_seen_at"],
+            boot_id=row["boot_id"],
+            agent_version=row["agent_version"],
+        )
+    return ExhibitPublic(
+        id=row["id"], name=row["name"], created_at=row["created_at"], status=status
+    )

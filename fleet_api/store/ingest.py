@@ -1,0 +1,153 @@
+"""Write one batch of received messages in one transaction; idempotent on (exhibit_id, seq).
+
+The caller acks the messages to the broker only after :func:`write_batch` returned, so
+everything here is committed before any message is acknowledged. A redelivered batch
+inserts nothing (``ON CONFLICT DO NOTHING``), and :class:`BatchOutcome` counts only the
+rows actually inserted: that is the number a rollup may add, never the number received.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from broker.messages import MAX_PAYLOAD_BYTES, CountBatch, Status
+from fleet_api.inbound import Inbound, QuarantineReason
+from fleet_api.store.dialect import insert, insert_new
+from fleet_api.tables import count_records, exhibit_status, exhibits, quarantine
+from fleet_api.triage import Accepted, Rejected, triage
+
+DETAIL_MAX = 2000
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch did to the database."""
+
+    messages: int = 0
+    records_received: int = 0
+    records_inserted: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def records_duplicate(self) -> int:
+        """Records already stored before (redeliveries and replays)."""
+        return self.records_received - self.records_inserted
+
+
+def write_batch(engine: Engine, messages: Sequence[Inbound]) -> BatchOutcome:
+    """Triage and store ``messages`` in one committed transaction."""
+    sorted_out = [triage(message) for message in messages]
+    with engine.begin() as connection:
+        return store_triaged(connection, sorted_out)
+
+
+def write_rejected(engine: Engine, message: Inbound, *, reason: str, detail: str) -> BatchOutcome:
+    """Quarantine one message on its own (the database refused it inside a batch)."""
+    with engine.begin() as connection:
+        return store_triaged(connection, [Rejected(message, reason, detail)])
+
+
+def store_triaged(
+    connection: Connection, sorted_out: Sequence[Accepted | Rejected]
+) -> BatchOutcome:
+    """Store accepted messages of registered exhibits, quarantine the rest; no commit."""
+    outcome = BatchOutcome(messages=len(sorted_out))
+    accepted = [item for item in sorted_out if isinstance(item, Accepted)]
+    rejected = [item for item in sorted_out if isinstance(item, Rejected)]
+    registered = _registered(connection, {item.message.exhibit_id for item in accepted})
+    stored: list[Accepted] = []
+    for item in accepted:
+        if item.message.exhibit_id in registered:
+            stored.append(item)
+        else:
+            rejected.append(
+                Rejected(
+                    item.inbound,
+                    QuarantineReason.UNKNOWN_EXHIBIT,
+                    f"exhibit {item.message.exhibit_id!r} is not registered: "
+                    "register it with POST /exhibits (until then its messages are kept here)",
+                )
+            )
+    outcome.records_received, outcome.records_inserted = _insert_counts(connection, stored)
+    _update_status(connection, stored)
+    _quarantine(connection, rejected)
+    outcome.quarantined.update(str(item.reason) for item in rejected)
+    return outcome
+
+
+def _registered(connection: Connection, exhibit_ids: set[str]) -> set[str]:
+    if not exhibit_ids:
+        return set()
+    rows = connection.execute(select(exhibits.c.id).where(exhibits.c.id.in_(exhibit_ids)))
+    return {row.id for row in rows}
+
+
+def _insert_counts(connection: Connection, stored: Iterable[Accepted]) -> tuple[int, int]:
+    rows = [
+        {
+            "exhibit_id": item.message.exhibit_id,
+            **record.model_dump(exclude={"type"}),
+            "received_at": item.inbound.received_at,
+        }
+        for item in stored
+        if isinstance(item.message, CountBatch)
+        for record in item.message.records
+    ]
+    inserted = insert_new(
+        connection, count_records, rows, key=("exhibit_id", "seq"), returning=("seq",)
+    )
+    return len(rows), len(inserted)
+
+
+def _update_status(connection: Connection, stored: Iterable[Accepted]) -> None:
+    """Fold status and heartbeats per exhibit in arrival order, then upsert each exhibit once."""
+    latest: dict[str, dict[str, Any]] = {}
+    for item in stored:
+        message = item.message
+        if isinstance(message, CountBatch):
+            continue
+        row = latest.setdefault(message.exhibit_id, {"exhibit_id": message.exhibit_id})
+        row["last_seen_at"] = item.inbound.received_at
+        if message.boot_id is not None:
+            row["boot_id"] = message.boot_id
+        if isinstance(message, Status):
+            row["online"] = message.online
+            # The last will carries no time: it happened when the broker sent it.
+            row["status_at"] = message.at or item.inbound.received_at
+            if message.agent_version is not None:
+                row["agent_version"] = message.agent_version
+    # PostgreSQL refuses to update one row twice in one statement, and rows of one
+    # statement must have the same columns: group by the set of columns touched.
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in latest.values():
+        groups.setdefault(frozenset(row), []).append(row)
+    for columns, group in groups.items():
+        statement = insert(connection, exhibit_status)
+        updates = {name: statement.excluded[name] for name in columns if name != "exhibit_id"}
+        connection.execute(
+            statement.on_conflict_do_update(index_elements=["exhibit_id"], set_=updates), group
+        )
+
+
+def _quarantine(connection: Connection, rejected: Sequence[Rejected]) -> None:
+    if not rejected:
+        return
+    connection.execute(
+        quarantine.insert(),
+        [
+            {
+                "received_at": item.inbound.received_at,
+                "topic": item.inbound.topic,
+                # Oversized payloads are kept in part: enough to see what sent them.
+                "payload": item.inbound.payload[:MAX_PAYLOAD_BYTES],
+                "reason": str(item.reason),
+                "detail": item.detail[:DETAIL_MAX],
+            }
+            for item in rejected
+        ],
+    )
