@@ -2,7 +2,8 @@
 
 The checks, in order: the topic is one of ours (``unknown_topic``), the payload decodes
 for that topic's channel (``decode``'s reasons: ``oversized``, ``malformed``,
-``schema_version``, ``invalid``), fits our columns (``invalid``), and names the same
+``schema_version``, ``invalid``; the contract bounds every value to what our columns
+hold, NUL characters included), and names the same
 exhibit as the topic, which is the one the broker authenticated (``topic_mismatch``).
 Whether the exhibit is registered needs the database: see :mod:`fleet_api.store.ingest`.
 """
@@ -12,13 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from broker.errors import MessageError, TopicError
-from broker.messages import SEQ_MAX, CountBatch, Heartbeat, Status, decode
+from broker.messages import CountBatch, Heartbeat, Status, decode
 from broker.topics import Channel, parse
 from fleet_api.inbound import Inbound, QuarantineReason
 
 INGESTED_CHANNELS = (Channel.COUNTS, Channel.STATUS, Channel.HEARTBEAT)
-TEXT_MAX = 64
-"""Longest boot id or agent version we store (the contract bounds only some of them)."""
 
 Ingested = CountBatch | Status | Heartbeat
 
@@ -58,9 +57,6 @@ def triage(inbound: Inbound) -> Accepted | Rejected:
         return Rejected(inbound, exc.reason, exc.detail)
     if not isinstance(message, Ingested):  # pragma: no cover - decode follows the channel
         return Rejected(inbound, QuarantineReason.UNKNOWN_TOPIC, f"{type(message).__name__}")
-    problem = _unstorable(message)
-    if problem:
-        return Rejected(inbound, QuarantineReason.INVALID, problem)
     if message.exhibit_id != topic.exhibit_id:
         return Rejected(
             inbound,
@@ -69,26 +65,3 @@ def triage(inbound: Inbound) -> Accepted | Rejected:
             f"{topic.exhibit_id!r}",
         )
     return Accepted(inbound, message)
-
-
-def _unstorable(message: Ingested) -> str | None:
-    """Why a valid message would still not fit the columns, or None."""
-    texts: dict[str, str | None] = {}
-    if isinstance(message, CountBatch):
-        for index, record in enumerate(message.records):
-            if record.visit_id is not None and record.visit_id > SEQ_MAX:
-                return f"records.{index}.visit_id: {record.visit_id} does not fit 64 bits"
-            texts[f"records.{index}.boot_id"] = record.boot_id
-    else:
-        texts["boot_id"] = message.boot_id
-        if isinstance(message, Status):
-            texts["agent_version"] = message.agent_version
-    for name, value in texts.items():
-        if value is None:
-            continue
-        if len(value) > TEXT_MAX:
-            return f"{name}: longer than {TEXT_MAX} characters"
-        # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
-        if "\x00" in value:
-            return f"{name}: contains a NUL character"
-    return None

@@ -104,28 +104,32 @@ def test_every_bad_message_is_quarantined_with_reason_detail_and_raw_payload(
     assert stored_records(engine) == [("exhibit-001", 7, 1)]
 
 
+def patched(message: Inbound, path: tuple[str | int, ...], value: object) -> Inbound:
+    """The same message with one JSON value replaced (past what the models would build)."""
+    raw = json.loads(message.payload)
+    target = raw
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return Inbound(message.topic, json.dumps(raw).encode())
+
+
 @pytest.mark.parametrize(
-    ("message", "detail"),
+    ("message", "field"),
     [
-        (
-            counts("exhibit-001", record(1, visit_id=2**64)),
-            "records.0.visit_id: 18446744073709551616 does not fit 64 bits",
-        ),
-        (
-            counts("exhibit-001", record(1, boot_id="a\x00b")),
-            "records.0.boot_id: contains a NUL character",
-        ),
-        (heartbeat("exhibit-001", boot_id="b" * 65), "boot_id: longer than 64 characters"),
-        (status("exhibit-001", agent_version="v\x00"), "agent_version: contains a NUL character"),
+        (patched(counts("exhibit-001", record(1)), ("records", 0, "visit_id"), 2**64), "visit_id"),
+        (patched(counts("exhibit-001", record(1)), ("records", 0, "boot_id"), "a\x00b"), "boot_id"),
+        (patched(heartbeat("exhibit-001"), ("boot_id",), "b" * 65), "boot_id"),
+        (patched(status("exhibit-001"), ("agent_version",), "v\x00"), "agent_version"),
     ],
 )
 def test_values_the_columns_cannot_hold_are_quarantined_not_database_errors(
-    engine: Engine, message: Inbound, detail: str
+    engine: Engine, message: Inbound, field: str
 ) -> None:
     register(engine, "exhibit-001")
     outcome = write_batch(engine, [message])
     assert outcome.quarantined == {"invalid": 1}
-    assert quarantined(engine)[0][3] == detail
+    assert field in quarantined(engine)[0][3]
 
 
 def test_status_and_heartbeat_keep_the_latest_state_per_exhibit(engine: Engine) -> None:
