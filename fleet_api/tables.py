@@ -156,3 +156,16 @@ quarantine = Table(
     Column("detail", Text, nullable=False),
     Index("ix_quarantine_reason_received_at", "reason", "received_at"),
 )
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    # SHA-256 hex of the token: a leaked database does not leak working tokens.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    CheckConstraint("role IN ('viewer', 'staff', 'technician', 'admin')", name="role"),
+)
