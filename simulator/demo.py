@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -84,8 +85,16 @@ def usage_line(client: FleetClient, visit_id: int) -> str:
     return f"{datetime.now():%H:%M:%S}  " + "  ".join(parts) + f"   total {usage['total']}"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def demo(*, data_dir: Path, exhibits: int, console: Console, seed: int = 1) -> int:
-    """Run the demo until Ctrl-C; return the exit code."""
+    """Run the demo until Ctrl-C (or SIGTERM); return the exit code."""
+    # Explicit handlers: a shell starts background jobs with SIGINT ignored, and a
+    # service manager stops with SIGTERM; both must end the demo the same clean way.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     broker_port, api_port = preferred_port(1883), preferred_port(8000)
