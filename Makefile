@@ -10,11 +10,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: help venv system-deps check test test-unit test-integration test-e2e demo clean
+.PHONY: help venv system-deps check test test-unit test-integration test-e2e demo bench clean
 
 help:
 	@echo "make demo   start the embedded broker, the fleet API on SQLite and simulated exhibits"
 	@echo "make test   install test needs, run ruff, mypy, import rules and all test suites"
+	@echo "make bench  throughput, latency and footprint next to same-run baselines"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -49,6 +50,10 @@ test: system-deps venv check test-unit test-integration test-e2e
 
 demo: venv
 	$(BIN)/exhibit-sim demo
+
+# Not part of `make test`: figures, not pass/fail. Writes docs/benchmarks.md.
+bench: system-deps venv
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data

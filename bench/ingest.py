@@ -1,0 +1,204 @@
+"""Baseline (plain paho -> Mosquitto -> plain paho) against the real ingest path.
+
+Both move the identical CountBatch payloads (the week-offline backlog of N exhibits,
+batches of up to 500 records) through a fresh Mosquitto with the project's config.
+The ingest path is: real agents with their outboxes -> Mosquitto -> fleet API ingestion
+(its own process, 1 or 2 workers on a shared subscription) -> committed in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, insert, select
+
+from bench.backlog import batches, fill, payload_events
+from broker.mosquitto import MosquittoProcess, free_port
+from broker.topics import Channel, exhibit_topic
+from fleet_api.db import make_engine, upgrade
+from fleet_api.tables import count_records, exhibits
+
+BATCH_RECORDS = 500
+WINDOW = 100
+PYTHON = sys.executable
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    """Messages and events moved in a number of seconds."""
+
+    label: str
+    messages: int
+    events: int
+    seconds: float
+
+    @property
+    def messages_per_s(self) -> float:
+        """Messages per second."""
+        return self.messages / self.seconds
+
+    @property
+    def events_per_s(self) -> float:
+        """Events (records) per second."""
+        return self.events / self.seconds
+
+
+def exhibit_ids(count: int) -> list[str]:
+    """``bench-001`` ..."""
+    return [f"bench-{n:03d}" for n in range(1, count + 1)]
+
+
+def prepare(template: Path, count: int) -> int:
+    """Fill one outbox per exhibit under ``template``; return the total records."""
+    return sum(fill(template / i / "outbox.sqlite3", exhibit_id=i) for i in exhibit_ids(count))
+
+
+def baseline(template: Path, count: int, work: Path) -> Throughput:
+    """Publish the same payloads with a plain paho client, window 100, to a plain subscriber."""
+    payloads = [
+        (exhibit_topic(i, Channel.COUNTS), p)
+        for i in exhibit_ids(count)
+        for p in batches(template / i / "outbox.sqlite3", exhibit_id=i, batch_records=BATCH_RECORDS)
+    ]
+    events = sum(payload_events(p) for _, p in payloads)
+    with MosquittoProcess(work / "mosquitto-baseline") as broker:
+        sub = subprocess.Popen(
+            [PYTHON, "-m", "bench.subscriber", str(broker.port), str(len(payloads))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert sub.stdout is not None
+        if sub.stdout.readline().strip() != "ready":
+            raise RuntimeError("the baseline subscriber did not start")
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="bench-pub", protocol=mqtt.MQTTv5
+        )
+        client.max_inflight_messages_set(WINDOW)
+        client.max_queued_messages_set(WINDOW)
+        client.connect("127.0.0.1", broker.port)
+        client.loop_start()
+        start = time.time()
+        for topic, payload in payloads:
+            while True:  # a full queue answers MQTT_ERR_QUEUE_SIZE: wait for acks, like the agent
+                info = client.publish(topic, payload, qos=1)
+                if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                    break
+                time.sleep(0.001)
+        out, _ = sub.communicate(timeout=600)
+        end = float(out.split()[0])
+        client.loop_stop()
+        client.disconnect()
+    return Throughput("baseline: paho -> Mosquitto -> paho", len(payloads), events, end - start)
+
+
+@contextmanager
+def fleet_api(database_url: str, mqtt_port: int, *, workers: int, log: Path) -> Iterator[None]:
+    """``workers`` fleet API processes ingesting from Mosquitto (shared subscription if > 1).
+
+    Yields once every worker reports its ingestion connected and subscribed.
+    """
+    processes, ports = [], []
+    for n in range(workers):
+        env = dict(os.environ)
+        env.update(
+            FLEET_DATABASE_URL=database_url,
+            FLEET_MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
+            FLEET_MQTT_CLIENT_ID=f"bench-ingest-{n}",
+        )
+        if workers > 1:
+            env["FLEET_MQTT_SHARE_GROUP"] = "ingest"
+        ports.append(free_port())
+        command = [PYTHON, "-m", "fleet_api", "serve", "--port", str(ports[-1])]
+        with log.open("ab") as out:
+            processes.append(
+                subprocess.Popen(
+                    [*command, "--log-level", "warning"],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    try:
+        for port in ports:
+            wait_ingesting(port)
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+
+
+def wait_ingesting(port: int, timeout: float = 60.0) -> None:
+    """Poll /healthz until the worker's ingestion is connected and subscribed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+            if health.get("ingestion") == "connected":
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"fleet API on port {port} did not start ingesting within {timeout}s")
+
+
+def ingest_path(
+    template: Path, count: int, work: Path, *, database_url: str, workers: int, label: str
+) -> Throughput:
+    """Drain real agents' outboxes through Mosquitto into the fleet database; time to commit.
+
+    The clock starts when the agents start (after their imports) and stops when the last
+    record is committed in the fleet database.
+    """
+    data = work / f"agents-{uuid.uuid4().hex[:6]}"
+    shutil.copytree(template, data)
+    ids = exhibit_ids(count)
+    payloads = [
+        p
+        for i in ids
+        for p in batches(data / i / "outbox.sqlite3", exhibit_id=i, batch_records=BATCH_RECORDS)
+    ]
+    total = sum(payload_events(p) for p in payloads)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.begin() as db:
+        db.execute(count_records.delete())
+        db.execute(exhibits.delete())
+        db.execute(
+            insert(exhibits), [{"id": i, "name": i, "created_at": datetime.now(UTC)} for i in ids]
+        )
+    with (
+        MosquittoProcess(work / f"mosquitto-{uuid.uuid4().hex[:6]}") as broker,
+        fleet_api(database_url, broker.port, workers=workers, log=work / "api.log"),
+    ):
+        agents = subprocess.Popen(
+            [PYTHON, "-m", "bench.drain", f"mqtt://127.0.0.1:{broker.port}", str(data), *ids],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        stored = 0
+        deadline = time.monotonic() + 600
+        while stored < total and time.monotonic() < deadline:
+            time.sleep(0.02)
+            with engine.connect() as db:
+                stored = db.execute(select(func.count()).select_from(count_records)).scalar_one()
+        end = time.time()
+        out, _ = agents.communicate(timeout=600)
+    engine.dispose()
+    if stored != total:
+        raise RuntimeError(f"{label}: stored {stored} of {total} records")
+    start = float(out.split()[0])
+    return Throughput(label, len(payloads), total, end - start)
