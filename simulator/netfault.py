@@ -1,0 +1,121 @@
+"""A TCP proxy between one agent and the broker that can be cut: a real network partition.
+
+The agent connects to the proxy instead of the broker. ``cut()`` drops every open
+connection without a goodbye (the broker fires the agent's last will) and refuses new
+ones, so the agent sees exactly what a dead school Wi-Fi looks like: a broken socket,
+then failed reconnects with backoff. ``restore()`` lets it through again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any
+
+from broker.mosquitto import free_port
+
+CHUNK = 65536
+
+
+class PartitionProxy:
+    """Forward 127.0.0.1:``port`` to the broker until ``cut``; runs its own event loop thread."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.port = free_port()
+        self.connections_cut = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="partition-proxy", daemon=True
+        )
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        """The broker URL to give the agent."""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def is_cut(self) -> bool:
+        """Whether the link is down."""
+        return self._server is None
+
+    def start(self) -> PartitionProxy:
+        """Start forwarding."""
+        self._thread.start()
+        self.restore()
+        return self
+
+    def cut(self) -> None:
+        """Partition: close every connection abruptly and refuse new ones."""
+        self._call(self._cut())
+
+    def restore(self) -> None:
+        """Heal the partition: accept connections again."""
+        self._call(self._listen())
+
+    def close(self) -> None:
+        """Cut and stop the proxy's thread."""
+        if self._thread.is_alive():
+            self.cut()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        self._loop.close()
+
+    def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    async def _listen(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _cut(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+        for writer in list(self._writers):
+            # SO_LINGER 0 would send RST; closing the transport without flushing is enough
+            # for the broker and the agent to see the connection die without DISCONNECT.
+            writer.transport.abort()
+            self.connections_cut += 1
+        self._writers.clear()
+
+    async def _serve(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            broker_reader, broker_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self._writers.update((client_writer, broker_writer))
+        await asyncio.gather(
+            self._pipe(client_reader, broker_writer), self._pipe(broker_reader, client_writer)
+        )
+        for writer in (client_writer, broker_writer):
+            self._writers.discard(writer)
+            writer.transport.abort()
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await reader.read(CHUNK):
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()
+
+    def __enter__(self) -> PartitionProxy:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
