@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: help venv system-deps check test test-unit test-integration test-e2e demo bench clean
+.PHONY: help venv system-deps check test test-unit test-integration test-e2e test-browser demo bench clean
 
 help:
 	@echo "make demo   start the embedded broker, the fleet API on SQLite and simulated exhibits"
@@ -37,16 +37,20 @@ check: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Stages, fastest first. Each test belongs to exactly one stage.
 test-unit: venv
-	$(PYTEST) -m "not integration and not e2e" -q
+	$(PYTEST) -m "not integration and not e2e and not browser" -q
 
 test-integration: venv
-	$(PYTEST) -m "integration and not e2e" -q
+	$(PYTEST) -m "integration and not e2e and not browser" -q
 
 test-e2e: venv
-	$(PYTEST) -m e2e -q
+	$(PYTEST) -m "e2e and not browser" -q
 
-test: system-deps venv check test-unit test-integration test-e2e
+test-browser: venv
+	$(PYTEST) -m browser -q
+
+test: system-deps venv check test-unit test-integration test-e2e test-browser
 
 demo: venv
 	$(BIN)/exhibit-sim demo
@@ -56,4 +60,4 @@ bench: system-deps venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data test-artifacts

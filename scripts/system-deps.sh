@@ -9,6 +9,8 @@ as_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
 
 missing=()
 have mosquitto || missing+=(mosquitto)
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 # PostgreSQL: only when no server answers already (FLEET_TEST_DATABASE_URL may point elsewhere).
 if [ -z "${FLEET_TEST_DATABASE_URL:-}" ] && ! have pg_ctlcluster; then
   missing+=(postgresql)
