@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import threading
 import time
 import uuid
@@ -47,13 +48,24 @@ class Clock(Protocol):
         ...
 
 
-def _kernel_says_synced() -> bool | None:
-    """adjtimex(2) in read-only mode: True/False, or None where it cannot be asked."""
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    # find_library runs ldconfig (a child process): once per process, never per call.
     name = ctypes.util.find_library("c")
     if name is None:
         return None
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
+        return ctypes.CDLL(name, use_errno=True)
+    except OSError:
+        return None
+
+
+def _kernel_says_synced() -> bool | None:
+    """adjtimex(2) in read-only mode: True/False, or None where it cannot be asked."""
+    libc = _libc()
+    if libc is None:
+        return None
+    try:
         buffer = ctypes.create_string_buffer(_TIMEX_BUFFER)  # modes = 0: change nothing
         state = int(libc.adjtimex(buffer))
     except (OSError, AttributeError):

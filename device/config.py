@@ -1,14 +1,19 @@
 """The agent's settings: environment variables ``EXHIBIT_*``, optionally a TOML file.
 
 Precedence, highest first: values passed in code, environment variables, the TOML file
-named by ``EXHIBIT_CONFIG``. Lists are JSON in the environment, e.g.::
+named by ``EXHIBIT_CONFIG``. Lists and tables are JSON in the environment, e.g.::
 
     EXHIBIT_EXHIBIT_ID=exhibit-001
-    EXHIBIT_BROKER_URL=mqtt://broker.local:1883
+    EXHIBIT_BROKER_URL=mqtts://broker.example.org:8883
+    EXHIBIT_USERNAME=exhibit-001
+    EXHIBIT_PASSWORD=...
+    EXHIBIT_TLS_CA_FILE=/etc/exhibit-agent/broker-ca.crt
     EXHIBIT_INPUTS='[{"name": "button", "kind": "button", "pin": 17}]'
+    EXHIBIT_INDICATOR='{"pin": 27}'
 
-``load_settings()`` turns every mistake into a one-line ``ConfigError`` naming the
-setting and the fix.
+Inputs and their rules are described in ``device.wiring``. ``load_settings()`` turns every
+mistake into a one-line ``ConfigError`` naming the setting and the fix
+(``device.config_errors``).
 """
 
 from __future__ import annotations
@@ -18,19 +23,16 @@ import os
 import re
 import tomllib
 from contextvars import ContextVar
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -40,73 +42,19 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from broker.messages import MAX_RECORDS_PER_BATCH, InputName
+from broker.endpoint import BrokerEndpoint
+from broker.errors import BrokerUrlError
+from broker.messages import MAX_RECORDS_PER_BATCH
+from broker.tls import TlsSettings
 from broker.topics import validate_exhibit_id
+from device.config_errors import INPUTS_EXAMPLE, describe, setting_error
 from device.errors import ConfigError
+from device.wiring import IndicatorSpec, InputSpec
 
 ENV_PREFIX = "EXHIBIT_"
 CONFIG_FILE_ENV = "EXHIBIT_CONFIG"
-DEFAULT_PORT = 1883
-BUTTON_DEBOUNCE_S = 0.05
 OUTBOX_FILE = "outbox.sqlite3"
 _CODE_ONLY: ContextVar[bool] = ContextVar("agent_settings_code_only", default=False)
-_INPUTS_EXAMPLE = '[{"name": "button", "kind": "button", "pin": 17}]'
-
-# How to fix a setting when pydantic's own message does not say it: by the innermost
-# name (fields of an input), then by the top-level setting.
-_INPUT_FIXES: dict[str, str] = {
-    "name": "input names are lowercase letters, digits and _, starting with a letter",
-    "kind": "use button or motion",
-    "pin": "use the BCM GPIO number 0-27 the input is wired to, e.g. 17",
-    "debounce_s": "use seconds between 0 and 10, e.g. 0.05",
-    "sample_rate_hz": "use readings per second between 0 and 1000, e.g. 10",
-}
-_FIXES: dict[str, str] = {
-    "exhibit_id": "set it to this exhibit's id, e.g. exhibit-001",
-    "broker_url": "use mqtt://host:port, e.g. mqtt://broker.local:1883",
-    "inputs": f"give a JSON list like {_INPUTS_EXAMPLE}",
-    "data_dir": "give a writable directory, e.g. /var/lib/exhibit-agent",
-    "bucket_seconds": "use seconds between 0 and 86400, e.g. 60",
-    "inflight_window": "use 1-1000, e.g. 100",
-    "batch_max_records": f"use 1-{MAX_RECORDS_PER_BATCH}, e.g. 500",
-    "heartbeat_seconds": "use a positive number of seconds, e.g. 60",
-    "keepalive_s": "use 5-300 seconds, e.g. 30",
-    "reconnect_min_s": "use a positive number of seconds, e.g. 0.5",
-    "reconnect_max_s": "use seconds at least reconnect_min_s, e.g. 60",
-}
-
-
-class InputKind(StrEnum):
-    """What is wired to a pin."""
-
-    BUTTON = "button"
-    MOTION = "motion"
-
-
-class InputSpec(BaseModel):
-    """One input of an exhibit: its name in the counts, what it is, and its GPIO (BCM) pin."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: InputName
-    kind: InputKind
-    pin: int = Field(ge=0, le=27, description="BCM GPIO number on the 40-pin header")
-    debounce_s: float | None = Field(
-        default=None,
-        ge=0,
-        le=10,
-        description="ignore an event this soon after the last accepted one (button: 0.05 s)",
-    )
-    sample_rate_hz: float = Field(
-        default=10.0, gt=0, le=1_000, description="motion sensors only: how often gpiozero reads"
-    )
-
-    @property
-    def debounce(self) -> float:
-        """The effective debounce window in seconds (a per-kind default if unset)."""
-        if self.debounce_s is not None:
-            return self.debounce_s
-        return BUTTON_DEBOUNCE_S if self.kind is InputKind.BUTTON else 0.0
 
 
 class AgentSettings(BaseSettings):
@@ -120,19 +68,32 @@ class AgentSettings(BaseSettings):
     )
 
     exhibit_id: str
-    broker_url: str = f"mqtt://127.0.0.1:{DEFAULT_PORT}"
-    username: str | None = None
+    broker_url: str = "mqtt://127.0.0.1:1883"
+    username: str | None = Field(default=None, min_length=1, max_length=64)
     password: SecretStr | None = None
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
     client_id: str | None = Field(default=None, min_length=1, max_length=64)
     data_dir: Path = Path("/var/lib/exhibit-agent")
     inputs: list[InputSpec] = Field(default_factory=list)
+    indicator: IndicatorSpec | None = None
     bucket_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    session_idle_s: float = Field(default=30.0, gt=0, le=3_600)
+    outbox_max_records: int = Field(default=50_000, ge=100, le=10_000_000)
     inflight_window: int = Field(default=100, ge=1, le=1_000)
     batch_max_records: int = Field(default=500, ge=1, le=MAX_RECORDS_PER_BATCH)
     heartbeat_seconds: float = Field(default=60.0, gt=0, le=86_400)
     keepalive_s: int = Field(default=30, ge=5, le=300)
     reconnect_min_s: float = Field(default=0.5, gt=0, le=3_600)
     reconnect_max_s: float = Field(default=60.0, gt=0, le=3_600)
+    command_max_age_s: float = Field(default=3_600.0, gt=0, le=30 * 86_400)
+    self_test_seconds: float = Field(default=30.0, gt=0, le=600)
+    identity_blink_s: float = Field(default=10.0, ge=0, le=600)
+    machine_id_file: Path = Path("/etc/machine-id")
+    cpuinfo_file: Path = Path("/proc/cpuinfo")
+    sd_cid_file: Path = Path("/sys/block/mmcblk0/device/cid")
 
     @classmethod
     def settings_customise_sources(
@@ -159,25 +120,26 @@ class AgentSettings(BaseSettings):
 
     @field_validator("broker_url")
     @classmethod
-    def _broker_url_is_mqtt(cls, value: str) -> str:
-        host, port = parse_broker_url(value)
-        return f"mqtt://{host}:{port}"
+    def _broker_url_parses(cls, value: str) -> str:
+        try:
+            return BrokerEndpoint.parse(value).url
+        except BrokerUrlError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("inputs")
     @classmethod
     def _inputs_are_distinct(cls, inputs: list[InputSpec]) -> list[InputSpec]:
-        names: set[str] = set()
-        pins: dict[int, str] = {}
+        owners: dict[str, str] = {}
         for spec in inputs:
-            if spec.name in names:
-                raise ValueError(f"input name {spec.name!r} is used twice; give each input its own")
-            if spec.pin in pins:
-                raise ValueError(
-                    f"pin {spec.pin} is used by both {pins[spec.pin]!r} and {spec.name!r}; "
-                    "wire each input to its own pin"
-                )
-            names.add(spec.name)
-            pins[spec.pin] = spec.name
+            for name in dict.fromkeys([spec.name, *spec.count_names()]):
+                if name in owners:
+                    raise ValueError(f"input name {name!r} is used twice; give each input its own")
+                if len(name) > 32:
+                    raise ValueError(
+                        f"input {spec.name!r} counts as {name!r}, longer than 32 characters; "
+                        "shorten the input name"
+                    )
+                owners[name] = spec.name
         return inputs
 
     @field_validator("reconnect_max_s")
@@ -190,15 +152,85 @@ class AgentSettings(BaseSettings):
             )
         return value
 
-    @property
-    def broker_host(self) -> str:
-        """Host part of ``broker_url``."""
-        return parse_broker_url(self.broker_url)[0]
+    @model_validator(mode="after")
+    def _whole_config_holds_together(self) -> AgentSettings:
+        self._check_pins()
+        self._check_credentials()
+        self._check_tls()
+        return self
+
+    def _check_pins(self) -> None:
+        used: dict[int, str] = {}
+        wired = [(spec.name, spec.pins()) for spec in self.inputs]
+        if self.indicator is not None:
+            wired.append(("indicator", {"pin": self.indicator.pin}))
+        for owner, pins in wired:
+            for role, pin in pins.items():
+                other = used.get(pin)
+                if other is not None:
+                    raise setting_error(
+                        "indicator" if owner == "indicator" else "inputs",
+                        f"pin {pin} is used by both {other!r} and {owner!r} ({role}); "
+                        "wire each to its own pin",
+                    )
+                used[pin] = owner
+
+    def _check_credentials(self) -> None:
+        if self.password is not None and self.username is None:
+            raise setting_error(
+                "username", "a password is set without a username; set EXHIBIT_USERNAME too"
+            )
+        if self.username is not None and self.password is None:
+            raise setting_error(
+                "password",
+                f"username {self.username!r} has no password; set EXHIBIT_PASSWORD "
+                "(fleet-api broker add-exhibit prints it)",
+            )
+        if self.endpoint.tls and self.username is None:
+            raise setting_error(
+                "username",
+                f"{self.broker_url} needs credentials; set EXHIBIT_USERNAME and "
+                "EXHIBIT_PASSWORD (fleet-api broker add-exhibit prints them)",
+            )
+
+    def _check_tls(self) -> None:
+        files = {
+            "tls_ca_file": self.tls_ca_file,
+            "tls_cert_file": self.tls_cert_file,
+            "tls_key_file": self.tls_key_file,
+        }
+        given = [name for name, path in files.items() if path is not None]
+        if given and not self.endpoint.tls:
+            raise setting_error(
+                given[0],
+                f"TLS files are set but broker_url {self.broker_url} is not TLS; "
+                "use mqtts:// or wss://",
+            )
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            missing = "tls_key_file" if self.tls_key_file is None else "tls_cert_file"
+            raise setting_error(
+                missing, "a client certificate and its key go together; set both or neither"
+            )
+        for name, path in files.items():
+            if path is not None and not path.is_file():
+                raise setting_error(
+                    name,
+                    f"{path} does not exist or is not a file; copy it there or fix the setting",
+                )
 
     @property
-    def broker_port(self) -> int:
-        """Port part of ``broker_url``."""
-        return parse_broker_url(self.broker_url)[1]
+    def endpoint(self) -> BrokerEndpoint:
+        """Where and how to connect (``broker_url`` parsed)."""
+        return BrokerEndpoint.parse(self.broker_url)
+
+    @property
+    def tls(self) -> TlsSettings | None:
+        """TLS settings for a TLS broker URL (CA None: the system's), else None."""
+        if not self.endpoint.tls:
+            return None
+        return TlsSettings(
+            ca_file=self.tls_ca_file, cert_file=self.tls_cert_file, key_file=self.tls_key_file
+        )
 
     @property
     def mqtt_client_id(self) -> str:
@@ -210,66 +242,19 @@ class AgentSettings(BaseSettings):
         """Where the SQLite outbox lives."""
         return self.data_dir / OUTBOX_FILE
 
+    def count_names(self) -> list[str]:
+        """Every name interactions are counted under, in configuration order."""
+        return [name for spec in self.inputs for name in spec.count_names()]
+
     def config_hash(self) -> str:
-        """A short hash of what shapes the counts (inputs, buckets), sent in the birth status."""
+        """A short hash of what shapes the counts (inputs, buckets, sessions), sent at birth."""
         shape = {
             "inputs": [spec.model_dump(mode="json") for spec in self.inputs],
             "bucket_seconds": self.bucket_seconds,
+            "session_idle_s": self.session_idle_s,
         }
         digest = hashlib.sha256(repr(sorted(shape.items())).encode()).hexdigest()
         return digest[:16]
-
-
-def parse_broker_url(url: str) -> tuple[str, int]:
-    """Split ``mqtt://host[:port]`` into host and port; raise ValueError saying what is wrong."""
-    fix = "use mqtt://host:port, e.g. mqtt://broker.local:1883"
-    if "@" in url:
-        # Checked first, and the URL is not echoed: it may hold a password.
-        raise ValueError(
-            "the broker URL must not carry credentials; put them in EXHIBIT_USERNAME and "
-            "EXHIBIT_PASSWORD and use mqtt://host:port"
-        )
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"broker URL {url!r} has a bad port; {fix}") from None
-    if parts.scheme == "mqtts":
-        raise ValueError(f"broker URL {url!r}: TLS (mqtts://) is not supported yet; {fix}")
-    if parts.scheme != "mqtt":
-        raise ValueError(f"broker URL {url!r} must start with mqtt://; {fix}")
-    if not parts.hostname:
-        raise ValueError(f"broker URL {url!r} has no host; {fix}")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"broker URL {url!r} has a path or query; {fix}")
-    return parts.hostname, port or DEFAULT_PORT
-
-
-def _setting_name(loc: tuple[int | str, ...]) -> str:
-    head = str(loc[0]) if loc else "settings"
-    tail = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
-    return head + tail
-
-
-def _describe(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    loc = tuple(error["loc"])
-    top = str(loc[0]) if loc else ""
-    setting = _setting_name(loc)
-    where = f"{ENV_PREFIX}{top.upper()}" if top in AgentSettings.model_fields else "config"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "missing":
-        message = "is required"
-    elif error["type"] == "extra_forbidden":
-        message = "is not a setting of the agent (misspelt?)"
-    leaf = str(loc[-1]) if loc else ""
-    fix = _INPUT_FIXES.get(leaf, "") if top == "inputs" and len(loc) > 2 else ""
-    fix = fix or _FIXES.get(top, "")
-    if fix and "e.g." not in message and "; " not in message:
-        message = f"{message}; {fix}"
-    more = exc.error_count() - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return " ".join(f"setting {setting} ({where}): {message}{suffix}".split())
 
 
 def load_settings(*, use_environment: bool = True, **values: Any) -> AgentSettings:
@@ -278,12 +263,13 @@ def load_settings(*, use_environment: bool = True, **values: Any) -> AgentSettin
     With ``use_environment=False`` only ``values`` count (e.g. many simulated agents in
     one process, whatever EXHIBIT_* variables that process has).
     """
+    fields = set(AgentSettings.model_fields)
     if not use_environment:
         token = _CODE_ONLY.set(True)
         try:
             return AgentSettings(**values)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc)) from None
+            raise ConfigError(describe(exc, fields)) from None
         finally:
             _CODE_ONLY.reset(token)
     config_file = os.environ.get(CONFIG_FILE_ENV)
@@ -295,7 +281,7 @@ def load_settings(*, use_environment: bool = True, **values: Any) -> AgentSettin
     try:
         return AgentSettings(**values)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
+        raise ConfigError(describe(exc, fields)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"setting {CONFIG_FILE_ENV}: {config_file} is not valid TOML ({exc}); fix the file"
@@ -305,5 +291,5 @@ def load_settings(*, use_environment: bool = True, **values: Any) -> AgentSettin
         field = found.group(1) if found else "inputs"
         raise ConfigError(
             f"setting {field} ({ENV_PREFIX}{field.upper()}): not valid JSON; lists are JSON in "
-            f"the environment, e.g. {ENV_PREFIX}INPUTS='{_INPUTS_EXAMPLE}'"
+            f"the environment, e.g. {ENV_PREFIX}INPUTS='{INPUTS_EXAMPLE}'"
         ) from None

@@ -1,9 +1,10 @@
 """The agent's seam to the broker: a tiny protocol, so unit tests use a recording fake.
 
 The real implementation is ``device.mqtt_link.MqttLink`` (paho). A link connects and
-reconnects on its own; every successful connection is a new *session*, numbered
-upwards. Events come back through ``LinkEvents`` from the link's own threads, so an
-implementation of ``LinkEvents`` must only hand them off.
+reconnects on its own, subscribes again on every connection, and every successful
+connection is a new *session*, numbered upwards. Events come back through
+``LinkEvents`` from the link's own threads, so an implementation of ``LinkEvents`` must
+only hand them off.
 
 Publishing names the session the caller believes is live; a link refuses (returns
 None) if another session is live by now. That way a message id can never be taken for
@@ -30,15 +31,23 @@ class LinkEvents(Protocol):
     """What a link reports; called from the link's threads."""
 
     def link_connected(self, session: int) -> None:
-        """Session ``session`` is up (and the birth message is queued first)."""
+        """Session ``session`` is up (the birth message and subscriptions are queued first)."""
         ...
 
     def link_disconnected(self, session: int, reason: str) -> None:
         """Session ``session`` is gone; its unacknowledged messages are forgotten."""
         ...
 
-    def link_acked(self, session: int, mid: int, accepted: bool) -> None:
+    def link_refused(self, reason: str) -> None:
+        """The broker refused to connect (bad credentials, not authorised); it will retry."""
+        ...
+
+    def link_acked(self, session: int, mid: int, accepted: bool, reason: str = "") -> None:
         """The broker answered message ``mid`` of ``session`` (PUBACK; False: refused)."""
+        ...
+
+    def link_message(self, session: int, topic: str, payload: bytes) -> None:
+        """A message arrived on one of the link's subscriptions."""
         ...
 
 

@@ -7,8 +7,19 @@ paho's RAM-only queue of a dead connection is dropped with it: the agent's outbo
 only source of truth and resends what was not acknowledged (paho itself would lose QoS 1
 messages silently past 65,535 outstanding, paho issue #377).
 
-On every connection the last will (retained offline status) is registered and the
-birth message (retained online status) is published before the agent hears about it.
+On every connection the last will (retained offline status) is registered, the
+subscriptions (the exhibit's assignment and command topics, retained) are made again and
+the birth message (retained online status) is published before the agent hears about it.
+
+Transport and security come from the broker URL (``broker.endpoint``): TCP or WebSocket
+(with its path), TLS with the CA and optional client certificate of
+``broker.tls.TlsSettings`` (the server certificate is always verified).
+
+MQTT 5 where the broker speaks it: with ``protocol="auto"`` the link starts with v5 and
+falls back to 3.1.1 for the rest of the process when the broker answers "unsupported
+protocol version" or twice closes a v5 connection before any CONNACK (brokers that only
+speak 3.1.1 do either). 3.1.1 has no PUBACK reason codes, so a refused publish is
+silent there; v5 reports it (0x87) and the agent keeps those records.
 """
 
 from __future__ import annotations
@@ -18,15 +29,17 @@ import itertools
 import logging
 import random
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from broker.tls import TlsSettings
 from device.link import LinkEvents, Publication
 
 log = logging.getLogger(__name__)
@@ -39,11 +52,16 @@ class LinkOptions:
     host: str
     port: int
     client_id: str
+    transport: Literal["tcp", "websockets"] = "tcp"
+    ws_path: str = "/mqtt"
+    tls: TlsSettings | None = None
     username: str | None = None
     password: str | None = None
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"
     keepalive: int = 30
     will: Publication | None = None
     birth: Callable[[], Publication] | None = None
+    subscriptions: tuple[str, ...] = ()
     max_inflight: int = 100
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 60.0
@@ -66,7 +84,9 @@ def backoff_delay(
 class _Connection:
     session: int
     client: mqtt.Client
+    protocol: int
     gone: threading.Event = field(default_factory=threading.Event)
+    answered: bool = False  # a CONNACK came, accepting or not
     up: bool = False
     reported_down: bool = False
 
@@ -84,6 +104,13 @@ class MqttLink:
         self._sessions = itertools.count(1)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._protocol = mqtt.MQTTv311 if options.protocol == "3.1.1" else mqtt.MQTTv5
+        self._silent_v5 = 0  # v5 connections closed before any CONNACK, in a row
+
+    @property
+    def protocol(self) -> str:
+        """The MQTT version the next connection uses: ``5`` or ``3.1.1``."""
+        return "5" if self._protocol == mqtt.MQTTv5 else "3.1.1"
 
     @property
     def session(self) -> int | None:
@@ -163,6 +190,7 @@ class MqttLink:
                 conn.gone.wait()
                 conn.client.loop_stop()
                 self._forget(conn)
+                self._maybe_fall_back(conn)
                 if conn.up:
                     attempt = 0
             if self._stopping.is_set():
@@ -176,9 +204,21 @@ class MqttLink:
             attempt += 1
             self._stopping.wait(delay)
 
+    def _maybe_fall_back(self, conn: _Connection) -> None:
+        if self.options.protocol != "auto" or conn.protocol != mqtt.MQTTv5:
+            return
+        self._silent_v5 = 0 if conn.answered else self._silent_v5 + 1
+        if self._silent_v5 >= 2:
+            log.warning(
+                "broker %s:%s closed two MQTT 5 connections unanswered: using MQTT 3.1.1",
+                self.options.host,
+                self.options.port,
+            )
+            self._protocol = mqtt.MQTTv311
+
     def _connect(self) -> _Connection | None:
         options = self.options
-        conn = _Connection(next(self._sessions), self._new_client())
+        conn = _Connection(next(self._sessions), self._new_client(), self._protocol)
         self._bind(conn)
         with self._lock:
             if self._stopping.is_set():
@@ -186,23 +226,42 @@ class MqttLink:
             self._current = conn
         try:
             conn.client.connect(options.host, options.port, keepalive=options.keepalive)
+        except ssl.SSLError as exc:
+            log.error(
+                "TLS with %s:%s failed: %s; check EXHIBIT_TLS_CA_FILE and the broker's certificate",
+                options.host,
+                options.port,
+                exc,
+            )
+            self._abandon(conn)
+            return None
         except OSError as exc:
             log.info("broker %s:%s unreachable: %s", options.host, options.port, exc)
-            with self._lock:
-                self._current = None
+            self._abandon(conn)
             return None
         conn.client.loop_start()
         return conn
+
+    def _abandon(self, conn: _Connection) -> None:
+        with self._lock:
+            if self._current is conn:
+                self._current = None
+        _close(conn.client)
 
     def _new_client(self) -> mqtt.Client:
         options = self.options
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=options.client_id,
-            protocol=mqtt.MQTTv5,
+            protocol=self._protocol,
+            transport=options.transport,
             reconnect_on_failure=False,
         )
         client.connect_timeout = options.connect_timeout_s
+        if options.transport == "websockets":
+            client.ws_set_options(path=options.ws_path)
+        if options.tls is not None:
+            client.tls_set(**options.tls.tls_set_kwargs())
         # Room for our window plus birth and heartbeats; the agent bounds the window itself.
         client.max_inflight_messages_set(options.max_inflight + 4)
         if options.username is not None:
@@ -218,10 +277,14 @@ class MqttLink:
         def on_connect(
             client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
         ) -> None:
+            conn.answered = True
             if reason.is_failure:
-                log.warning("broker refused the connection: %s", reason)
+                self._refused(conn, reason)
                 client.disconnect()
                 return
+            topics = self.options.subscriptions
+            if topics:
+                client.subscribe([(topic, 1) for topic in topics])
             birth = self.options.birth
             if birth is not None:
                 message = birth()
@@ -249,11 +312,31 @@ class MqttLink:
         ) -> None:
             # paho holds its message lock here: hand off and return.
             if self._events is not None:
-                self._events.link_acked(conn.session, mid, not reason.is_failure)
+                self._events.link_acked(conn.session, mid, not reason.is_failure, str(reason))
+
+        def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+            if self._events is not None:
+                self._events.link_message(conn.session, message.topic, bytes(message.payload))
 
         conn.client.on_connect = on_connect
         conn.client.on_disconnect = on_disconnect
         conn.client.on_publish = on_publish
+        conn.client.on_message = on_message
+
+    def _refused(self, conn: _Connection, reason: ReasonCode) -> None:
+        if reason.getName() == "Unsupported protocol version" and self.options.protocol == "auto":
+            log.warning("broker does not speak MQTT 5: using MQTT 3.1.1")
+            self._protocol = mqtt.MQTTv311
+            return
+        log.error(
+            "broker %s:%s refused the connection: %s; check EXHIBIT_USERNAME and "
+            "EXHIBIT_PASSWORD (fleet-api broker rotate prints new ones)",
+            self.options.host,
+            self.options.port,
+            reason,
+        )
+        if self._events is not None:
+            self._events.link_refused(str(reason))
 
     def _forget(self, conn: _Connection) -> None:
         with self._lock:

@@ -1,28 +1,28 @@
 """The durable outbox: interactions are counted here before anything else happens.
 
-One SQLite file in WAL mode with ``synchronous=FULL`` (a commit survives a power cut).
-Three tables:
+One SQLite file in WAL mode with ``synchronous=FULL`` (a commit survives a power cut);
+its tables are listed in ``device.schema``. Interactions are added to open buckets (a
+bucket is a slot of ``bucket_seconds`` on the monotonic clock of one boot), every
+interaction drained from the agent's queue at once in one transaction. Sealed records
+(counts and sessions, one seq stream) wait for the broker's PUBACK as the exact JSON that
+is sent, so a resend after a crash is byte-identical. ``next_seq`` is the persistent
+counter: seqs are gap-free and never reused once published.
 
-- ``open_buckets``: the running count per (input, boot, bucket, visit). A bucket is a
-  slot of ``bucket_seconds`` on the monotonic clock of one boot; every interaction
-  drained from the agent's queue at once is added in one transaction.
-- ``records``: sealed records waiting for the broker's PUBACK, keyed by ``seq``, stored as
-  the exact JSON that is sent, so a resend after a crash is byte-identical.
-- ``meta``: ``next_seq``, the persistent counter that makes seqs gap-free and never
-  reused (it only grows, even when every record has been deleted).
+Sealing moves a bucket from ``open_buckets`` to ``records`` with the next seq, in the same
+transaction that advances ``next_seq``: a kill -9 at any instant leaves either the open
+bucket or the sealed record, never both and never neither.
 
-Sealing moves a bucket from ``open_buckets`` to ``records`` with the next seq, in the
-same transaction that advances ``next_seq``: a kill -9 at any instant leaves either the
-open bucket or the sealed record, never both and never neither.
-
-A bucket sealed early (``seal_all()`` on flush) may be followed by another record of the
-same bucket; the fleet sums records, so counts stay exact.
+Records above ``published_upto`` have never left the Pi, so their content and even their
+seq may still change: ``device.compaction`` merges them when the outbox is full, and
+``device.rebasing`` corrects their wall times when the clock gets synced. Records at or
+below it are frozen.
 
 The connection is used by one thread at a time (the agent's worker).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,37 +34,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from broker.messages import SEQ_MAX, CountRecord
-from device.errors import OutboxError
+from broker.messages import SEQ_MAX, CountRecord, SessionRecord
+from device.errors import IdentityMismatch, OutboxError
 from device.events import Interaction
+from device.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
 MAX_COUNT_PER_RECORD = 1_000_000  # CountRecord.count's bound; larger buckets are split
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS open_buckets (
-    input TEXT NOT NULL,
-    boot_id TEXT NOT NULL,
-    bucket INTEGER NOT NULL,
-    visit_id INTEGER NOT NULL DEFAULT 0,
-    mono_start REAL NOT NULL,
-    wall_start TEXT NOT NULL,
-    seconds REAL NOT NULL,
-    count INTEGER NOT NULL,
-    clock_synced INTEGER NOT NULL,
-    PRIMARY KEY (input, boot_id, bucket, visit_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (
-    seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1);
-"""
 
 _OPEN_COLUMNS = (
     "input, boot_id, bucket, visit_id, mono_start, wall_start, seconds, count, clock_synced"
@@ -82,11 +57,19 @@ class OldestPending:
 class Outbox:
     """The SQLite outbox of one exhibit (see the module docstring)."""
 
-    def __init__(self, path: Path, *, bucket_seconds: float, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        bucket_seconds: float,
+        readonly: bool = False,
+        exhibit_id: str | None = None,
+    ) -> None:
         if not 0 < bucket_seconds <= 86_400:
             raise ValueError(f"bucket_seconds must be in (0, 86400], got {bucket_seconds}")
         self.path = path
         self.bucket_seconds = bucket_seconds
+        self._depth = 0  # nesting of transaction()
         try:
             if readonly:
                 uri = f"{path.resolve().as_uri()}?mode=ro"
@@ -99,7 +82,7 @@ class Outbox:
         try:
             self._db.execute("PRAGMA busy_timeout = 5000")
             if not readonly:
-                self._setup()
+                self._setup(exhibit_id)
         except sqlite3.Error as exc:
             self._db.close()
             raise OutboxError(f"cannot open the outbox {path}: {exc}") from exc
@@ -107,30 +90,60 @@ class Outbox:
             self._db.close()
             raise
 
-    def _setup(self) -> None:
+    def _setup(self, exhibit_id: str | None) -> None:
         mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise OutboxError(f"{self.path}: the filesystem does not support WAL ({mode})")
         # WAL with NORMAL may lose the last commits on power loss; FULL makes each durable.
         self._db.execute("PRAGMA synchronous = FULL")
+        # The outbox is read in small pages: a 1 MiB cache instead of SQLite's 2 MiB default
+        # keeps the agent's footprint down without a measurable cost.
+        self._db.execute("PRAGMA cache_size = -1024")
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise OutboxError(
                 f"{self.path} has schema {version}, newer than this agent's {SCHEMA_VERSION}; "
                 "upgrade the agent"
             )
-        with self._transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        with self.transaction() as db:
+            for statement in SCHEMA_STATEMENTS:
+                db.execute(statement)
+            if version == 1:
+                # Version 1 had no publication mark: any record it holds may have been
+                # sent, so all of them are frozen.
+                self.set_meta("published_upto", self._next_seq(db) - 1)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if exhibit_id is not None:
+                owner = self.meta("exhibit_id")
+                if owner is None:
+                    self.set_meta("exhibit_id", exhibit_id)
+                elif owner != exhibit_id:
+                    raise IdentityMismatch(
+                        f"the outbox {self.path} holds the records of {owner!r}, not of the "
+                        f"configured exhibit {exhibit_id!r}; fix EXHIBIT_EXHIBIT_ID, or "
+                        "re-provision with 'exhibit-agent provision --force'"
+                    )
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for the modules that keep their own tables here."""
+        return self._db
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One durable transaction; nested uses join the outermost one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self._db
+            finally:
+                self._depth -= 1
+            return
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise OutboxError(f"{self.path}: cannot start a transaction: {exc}") from exc
+        self._depth = 1
         try:
             yield self._db
         except sqlite3.Error as exc:
@@ -139,6 +152,8 @@ class Outbox:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        finally:
+            self._depth = 0
         try:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -148,6 +163,26 @@ class Outbox:
     def close(self) -> None:
         """Close the database (committed data is already on disk)."""
         self._db.close()
+
+    # -- small persistent values ---------------------------------------------------------
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        """A value of the ``meta`` table (JSON-decoded), or ``default``."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None or row[0] is None:
+            return default
+        value = row[0]
+        return json.loads(value) if isinstance(value, str) else value
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Set a ``meta`` value (JSON-encoded unless an integer); inside a transaction."""
+        stored: int | str | None
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            stored = value
+        else:
+            stored = json.dumps(value)
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, stored))
 
     # -- counting ------------------------------------------------------------------------
 
@@ -175,7 +210,7 @@ class Outbox:
             visit = visit_id or 0
             wall, synced = wall_start.isoformat(), int(clock_synced)
             rows.append((name, boot_id, bucket, visit, mono_start, wall, size, count, synced))
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany(
                 f"INSERT INTO open_buckets ({_OPEN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (input, boot_id, bucket, visit_id) "
@@ -206,7 +241,7 @@ class Outbox:
         return self._seal("1", ())
 
     def _seal(self, where: str, params: tuple[object, ...]) -> list[int]:
-        with self._transaction() as db:
+        with self.transaction() as db:
             rows = db.execute(
                 f"SELECT {_OPEN_COLUMNS} FROM open_buckets WHERE {where} "
                 "ORDER BY mono_start, input, visit_id",
@@ -214,62 +249,88 @@ class Outbox:
             ).fetchall()
             if not rows:
                 return []
-            next_seq = self._next_seq(db)
-            sealed: list[tuple[int, str, str]] = []
+            records: list[dict[str, Any]] = []
             for name, boot, _bucket, visit, mono_start, wall, seconds, count, synced in rows:
                 for part in _split(int(count)):
-                    if next_seq > SEQ_MAX:
-                        raise OutboxError(f"{self.path}: seq space exhausted")
-                    fields = {
-                        "seq": next_seq,
-                        "input": name,
-                        "start": datetime.fromisoformat(wall),
-                        "mono_start": mono_start,
-                        "seconds": seconds,
-                        "count": part,
-                        "boot_id": boot,
-                        "clock_synced": bool(synced),
-                        "visit_id": visit or None,
-                    }
-                    record = self._record(fields)
-                    sealed.append((next_seq, record.type, record.to_payload().decode()))
-                    next_seq += 1
-            db.executemany("INSERT INTO records (seq, kind, body) VALUES (?, ?, ?)", sealed)
+                    records.append(
+                        {
+                            "type": "count",
+                            "input": name,
+                            "start": datetime.fromisoformat(wall),
+                            "mono_start": mono_start,
+                            "seconds": seconds,
+                            "count": part,
+                            "boot_id": boot,
+                            "clock_synced": bool(synced),
+                            "visit_id": visit or None,
+                        }
+                    )
+            seqs = self.append(records)
             db.executemany(
                 "DELETE FROM open_buckets "
                 "WHERE input = ? AND boot_id = ? AND bucket = ? AND visit_id = ?",
                 [row[:4] for row in rows],
             )
-            db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (next_seq,))
-        return [seq for seq, _kind, _body in sealed]
+        return seqs
 
-    def _record(self, fields: dict[str, Any]) -> CountRecord:
+    def append(self, records: list[dict[str, Any]]) -> list[int]:
+        """Seal ``records`` (fields without ``seq``) with the next seqs; return them."""
+        with self.transaction() as db:
+            next_seq = self._next_seq(db)
+            rows: list[tuple[int, str, str]] = []
+            for fields in records:
+                if next_seq > SEQ_MAX:
+                    raise OutboxError(f"{self.path}: seq space exhausted")
+                record = self.record_from({**fields, "seq": next_seq})
+                rows.append((next_seq, record.type, record.to_payload().decode()))
+                next_seq += 1
+            db.executemany("INSERT INTO records (seq, kind, body) VALUES (?, ?, ?)", rows)
+            db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (next_seq,))
+        return [seq for seq, _kind, _body in rows]
+
+    def record_from(self, fields: dict[str, Any]) -> CountRecord | SessionRecord:
+        """Validate ``fields`` as a record; OutboxError (rolling back) if they are not one."""
         try:
+            if fields.get("type") == "session":
+                return SessionRecord.model_validate(fields)
             return CountRecord.model_validate(fields)
         except ValidationError as exc:
-            # Rolls the seal back: the bucket stays open and the error surfaces, never a
-            # silently dropped count.
-            raise OutboxError(
-                f"{self.path}: open bucket of {fields['input']!r} is not a valid record: {exc}"
-            ) from exc
+            # Rolls the seal back: the data stays where it was and the error surfaces,
+            # never a silently dropped count.
+            raise OutboxError(f"{self.path}: {fields} is not a valid record: {exc}") from exc
 
     # -- delivery ------------------------------------------------------------------------
 
-    def pending(self, limit: int, *, after_seq: int = 0) -> list[CountRecord]:
-        """Up to ``limit`` sealed records with seq > ``after_seq``, oldest first."""
-        rows = self._db.execute(
-            "SELECT body FROM records WHERE seq > ? AND kind = 'count' ORDER BY seq LIMIT ?",
+    def pending_bodies(self, limit: int, *, after_seq: int = 0) -> list[tuple[int, str]]:
+        """Up to ``limit`` sealed records with seq > ``after_seq`` as (seq, exact JSON)."""
+        return self._db.execute(
+            "SELECT seq, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),
         ).fetchall()
-        return [CountRecord.model_validate_json(body) for (body,) in rows]
 
-    def delete(self, seqs: Iterable[int]) -> int:
-        """Forget acknowledged records; return how many were deleted."""
+    def pending(self, limit: int, *, after_seq: int = 0) -> list[CountRecord | SessionRecord]:
+        """Up to ``limit`` sealed records with seq > ``after_seq``, oldest first, parsed."""
+        rows = self.pending_bodies(limit, after_seq=after_seq)
+        return [parse_record(body) for _seq, body in rows]
+
+    def published_upto(self) -> int:
+        """Every seq at or below this may have reached the broker: it is frozen."""
+        return int(self.meta("published_upto", 0))
+
+    def mark_published(self, upto: int) -> None:
+        """Freeze every record up to ``upto`` before it is handed to the broker link."""
+        if upto > self.published_upto():
+            self.set_meta("published_upto", upto)
+
+    def delete(self, seqs: Iterable[int], *, acked_at: datetime | None = None) -> int:
+        """Forget acknowledged records (noting when, if given); return how many went."""
         params = [(seq,) for seq in seqs]
         if not params:
             return 0
-        with self._transaction() as db:
+        with self.transaction() as db:
             cursor = db.executemany("DELETE FROM records WHERE seq = ?", params)
+            if acked_at is not None:
+                self.set_meta("last_ack_at", acked_at.isoformat())
             return cursor.rowcount
 
     # -- inspection ----------------------------------------------------------------------
@@ -288,20 +349,28 @@ class Outbox:
         return None if row[0] is None else int(row[0])
 
     def oldest(self) -> OldestPending | None:
-        """The oldest record still waiting, with its bucket's wall start."""
+        """The oldest record still waiting, with its start."""
         row = self._db.execute("SELECT body FROM records ORDER BY seq LIMIT 1").fetchone()
         if row is None:
             return None
-        record = CountRecord.model_validate_json(row[0])
+        record = parse_record(row[0])
         return OldestPending(record.seq, record.start)
 
     def last_seq(self) -> int:
-        """The highest seq ever given out (0 if none)."""
+        """The highest seq given out so far (0 if none)."""
         return self._next_seq(self._db) - 1
 
     @staticmethod
     def _next_seq(db: sqlite3.Connection) -> int:
         return int(db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])
+
+
+def parse_record(body: str) -> CountRecord | SessionRecord:
+    """A stored record back as its model (the first field of the JSON names its type)."""
+    # No TypeAdapter for the union: each one compiles a validator and costs memory.
+    if body.startswith('{"type":"session"'):
+        return SessionRecord.model_validate_json(body)
+    return CountRecord.model_validate_json(body)
 
 
 def _split(count: int) -> list[int]:

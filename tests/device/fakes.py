@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from broker.messages import CountBatch, Heartbeat, Status
+from broker.messages import CountBatch, CountRecord, Heartbeat, SessionRecord, Status
 from device.link import LinkEvents, Publication
 
 
@@ -71,10 +71,21 @@ class FakeLink:
         assert session is not None
         self.events.link_disconnected(session, "test drop")
 
-    def ack(self, sent: Sent, *, accepted: bool = True) -> None:
+    def ack(self, sent: Sent, *, accepted: bool = True, reason: str = "") -> None:
         assert self.events is not None
         self.answered.add((sent.session, sent.mid))
-        self.events.link_acked(sent.session, sent.mid, accepted)
+        self.events.link_acked(sent.session, sent.mid, accepted, reason)
+
+    def deliver(self, topic: str, payload: bytes) -> None:
+        """A message on one of the agent's subscriptions (e.g. a retained command)."""
+        assert self.events is not None
+        assert self.live is not None, "connect first"
+        self.events.link_message(self.live, topic, payload)
+
+    def refuse(self, reason: str = "Not authorized") -> None:
+        """The broker refuses to connect."""
+        assert self.events is not None
+        self.events.link_refused(reason)
 
     def ack_all(self) -> int:
         """Acknowledge every count batch of the live session not answered yet."""
@@ -98,6 +109,20 @@ class FakeLink:
             if s.message.topic.endswith("/counts") and (session is None or s.session == session)
         ]
 
+    def published(self, suffix: str) -> list[Sent]:
+        """Everything published on topics ending in ``suffix``."""
+        with self._lock:
+            return [s for s in self.sent if s.message.topic.endswith(suffix)]
+
+    def records(self) -> list[CountRecord | SessionRecord]:
+        """Every record sent, in order, duplicates included."""
+        return [r for _sent, batch in self.batches() for r in batch.records]
+
+    def sessions(self) -> list[SessionRecord]:
+        """Distinct session records sent, by seq."""
+        by_seq = {r.seq: r for r in self.records() if isinstance(r, SessionRecord)}
+        return [by_seq[seq] for seq in sorted(by_seq)]
+
     def heartbeats(self) -> list[Heartbeat]:
         with self._lock:
             sent = list(self.sent)
@@ -110,8 +135,8 @@ class FakeLink:
     def counted(self) -> dict[str, int]:
         """Interactions per input over distinct seqs (duplicates counted once)."""
         seen: dict[int, tuple[str, int]] = {}
-        for _sent, batch in self.batches():
-            for record in batch.records:
+        for record in self.records():
+            if isinstance(record, CountRecord):
                 seen[record.seq] = (record.input, record.count)
         totals: dict[str, int] = {}
         for name, count in seen.values():

@@ -12,7 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from broker.messages import CountBatch, CountRecord, Status
+from broker.messages import CountBatch, CountRecord, SessionRecord, Status
 
 
 class Subscriber:
@@ -62,8 +62,13 @@ class Subscriber:
     def batches(self) -> list[CountBatch]:
         return [CountBatch.model_validate_json(m.payload) for m in self.received("/counts")]
 
-    def records(self) -> list[CountRecord]:
+    def records(self) -> list[CountRecord | SessionRecord]:
         return [record for batch in self.batches() for record in batch.records]
+
+    def sessions(self) -> list[SessionRecord]:
+        """Distinct session records, by seq."""
+        by_seq = {r.seq: r for r in self.records() if isinstance(r, SessionRecord)}
+        return [by_seq[seq] for seq in sorted(by_seq)]
 
     def statuses(self) -> list[tuple[Status, bool]]:
         return [(Status.model_validate_json(m.payload), m.retain) for m in self.received("/status")]
@@ -73,7 +78,8 @@ class Subscriber:
         by_seq = {record.seq: record for record in self.records()}
         totals: dict[str, int] = {}
         for record in by_seq.values():
-            totals[record.input] = totals.get(record.input, 0) + record.count
+            if isinstance(record, CountRecord):
+                totals[record.input] = totals.get(record.input, 0) + record.count
         return totals
 
     def wait_for(self, check: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -83,6 +89,11 @@ class Subscriber:
                 return False
             time.sleep(0.01)
         return True
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish at QoS 1 (as the fleet does) and wait until the broker has it."""
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(10)
 
     def close(self) -> None:
         self._client.disconnect()

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from broker.messages import Status
-from device import delivery
+from broker.messages import CountBatch, Status
+from device import sender
 from device.agent import Agent
 from device.clock import FakeClock
 from device.errors import AgentStateError, OutboxError
@@ -131,18 +131,47 @@ def test_disconnect_forgets_in_flight_and_resends_after_reconnect(
     assert [b.records[0].seq for _s, b in link.batches(second_session)] == [1, 2, 3]
 
 
-def test_a_refused_batch_stays_in_the_outbox(
+def test_a_refused_batch_is_kept_and_resent_after_a_backoff(
     make_settings: SettingsMaker, factory: MockFactory, clock: FakeClock, link: FakeLink
 ) -> None:
-    settings = make_settings()
+    settings = make_settings(reconnect_min_s=5, reconnect_max_s=60)
     seed_records(Outbox(settings.outbox_path, bucket_seconds=60), 2)
     with Agent(settings, pin_factory=factory, clock=clock, link=link) as agent:
         link.connect()
         eventually(lambda: len(link.batches()) == 1, what="the batch")
-        link.ack(link.batches()[0][0], accepted=False)
+        link.ack(link.batches()[0][0], accepted=False, reason="Not authorized")
         assert agent.wait_recorded(1)
-        assert agent.outbox_depth() == 2
+        assert agent.outbox_depth() == 2  # kept
+        assert agent.indicator.error == "broker refused counts: Not authorized"
         assert not agent.flush(0.2)
+        assert len(link.batches()) == 1  # nothing more during the pause
+        clock.advance(5)
+        eventually(lambda: len(link.batches()) == 2, what="the resend after the pause")
+        link.ack(link.batches()[1][0], reason="No matching subscribers")  # 0x10 is success
+        eventually(lambda: agent.outbox_depth() == 0, what="the records to go")
+        assert agent.indicator.error is None
+    first, second = (s.message.payload for s, _b in link.batches())
+    assert first[first.index(b'"records"') :] == second[second.index(b'"records"') :]
+
+
+def test_batches_are_the_stored_bytes_and_are_frozen_before_they_leave(
+    make_settings: SettingsMaker, factory: MockFactory, clock: FakeClock, link: FakeLink
+) -> None:
+    settings = make_settings(batch_max_records=3)
+    seed_records(Outbox(settings.outbox_path, bucket_seconds=60), 7)
+    stored = Outbox(settings.outbox_path, bucket_seconds=60)
+    bodies = [body for _seq, body in stored.pending_bodies(10)]
+    with Agent(settings, pin_factory=factory, clock=clock, link=link):
+        link.connect()
+        eventually(lambda: len(link.batches()) == 3, what="three batches")
+        assert stored.published_upto() == 7  # written before any of them was handed over
+        sent = [s.message.payload for s, _b in link.batches()]
+        link.ack_all()
+    for payload, batch in zip(sent, (b for _s, b in link.batches()), strict=True):
+        assert CountBatch.model_validate_json(payload) == batch
+    joined = b",".join(p[p.index(b"[") + 1 : -2] for p in sent)
+    assert joined == ",".join(bodies).encode()
+    stored.close()
 
 
 def test_payloads_stay_under_the_broker_limit(
@@ -153,7 +182,7 @@ def test_payloads_stay_under_the_broker_limit(
 ) -> None:
     # 1000 records of long names and boot ids approach 256 KiB; a smaller limit shows the split.
     limit = 50_000
-    monkeypatch.setattr(delivery, "MAX_PAYLOAD_BYTES", limit)
+    monkeypatch.setattr(sender, "MAX_PAYLOAD_BYTES", limit)
     settings = make_settings(batch_max_records=1000)
     seed_records(Outbox(settings.outbox_path, bucket_seconds=60), 1000)
     link = FakeLink(auto_ack=True)
@@ -223,11 +252,15 @@ def test_crash_sends_no_farewell_and_a_new_agent_carries_on(
         link.connect()
         press(factory, clock, times=1)
         assert second.flush(5)
-    records = [r for _s, b in link.batches() for r in b.records]
-    assert [(r.seq, r.boot_id, r.count) for r in records] == [
-        (1, "fake-boot-0001", 4),
-        (2, "fake-boot-0002", 1),
+    records = link.records()
+    assert [(r.seq, r.boot_id, r.type) for r in records] == [
+        (1, "fake-boot-0001", "count"),  # the old boot's bucket, sealed on start
+        (2, "fake-boot-0001", "session"),  # and its session: a new boot ends it
+        (3, "fake-boot-0002", "count"),
+        (4, "fake-boot-0002", "session"),
     ]
+    assert link.counted() == {"button": 5}
+    assert [s.interactions for s in link.sessions()] == [4, 1]
 
 
 def test_lifecycle_misuse_is_an_agent_state_error(

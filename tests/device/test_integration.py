@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +16,14 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from broker.embedded import EmbeddedBroker
+from broker.messages import Assignment, utc_now
 from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
 from device.agent import Agent
-from device.inputs import pulse_motion
+from device.clock import FakeClock
+from device.inputs import pulse_motion, set_mock_distance, turn
 from device.mqtt_link import MqttLink
+from device.wiring import DistanceInput, RotaryInput
 from tests.device.conftest import SettingsMaker
 from tests.device.subscriber import Subscriber
 
@@ -79,6 +84,8 @@ def exercise_counts_and_status(
         assert agent.flush(10)
         assert agent.outbox_depth() == 0
         assert live.wait_for(lambda: live.counted() == {"button": 7, "motion": 2})
+        assert live.wait_for(lambda: len(live.sessions()) == 1)
+        assert live.sessions()[0].interactions == 9  # one burst on the exhibit
 
         late = subscribe(made, port, STATUS, client_id="latecomer")
         assert late.wait_for(lambda: bool(late.statuses()))
@@ -88,6 +95,7 @@ def exercise_counts_and_status(
         assert birth.inputs == ["button", "motion"]
         assert birth.boot_id == live.records()[0].boot_id
         assert birth.agent_version
+        assert birth.config_hash == agent.settings.config_hash()
     finally:
         agent.stop()
     assert live.wait_for(lambda: any(not s.online for s, _r in live.statuses()))
@@ -150,6 +158,71 @@ def test_last_will_through_the_embedded_broker(
     exercise_last_will(embedded_broker.port, make_settings, factory, subscribers)
 
 
+@pytest.mark.filterwarnings("ignore::gpiozero.DistanceSensorNoEcho")  # a starved echo thread
+def test_every_input_kind_counts_through_mosquitto(
+    mosquitto: MosquittoProcess,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+) -> None:
+    live = subscribe(subscribers, mosquitto.port, COUNTS, STATUS)
+    clock = FakeClock()
+    specs = [
+        {"name": "start", "kind": "button", "pin": 17, "hold_s": 2},
+        {"name": "pir", "kind": "motion", "pin": 4, "sample_rate_hz": 200},
+        {"name": "near", "kind": "distance", "echo_pin": 24, "trigger_pin": 23, "queue_len": 3},
+        {"name": "track", "kind": "line", "pin": 5, "sample_rate_hz": 500, "queue_len": 1},
+        {"name": "door", "kind": "beam", "pin": 6},
+        {"name": "dial", "kind": "rotary", "a_pin": 20, "b_pin": 21, "steps_per_interaction": 4},
+    ]
+    settings = make_settings(
+        broker_url=f"mqtt://127.0.0.1:{mosquitto.port}", inputs=specs, indicator={"pin": 27}
+    )
+    with Agent(settings, pin_factory=factory, clock=clock) as agent:
+        assert agent.wait_connected(10)
+        bank = agent.inputs
+        button = factory.pin(17)
+        button.drive_low()  # a press ...
+        button.drive_high()
+        clock.advance(1)
+        button.drive_low()  # ... and a press held for 3 s
+        clock.advance(3)
+        button.drive_high()
+        assert pulse_motion(bank, "pir", factory.pin(4))
+        distance = settings.inputs[2]
+        assert isinstance(distance, DistanceInput)
+        set_mock_distance(factory, distance, 0.2)
+        assert bank.device("near").wait_for_in_range(5)
+        set_mock_distance(factory, distance, None)
+        assert bank.device("near").wait_for_out_of_range(5)
+        factory.pin(5).drive_high()  # the track loses its line (counted: no_line) ...
+        assert bank.device("track").wait_for_no_line(5)
+        factory.pin(5).drive_low()  # ... and finds it again (not counted)
+        assert bank.device("track").wait_for_line(5)
+        for _ in range(2):
+            factory.pin(6).drive_low()  # the beam is broken twice, 1 s apart
+            factory.pin(6).drive_high()
+            clock.advance(1)
+        rotary = settings.inputs[5]
+        assert isinstance(rotary, RotaryInput)
+        turn(factory, rotary, 9)
+        turn(factory, rotary, -4)
+        assert agent.flush(10)
+    expected = {
+        "start": 2,
+        "start_hold": 1,
+        "pir": 1,
+        "near": 1,
+        "track": 1,
+        "door": 2,
+        "dial_cw": 2,
+        "dial_ccw": 1,
+    }
+    assert live.wait_for(lambda: live.counted() == expected)
+    birth = next(status for status, _retained in live.statuses() if status.online)
+    assert birth.inputs == list(expected)
+
+
 def test_network_drop_then_reconnect_loses_nothing(
     mosquitto: MosquittoProcess,
     make_settings: SettingsMaker,
@@ -169,6 +242,10 @@ def test_network_drop_then_reconnect_loses_nothing(
         assert live.wait_for(lambda: link.session not in (None, first_session))
         assert agent.flush(10)
         assert live.wait_for(lambda: live.counted() == {"button": 7})
+        # Subscribed again on the new connection: the fleet still reaches the exhibit.
+        assignment = Assignment(exhibit_id="exhibit-001", visit_id=12, issued_at=utc_now())
+        live.publish(exhibit_topic("exhibit-001", Channel.ASSIGNMENT), assignment.to_payload())
+        assert live.wait_for(lambda: agent.visit_id == 12)
     onlines = [s.online for s, _r in live.statuses()]
     assert onlines[:4] == [True, False, True, False]  # birth, will, birth again, goodbye
 
@@ -188,7 +265,7 @@ def test_broker_down_at_start_then_everything_is_delivered(
         press(factory, 5)
         assert pulse_motion(agent.inputs, "motion", factory.pin(4))
         assert not agent.flush(0.3)  # sealed and stored, but nobody to deliver to
-        assert agent.outbox_depth() == 2
+        assert agent.outbox_depth() == 3  # two buckets and the session
         assert not agent.wait_connected(0)
 
         mosquitto.start()  # same port, same persistence directory
@@ -197,6 +274,7 @@ def test_broker_down_at_start_then_everything_is_delivered(
 
     back = subscribe(subscribers, mosquitto.port, client_id="ingest", persistent=True)
     assert back.wait_for(lambda: back.counted() == {"button": 5, "motion": 1})
+    assert back.wait_for(lambda: [s.interactions for s in back.sessions()] == [6])
 
 
 @pytest.mark.parametrize("kill_after", [120, 270])
@@ -240,13 +318,19 @@ def test_kill_9_mid_run_then_restart_delivers_every_press_once_per_seq(
     assert recorded <= total <= 400
 
 
-def test_cli_run_until_sigterm(
+def test_cli_run_speaks_sd_notify_and_stops_on_sigterm(
     mosquitto: MosquittoProcess, tmp_path: Path, subscribers: list[Subscriber]
 ) -> None:
     live = subscribe(subscribers, mosquitto.port, STATUS)
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    address = f"@exhibit-agent-it-{uuid.uuid4().hex}"
+    systemd.bind("\0" + address[1:])
+    systemd.settimeout(15)
     env = {
         **os.environ,
         "GPIOZERO_PIN_FACTORY": "mock",
+        "NOTIFY_SOCKET": address,
+        "WATCHDOG_USEC": "400000",
         "EXHIBIT_EXHIBIT_ID": "exhibit-001",
         "EXHIBIT_BROKER_URL": f"mqtt://127.0.0.1:{mosquitto.port}",
         "EXHIBIT_DATA_DIR": str(tmp_path / "cli-agent"),
@@ -261,14 +345,21 @@ def test_cli_run_until_sigterm(
         text=True,
     )
     try:
+        notes = [systemd.recv(4096).decode()]
+        while notes.count("WATCHDOG=1") < 2:
+            notes.append(systemd.recv(4096).decode())
         assert live.wait_for(lambda: any(s.online for s, _r in live.statuses()), timeout=15)
         child.send_signal(signal.SIGTERM)
+        while notes[-1] != "STOPPING=1":
+            notes.append(systemd.recv(4096).decode())
         _out, err = child.communicate(timeout=20)
     finally:
+        systemd.close()
         if child.poll() is None:
             child.kill()
             child.communicate()
     assert child.returncode == 0, err
+    assert notes[0] == "READY=1\nSTATUS=counting 1 input(s)"
     assert live.wait_for(lambda: not live.statuses()[-1][0].online)
     assert live.statuses()[-1][0].at is not None
 
@@ -296,11 +387,15 @@ def test_credentials_are_used_and_a_refusal_keeps_counts_local(
     with secured:
         reader = Subscriber(secured.port, [COUNTS], username="reader", password="reader")
         subscribers.append(reader)
-        wrong = agent_for(secured.port, make_settings, factory, username="exhibit-001")
+        wrong = agent_for(
+            secured.port, make_settings, factory, username="exhibit-001", password="wrong"
+        )
         with wrong:
             press(factory, 2)
             assert not wrong.wait_connected(1.0)
             assert wrong.wait_recorded(5)
+            assert wrong.indicator.error is not None
+            assert "Not authorized" in wrong.indicator.error
         right = agent_for(
             secured.port, make_settings, factory, username="exhibit-001", password="right"
         )

@@ -239,3 +239,34 @@ def test_an_outbox_from_a_newer_agent_is_refused(path: Path) -> None:
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(OutboxError, match="newer than this agent"):
         Outbox(path, bucket_seconds=60)
+
+
+def test_a_version_1_outbox_is_upgraded_and_what_it_holds_is_frozen(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+            "CREATE TABLE records (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, body TEXT);"
+            "INSERT INTO meta VALUES ('next_seq', 4);"
+            "PRAGMA user_version = 1;"
+        )
+    box = Outbox(path, bucket_seconds=60)
+    assert box.published_upto() == 3  # possibly sent by the old agent: never changed now
+    assert box.last_seq() == 3
+    assert box._db.execute("PRAGMA user_version").fetchone()[0] == 2
+    box.close()
+
+
+def test_publication_marks_only_move_forward(path: Path) -> None:
+    box = Outbox(path, bucket_seconds=60)
+    box.mark_published(5)
+    box.mark_published(3)
+    assert box.published_upto() == 5
+    box.set_meta("visit_id", 12)
+    box.set_meta("note", {"a": [1, 2]})
+    assert (box.meta("visit_id"), box.meta("note"), box.meta("absent", "d")) == (
+        12,
+        {"a": [1, 2]},
+        "d",
+    )
+    box.close()

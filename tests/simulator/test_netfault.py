@@ -41,7 +41,8 @@ def test_cut_fires_the_last_will_and_counts_survive_the_partition(
             if msg.topic.endswith("/status"):
                 statuses.append(Status.model_validate_json(msg.payload))
             else:
-                counted.extend(r["count"] for r in json.loads(msg.payload)["records"])
+                records = json.loads(msg.payload)["records"]
+                counted.extend(r["count"] for r in records if r["type"] == "count")
 
     watcher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     watcher.on_message = on_message

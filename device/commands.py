@@ -1,0 +1,105 @@
+"""What the fleet tells an exhibit: its visit assignment and commands, both retained.
+
+- ``assignment``: the visit the exhibit is checked out to (``visit_id`` None: checked in).
+  Stored in the outbox, so it survives reboots, and tagged onto every new record until
+  cleared. An assignment issued before the one held is ignored (a late redelivery).
+- ``command``: ``identify`` (blink the LED for ``seconds``) or ``self_test`` (a window of
+  ``seconds``, see ``device.selftest``). Retained messages come again on every
+  reconnect, so each ``command_id`` runs once only: it is written to the outbox before
+  it runs (at most once: a power cut mid-identify does not blink again). A command
+  issued more than ``command_max_age_s`` ago is skipped, but only when the clock is
+  synced: an unsynced clock cannot tell its age.
+
+An empty retained payload (the fleet deleting the retained message) is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from broker.errors import MessageError, TopicError
+from broker.messages import Assignment, Command, decode
+from broker.topics import Channel, exhibit_topic, parse
+from device.clock import Clock
+from device.config import AgentSettings
+from device.indicator import Indicator
+from device.selftest import SelfTests
+from device.state import AgentState
+
+log = logging.getLogger(__name__)
+
+
+def subscriptions(settings: AgentSettings) -> tuple[str, ...]:
+    """The topics an agent subscribes to (its own assignment and command)."""
+    return (
+        exhibit_topic(settings.exhibit_id, Channel.ASSIGNMENT),
+        exhibit_topic(settings.exhibit_id, Channel.COMMAND),
+    )
+
+
+class CommandHandler:
+    """Acts on the messages of the agent's subscriptions (called by the worker only)."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        *,
+        state: AgentState,
+        self_tests: SelfTests,
+        indicator: Indicator,
+        clock: Clock,
+        synced: Callable[[], bool],
+    ) -> None:
+        self.settings = settings
+        self._state = state
+        self._self_tests = self_tests
+        self._indicator = indicator
+        self._clock = clock
+        self._synced = synced
+
+    def handle(self, topic: str, payload: bytes) -> bool:
+        """Act on one message; True if the visit assignment changed."""
+        if not payload:
+            return False
+        try:
+            where = parse(topic)
+            message = decode(where.channel, payload)
+        except (TopicError, MessageError) as exc:
+            log.warning("ignoring a message on %s: %s", topic, exc)
+            return False
+        if where.exhibit_id != self.settings.exhibit_id or (
+            getattr(message, "exhibit_id", None) != self.settings.exhibit_id
+        ):
+            log.warning("ignoring a message on %s addressed to another exhibit", topic)
+            return False
+        if isinstance(message, Assignment):
+            return self._assign(message)
+        if isinstance(message, Command):
+            self._command(message)
+        return False
+
+    def _assign(self, assignment: Assignment) -> bool:
+        if not self._state.assign(assignment):
+            return False
+        if assignment.visit_id is None:
+            log.info("visit assignment cleared")
+        else:
+            log.info("assigned to visit %d", assignment.visit_id)
+        return True
+
+    def _command(self, command: Command) -> None:
+        if self._state.ran(command.command_id):
+            return  # the retained command again, after a reconnect
+        now = self._clock.wall()
+        age = (now - command.issued_at).total_seconds()
+        if self._synced() and age > self.settings.command_max_age_s:
+            log.warning("skipping %s %s: issued %.0fs ago", command.action, command.command_id, age)
+            self._state.note_command(command, outcome="expired", at=now)
+            return
+        self._state.note_command(command, outcome="run", at=now)
+        log.info("command %s: %s for %.0fs", command.command_id, command.action, command.seconds)
+        if command.action == "identify":
+            self._indicator.identify(command.seconds)
+        else:
+            self._self_tests.start(command.command_id, command.seconds)

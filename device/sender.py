@@ -1,0 +1,190 @@
+"""Backlog replay: sealed records go out as ``CountBatch`` messages through a bounded window.
+
+Records leave in seq order, up to ``batch_max_records`` per message (and never more than
+``MAX_PAYLOAD_BYTES``: a bigger payload would loop forever with paho v5 or vanish with
+3.1.1), with at most ``inflight_window`` messages unacknowledged. A batch is the stored
+exact JSON of its records joined, so a resend is byte-identical and costs no parsing.
+Before a batch is handed to the link, ``published_upto`` is moved past it (one durable
+write per pump): from then on those records are frozen (see ``device.outbox``).
+
+A week offline (about 6,300 records at one bucket per input per minute, 7 hours a day,
+3 inputs) is 13 messages of 500: the window holds them all at once, so the drain costs
+one round trip plus the broker's and the fleet's commit time.
+
+PUBACK reason codes below 0x80 mean delivered (0x10, "no matching subscribers", too).
+A refusal (0x87 "not authorised": the ACL does not let this account publish here) keeps
+the records and pauses sending with an exponential backoff, resending from the oldest
+record after the pause; reconnecting would not help, so the link is left up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from broker.messages import MAX_PAYLOAD_BYTES
+from broker.topics import Channel, exhibit_topic
+from device.clock import Clock
+from device.config import AgentSettings
+from device.events import Acked
+from device.link import Link, Publication
+from device.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class Sender:
+    """The publishing half of the worker: window, batches, acknowledgements, refusals."""
+
+    def __init__(
+        self, settings: AgentSettings, *, outbox: Outbox, link: Link, clock: Clock
+    ) -> None:
+        self.settings = settings
+        self._outbox = outbox
+        self._link = link
+        self._clock = clock
+        self._topic = exhibit_topic(settings.exhibit_id, Channel.COUNTS)
+        self.session: int | None = None
+        self._inflight: dict[int, list[int]] = {}
+        self._others: dict[int, Callable[[], None]] = {}
+        self._sent_upto = 0
+        self._unsent = True  # False once the outbox had nothing after _sent_upto
+        self._paused_until: float | None = None
+        self._pause_s = settings.reconnect_min_s
+        self.refusal: str | None = None  # the broker's last refusal, until a batch is accepted
+
+    @property
+    def in_flight(self) -> int:
+        """Batches published and not yet acknowledged."""
+        return len(self._inflight)
+
+    def up(self, session: int) -> None:
+        """A new connection: everything unacknowledged goes out again from the oldest."""
+        self.session = session
+        self._inflight.clear()
+        self._others.clear()
+        self._sent_upto = 0
+        self._unsent = True
+
+    def down(self, session: int) -> bool:
+        """The connection ``session`` ended; False if it was not the live one."""
+        if session != self.session:
+            return False
+        log.info("link down; %d batch(es) to resend", len(self._inflight))
+        self.session = None
+        self._inflight.clear()
+        self._others.clear()
+        self._sent_upto = 0
+        return True
+
+    def sealed(self) -> None:
+        """New records were sealed: there is something to send."""
+        self._unsent = True
+
+    def acked(self, ack: Acked) -> list[int]:
+        """Handle a PUBACK; return the seqs it delivered (to delete from the outbox)."""
+        if ack.session != self.session:
+            return []  # an old connection's answer; its records are resent anyway
+        other = self._others.pop(ack.mid, None)
+        if other is not None:
+            if ack.accepted:
+                other()
+            else:
+                log.error(
+                    "broker refused a message (%s); it is sent again after reconnecting", ack.reason
+                )
+            return []
+        seqs = self._inflight.pop(ack.mid, None)
+        if seqs is None:
+            return []  # birth, heartbeat or status
+        if ack.accepted:
+            self.refusal = None
+            self._pause_s = self.settings.reconnect_min_s
+            return seqs
+        self._refused(seqs, ack.reason)
+        return []
+
+    def _refused(self, seqs: list[int], reason: str) -> None:
+        self.refusal = reason or "refused"
+        pause = self._pause_s
+        self._pause_s = min(self._pause_s * 2, self.settings.reconnect_max_s)
+        self._paused_until = self._clock.monotonic() + pause
+        log.error(
+            "broker refused records %d-%d (%s); kept, retrying in %.1fs: check that the "
+            "broker's ACL lets %s publish on %s",
+            seqs[0],
+            seqs[-1],
+            self.refusal,
+            pause,
+            self.settings.username or self.settings.exhibit_id,
+            self._topic,
+        )
+
+    def publish_other(self, message: Publication, on_delivered: Callable[[], None]) -> bool:
+        """Publish a message of another channel; ``on_delivered`` runs on its PUBACK."""
+        if self.session is None:
+            return False
+        mid = self._link.publish(self.session, message)
+        if mid is None:
+            return False
+        self._others[mid] = on_delivered
+        return True
+
+    def publish_untracked(self, message: Publication) -> None:
+        """Publish a message nobody waits for (the QoS 0 heartbeat)."""
+        if self.session is not None:
+            self._link.publish(self.session, message)
+
+    def pump(self) -> None:
+        """Publish records while the window has room and the broker is not refusing."""
+        if self.session is None or not self._ready():
+            return
+        batches: list[tuple[list[int], bytes]] = []
+        after = self._sent_upto
+        while len(self._inflight) + len(batches) < self.settings.inflight_window:
+            rows = self._outbox.pending_bodies(self.settings.batch_max_records, after_seq=after)
+            if not rows:
+                self._unsent = False
+                break
+            seqs, payload = self._encode(rows)
+            batches.append((seqs, payload))
+            after = seqs[-1]
+        if not batches:
+            return
+        self._outbox.mark_published(after)  # durable before any byte leaves
+        for seqs, payload in batches:
+            mid = self._link.publish(self.session, Publication(self._topic, payload))
+            if mid is None:
+                return  # the session is gone; its LinkDown is on its way
+            if mid in self._inflight:
+                log.warning("message id %d reused while in flight; its records will be resent", mid)
+            self._inflight[mid] = seqs
+            self._sent_upto = seqs[-1]
+
+    def _ready(self) -> bool:
+        if self._paused_until is not None:
+            if self._clock.monotonic() < self._paused_until:
+                return False
+            if self._inflight:
+                return False  # let the window drain, then start over from the oldest
+            self._paused_until = None
+            self._sent_upto = 0
+            self._unsent = True
+        return self._unsent
+
+    def _encode(self, rows: list[tuple[int, str]]) -> tuple[list[int], bytes]:
+        head = (
+            f'{{"schema_version":1,"exhibit_id":{json.dumps(self.settings.exhibit_id)},'
+            f'"sent_at":"{self._clock.wall().isoformat()}","records":['
+        )
+        size = len(head) + 2
+        taken = 0
+        for _seq, body in rows:
+            size += len(body) + 1
+            if size > MAX_PAYLOAD_BYTES and taken:
+                break
+            taken += 1
+        rows = rows[:taken]
+        payload = head + ",".join(body for _seq, body in rows) + "]}"
+        return [seq for seq, _body in rows], payload.encode()

@@ -1,0 +1,313 @@
+"""The agent's worker: the one thread that owns the outbox and talks to the link.
+
+Everything reaches it through one queue (``device.events``): interactions from the
+inputs, link events from the link's threads, requests from callers. Each turn it:
+
+1. handles what it drained, in order: interactions are counted (and extend the session)
+   in one durable transaction, unless a self-test window takes them; PUBACKs delete
+   their records; the fleet's assignment and commands are acted on;
+2. re-bases this boot's unpublished times once the clock is seen synced;
+3. seals the buckets whose time is up and the session that has gone idle;
+4. closes a self-test window that has run out;
+5. compacts the outbox if it is over its cap;
+6. publishes (``device.sender``), plus a pending self-test result and the heartbeat.
+
+When the connection drops, everything still in the outbox is sent again after
+reconnecting: duplicates are harmless (the fleet deduplicates on seq), loss is not.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from broker.topics import Channel, exhibit_topic
+from device.clock import Clock
+from device.commands import CommandHandler
+from device.compaction import compact
+from device.config import AgentSettings
+from device.events import (
+    Acked,
+    Barrier,
+    FlushRequest,
+    Inbound,
+    Interaction,
+    LinkDown,
+    LinkRefused,
+    LinkUp,
+    SelfTestRequest,
+    StopRequest,
+)
+from device.health import HealthProbe
+from device.indicator import Indicator
+from device.link import Link, Publication
+from device.outbox import Outbox
+from device.rebasing import rebase_boot
+from device.selftest import SelfTests
+from device.sender import Sender
+from device.sessions import Sessions
+from device.state import AgentState
+from device.status import heartbeat_message
+
+log = logging.getLogger(__name__)
+
+MAX_IDLE_S = 0.1
+"""The worker looks at the clock at least this often, even with nothing queued."""
+MAX_DRAIN = 10_000
+"""Queue items handled in one turn at most."""
+SYNC_POLL_S = 0.5
+"""How often (real seconds) the worker asks whether the clock is synced."""
+
+CommitHook = Callable[[Sequence[Interaction]], None]
+
+
+class Worker:
+    """The worker loop; ``run()`` is the thread's target and returns on a StopRequest."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        *,
+        events: queue.SimpleQueue[object],
+        outbox: Outbox,
+        link: Link,
+        clock: Clock,
+        indicator: Indicator,
+        on_commit: CommitHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self._events = events
+        self._outbox = outbox
+        self._clock = clock
+        self._indicator = indicator
+        self._on_commit = on_commit
+        self._boot_id = clock.boot_id()
+        self.state = AgentState(outbox)
+        self._sessions = Sessions(outbox, idle_s=settings.session_idle_s)
+        self._sender = Sender(settings, outbox=outbox, link=link, clock=clock)
+        self.self_tests = SelfTests(settings, clock, keep=self.state.keep_self_test)
+        self._commands = CommandHandler(
+            settings,
+            state=self.state,
+            self_tests=self.self_tests,
+            indicator=indicator,
+            clock=clock,
+            synced=lambda: self.synced,
+        )
+        self._health = HealthProbe(settings.data_dir)
+        self._selftest_topic = exhibit_topic(settings.exhibit_id, Channel.SELFTEST)
+        self._selftest_sending = False
+        self.self_test_pending = self.state.pending_self_test() is not None
+        self.connected = threading.Event()
+        self.finished = threading.Event()
+        self.failure: BaseException | None = None
+        self.recorded = 0
+        self.last_turn = time.monotonic()
+        self.synced = False
+        self._next_sync_poll = 0.0
+        self._watch_sync()
+        self.depth = outbox.depth()
+        self._next_due = outbox.next_due(self._boot_id)
+        self._next_heartbeat = 0.0
+        self._flush_waiters: list[tuple[int, threading.Event]] = []
+
+    def run(self) -> None:
+        """Turn until stopped; an unexpected error is kept in ``failure``."""
+        try:
+            while True:
+                stop = self._handle(self._take())
+                if stop is not None and stop.abrupt:
+                    return
+                self._turn()
+                if stop is not None:
+                    return
+        except Exception as exc:
+            log.exception("agent worker failed")
+            self.failure = exc
+        finally:
+            self.connected.clear()
+            self.finished.set()
+
+    def _turn(self) -> None:
+        self._watch_sync()
+        now = self._clock.monotonic()
+        if self._next_due is not None and now >= self._next_due:
+            self._sealed(self._outbox.seal_due(boot_id=self._boot_id, now_mono=now))
+        self._sealed(self._sessions.close_idle(boot_id=self._boot_id, now_mono=now))
+        if self.self_tests.finish_due() is not None:
+            self.self_test_pending = True
+            self._selftest_sending = False  # a newer result replaces one in flight
+        self._compact()
+        self._sender.pump()
+        self._send_self_test()
+        self._heartbeat()
+        self._indicator.tick()
+        self._resolve_flushes()
+        self.self_tests.poll_requests()
+        self.last_turn = time.monotonic()
+
+    def _take(self) -> list[object]:
+        now = self._clock.monotonic()
+        waits = [MAX_IDLE_S]
+        for due in (self._next_due, self._sessions.due(), self.self_tests.due()):
+            if due is not None:
+                waits.append(due - now)
+        if self._sender.session is not None:
+            waits.append(self._next_heartbeat - now)
+        try:
+            items = [self._events.get(timeout=max(0.0, min(waits)))]
+        except queue.Empty:
+            return []
+        while len(items) < MAX_DRAIN:
+            try:
+                items.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _handle(self, items: list[object]) -> StopRequest | None:
+        counts: list[Interaction] = []
+        acked: list[int] = []
+        for item in items:
+            if isinstance(item, Interaction):
+                if self.self_tests.active is None:
+                    counts.append(item)
+                else:
+                    self.self_tests.observe([item])
+            elif isinstance(item, Acked):
+                acked.extend(self._acked(item))
+            elif isinstance(item, LinkUp):
+                self._sender.up(item.session)
+                self._selftest_sending = False
+                self._next_heartbeat = self._clock.monotonic()
+                self._indicator.clear_error()
+                self.connected.set()
+            elif isinstance(item, LinkDown):
+                if self._sender.down(item.session):
+                    self._selftest_sending = False
+                    self.connected.clear()
+            elif isinstance(item, LinkRefused):
+                self._indicator.show_error(f"broker refused the connection: {item.reason}")
+            elif isinstance(item, StopRequest):
+                if not item.abrupt:  # a power cut loses what was not committed yet
+                    self._commit(counts, acked)
+                return item  # open buckets stay open, to go on after a restart
+            else:
+                self._commit(counts, acked)
+                counts, acked = [], []
+                self._request(item)
+        self._commit(counts, acked)
+        return None
+
+    def _request(self, item: object) -> None:
+        if isinstance(item, Inbound):
+            if self._commands.handle(item.topic, item.payload):
+                self._sealed(self._sessions.close())  # a session belongs to one visit
+        elif isinstance(item, FlushRequest):
+            self._sealed(self._outbox.seal_all())
+            self._sealed(self._sessions.close())
+            self._flush_waiters.append((self._outbox.last_seq(), item.done))
+        elif isinstance(item, Barrier):
+            item.done.set()
+        elif isinstance(item, SelfTestRequest):
+            self.self_tests.start(item.command_id, item.seconds, request=item)
+
+    def _acked(self, ack: Acked) -> list[int]:
+        refused_before = self._sender.refusal
+        seqs = self._sender.acked(ack)
+        if self._sender.refusal is not None:
+            self._indicator.show_error(f"broker refused counts: {self._sender.refusal}")
+        elif refused_before is not None:
+            self._indicator.clear_error()
+        return seqs
+
+    def _commit(self, counts: list[Interaction], acked: list[int]) -> None:
+        if counts:
+            visit_id = self.state.visit_id
+            with self._outbox.transaction():
+                self._outbox.add(
+                    counts, boot_id=self._boot_id, clock_synced=self.synced, visit_id=visit_id
+                )
+                sealed = self._sessions.add(
+                    counts, boot_id=self._boot_id, clock_synced=self.synced, visit_id=visit_id
+                )
+            self.recorded += len(counts)
+            self._sealed(sealed)
+            if self._on_commit is not None:
+                self._on_commit(counts)
+        if acked:
+            self.depth -= self._outbox.delete(acked, acked_at=self._clock.wall())
+
+    def _sealed(self, seqs: list[int]) -> None:
+        self.depth += len(seqs)
+        if seqs:
+            self._sender.sealed()
+        self._next_due = self._outbox.next_due(self._boot_id)
+
+    def _watch_sync(self) -> None:
+        now = time.monotonic()
+        if now < self._next_sync_poll:
+            return
+        self._next_sync_poll = now + SYNC_POLL_S
+        synced = self._clock.synced()
+        if synced and not self.synced:
+            offset = self._clock.wall().timestamp() - self._clock.monotonic()
+            changed = rebase_boot(self._outbox, boot_id=self._boot_id, offset_s=offset)
+            self._sessions.current = self._sessions.load()
+            if changed:
+                log.info("clock synced: re-based %d unpublished row(s) of this boot", changed)
+        self.synced = synced
+
+    def _compact(self) -> None:
+        if self.depth <= self.settings.outbox_max_records:
+            return
+        if compact(self._outbox, max_records=self.settings.outbox_max_records) is None:
+            return
+        self.depth = self._outbox.depth()
+        last = self._outbox.last_seq()  # the unpublished tail was renumbered
+        self._flush_waiters = [(min(t, last), done) for t, done in self._flush_waiters]
+        self._sender.sealed()
+
+    def _send_self_test(self) -> None:
+        if self._selftest_sending or self._sender.session is None:
+            return
+        payload = self.state.pending_self_test()
+        self.self_test_pending = payload is not None
+        if payload is None:
+            return
+
+        def delivered() -> None:
+            self.state.self_test_delivered(payload)
+            self.self_test_pending = self.state.pending_self_test() is not None
+
+        message = Publication(self._selftest_topic, payload, qos=1, retain=True)
+        self._selftest_sending = self._sender.publish_other(message, delivered)
+
+    def _heartbeat(self) -> None:
+        now = self._clock.monotonic()
+        if self._sender.session is None or now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + self.settings.heartbeat_seconds
+        message = heartbeat_message(
+            self.settings,
+            clock=self._clock,
+            clock_synced=self.synced,
+            outbox_depth=self.depth,
+            health=self._health.sample(),
+        )
+        self._sender.publish_untracked(message)
+
+    def _resolve_flushes(self) -> None:
+        if not self._flush_waiters:
+            return
+        oldest = self._outbox.oldest_seq()
+        waiting = []
+        for target, done in self._flush_waiters:
+            if oldest is None or oldest > target:
+                done.set()
+            else:
+                waiting.append((target, done))
+        self._flush_waiters = waiting

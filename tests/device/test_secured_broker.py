@@ -1,0 +1,203 @@
+"""The agent against the production security of Mosquitto: TLS, WebSocket, accounts, ACL.
+
+The broker runs ``render_security`` (what production runs): password file and ACL from
+``AccountStore``, a TLS listener and a TLS WebSocket listener for exhibits, and the
+service listener the fleet ingest reads from with its client certificate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from broker.accounts import AccountStore, Issued
+from broker.acl import Role
+from broker.devca import DevCa, ensure_dev_ca
+from broker.embedded import EmbeddedBroker
+from broker.endpoint import BrokerEndpoint
+from broker.messages import CountBatch
+from broker.mosquitto import (
+    INSTALL_HINT,
+    MosquittoProcess,
+    free_port,
+    mosquitto_binary,
+    wait_listening,
+)
+from broker.mosquitto.production import ProductionConfig, render_security
+from broker.tls import TlsSettings
+from broker.topics import Channel, subscription
+from device.agent import Agent
+from device.mqtt_link import MqttLink
+from tests.broker.mqtt_probe import Probe, connect
+from tests.conftest import require
+from tests.device.conftest import SettingsMaker
+from tests.device.fakes import eventually
+
+pytestmark = pytest.mark.integration
+
+A, B, INGEST = "exhibit-a", "exhibit-b", "fleet-ingest"
+
+
+@dataclass
+class Secured:
+    config: ProductionConfig
+    ca: DevCa
+    issued: dict[str, Issued]
+    ingest: Probe
+
+    def url(self, scheme: str) -> str:
+        if scheme == "wss":
+            return f"wss://127.0.0.1:{self.config.websocket_port}/mqtt"
+        return f"mqtts://127.0.0.1:{self.config.tls_port}"
+
+    def counts(self, exhibit: str) -> dict[str, int]:
+        by_seq: dict[int, tuple[str, int]] = {}
+        for message in list(self.ingest.messages):
+            if message.topic == f"fleet/v1/exhibits/{exhibit}/counts":
+                for record in CountBatch.model_validate_json(message.payload).records:
+                    if record.type == "count":
+                        by_seq[record.seq] = (record.input, record.count)
+        totals: dict[str, int] = {}
+        for name, count in by_seq.values():
+            totals[name] = totals.get(name, 0) + count
+        return totals
+
+
+@pytest.fixture(scope="module")
+def dev_ca(tmp_path_factory: pytest.TempPathFactory) -> DevCa:
+    return ensure_dev_ca(tmp_path_factory.mktemp("ca"), clients=[INGEST])
+
+
+@pytest.fixture
+def secured(tmp_path: Path, dev_ca: DevCa) -> Iterator[Secured]:
+    require(mosquitto_binary() is not None, "mosquitto", INSTALL_HINT)
+    store = AccountStore(tmp_path / "passwd", tmp_path / "acl")
+    issued = {name: store.add(name, Role.EXHIBIT) for name in (A, B)}
+    issued[INGEST] = store.add(INGEST, Role.SERVICE)
+    config = ProductionConfig(
+        passwd_file=store.passwd_file,
+        acl_file=store.acl_file,
+        ca_file=dev_ca.ca_cert,
+        cert_file=dev_ca.server_cert,
+        key_file=dev_ca.server_key,
+        bind="127.0.0.1",
+        tls_port=free_port(),
+        websocket_port=free_port(),
+        service_port=free_port(),
+        service_bind="127.0.0.1",
+    )
+    with MosquittoProcess(tmp_path / "mosquitto", extra_config=render_security(config)):
+        for port in (config.tls_port, config.websocket_port, config.service_port):
+            assert port is not None
+            assert wait_listening("127.0.0.1", port, 10)
+        cert, key = dev_ca.client_certs[INGEST]
+        ingest = connect(
+            BrokerEndpoint.parse(f"mqtts://127.0.0.1:{config.service_port}"),
+            username=INGEST,
+            password=issued[INGEST].password,
+            tls=TlsSettings(ca_file=dev_ca.ca_cert, cert_file=cert, key_file=key),
+            client_id="fleet-ingest:1",
+        )
+        try:
+            assert ingest.connack == 0
+            for channel in (Channel.COUNTS, Channel.STATUS, Channel.SELFTEST):
+                assert ingest.subscribe(subscription(channel)) == [1]
+            yield Secured(config, dev_ca, issued, ingest)
+        finally:
+            ingest.close()
+
+
+def exhibit_agent(
+    secured: Secured,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    *,
+    scheme: str = "mqtts",
+    exhibit: str = A,
+    account: str = A,
+    password: str | None = None,
+) -> Agent:
+    settings = make_settings(
+        exhibit_id=exhibit,
+        broker_url=secured.url(scheme),
+        username=account,
+        password=password or secured.issued[account].password,
+        tls_ca_file=secured.ca.ca_cert,
+        inputs=[{"name": "button", "kind": "button", "pin": 17, "debounce_s": 0}],
+        indicator={"pin": 27},
+        reconnect_min_s=0.2,
+        reconnect_max_s=0.5,
+    )
+    return Agent(settings, pin_factory=factory)
+
+
+def press(factory: MockFactory, times: int) -> None:
+    for _ in range(times):
+        factory.pin(17).drive_low()
+        factory.pin(17).drive_high()
+
+
+@pytest.mark.parametrize("scheme", ["mqtts", "wss"])
+def test_counts_arrive_over_tls_with_the_exhibits_own_account(
+    secured: Secured, make_settings: SettingsMaker, factory: MockFactory, scheme: str
+) -> None:
+    with exhibit_agent(secured, make_settings, factory, scheme=scheme) as agent:
+        assert agent.wait_connected(10)
+        press(factory, 4)
+        assert agent.flush(10)  # every PUBACK came back as delivered
+    secured.ingest.wait("the counts", lambda: secured.counts(A) == {"button": 4})
+    statuses = [m for m in secured.ingest.messages if m.topic.endswith(f"{A}/status")]
+    assert statuses, "the birth and the goodbye went through the ACL too"
+
+
+def test_a_wrong_password_is_refused_blinks_and_keeps_counting(
+    secured: Secured, make_settings: SettingsMaker, factory: MockFactory
+) -> None:
+    agent = exhibit_agent(secured, make_settings, factory, password="not-the-password")
+    with agent:
+        press(factory, 2)
+        assert agent.wait_recorded(5)
+        eventually(lambda: agent.indicator.error is not None, what="the refusal")
+        assert "Not authorized" in str(agent.indicator.error)
+        eventually(lambda: len(factory.pin(27).states) > 2, what="the LED flashing")
+        assert not agent.wait_connected(0)
+    assert agent.interactions_recorded == 2
+
+
+def test_publishing_outside_the_acl_is_refused_and_the_records_are_kept(
+    secured: Secured, make_settings: SettingsMaker, factory: MockFactory
+) -> None:
+    # B's card configured with A's account: the ACL lets it write only under exhibit-a.
+    agent = exhibit_agent(secured, make_settings, factory, exhibit=B, account=A)
+    with agent:
+        assert agent.wait_connected(10)
+        press(factory, 3)
+        assert not agent.flush(1.5)  # PUBACK 0x87 each time: nothing may leave the outbox
+        assert agent.outbox_depth() >= 1
+        assert "Not authorized" in str(agent.indicator.error)
+        assert agent.wait_connected(0)  # the connection itself is fine: no reconnect storm
+    assert secured.counts(B) == {}
+    assert secured.counts(A) == {}
+
+
+def test_mqtt_311_is_used_when_the_broker_speaks_nothing_newer(
+    make_settings: SettingsMaker, factory: MockFactory
+) -> None:
+    with EmbeddedBroker(free_port(), v311_port=free_port()) as embedded:
+        assert embedded.v311_port is not None
+        settings = make_settings(
+            broker_url=f"mqtt://127.0.0.1:{embedded.v311_port}",
+            reconnect_min_s=0.1,
+            reconnect_max_s=0.2,
+        )
+        with Agent(settings, pin_factory=factory) as agent:
+            assert agent.wait_connected(15)
+            link = agent.link
+            assert isinstance(link, MqttLink)
+            assert link.protocol == "3.1.1"
+            press(factory, 1)
+            assert agent.flush(10)
