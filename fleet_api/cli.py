@@ -1,8 +1,11 @@
-"""``fleet-api``: ``serve`` the API with uvicorn, ``migrate`` the database, or manage the
-broker's accounts with ``broker ...`` (``broker/admin.py``).
+"""``fleet-api``: ``serve`` the API with uvicorn, ``migrate`` the database, manage API
+tokens with ``token create|list|revoke``, or the broker's accounts with ``broker ...``
+(``broker/admin.py``).
 
-Exit status: 0 done, 1 the database could not be used, 2 bad usage or configuration.
-A user mistake prints one line naming the setting and the fix, never a traceback.
+Exit status: 0 done, 1 the database could not be used (or the token to revoke does not
+exist), 2 bad usage or configuration. A user mistake prints one line naming the setting
+and the fix, never a traceback. ``token create`` prints the new token, and nothing else,
+on stdout (once: only its hash is stored); everything else goes to stderr.
 """
 
 from __future__ import annotations
@@ -12,12 +15,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from fleet_api import __version__
+from fleet_api.auth import Role
 from fleet_api.db import current_revision, ensure_at_head, make_engine, upgrade
-from fleet_api.errors import ConfigError, DatabaseError
+from fleet_api.errors import ConfigError, DatabaseError, UnknownToken
+from fleet_api.models.tokens import TokenCreate
 from fleet_api.settings import Settings, load_settings
+from fleet_api.store import tokens
 
 PROG = "fleet-api"
 
@@ -40,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         help="default %(default)s",
     )
     commands.add_parser("migrate", help="migrate the database to this version's schema")
+    _token_parser(commands.add_parser("token", help="API tokens: create, list, revoke"))
     commands.add_parser(
         "broker",
         help="exhibit and service accounts, ACL, dev CA, Mosquitto config "
@@ -66,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return _migrate(settings)
+        if args.command == "token":
+            return _token(settings, args)
         return _serve(settings, host=args.host, port=args.port, log_level=args.log_level)
     except DatabaseError as exc:
         print(f"{PROG}: {exc} (FLEET_DATABASE_URL={_safe_url(settings)})", file=sys.stderr)
@@ -107,6 +119,79 @@ def _serve(settings: Settings, *, host: str, port: int, log_level: str) -> int:
         log_config=None,
     )
     return 0
+
+
+def _token_parser(token: argparse.ArgumentParser) -> None:
+    actions = token.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a token; prints it on stdout, once")
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--name", help="who or what uses it, e.g. 'Anna' (default: the role)")
+    actions.add_parser("list", help="list tokens: id, role, created, revoked, name")
+    revoke = actions.add_parser("revoke", help="revoke a token: it gets 401 from now on")
+    revoke.add_argument("id", type=int, help="the token's id, from `fleet-api token list`")
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        try:
+            wanted = TokenCreate(name=args.name or f"{args.role} token", role=args.role)
+        except ValidationError as exc:
+            print(f"{PROG} token create: --name: {exc.errors()[0]['msg']}", file=sys.stderr)
+            return 2
+    engine = _open(settings)
+    try:
+        with Session(engine) as session:
+            if args.action == "create":
+                return _token_create(session, wanted)
+            if args.action == "list":
+                return _token_list(session)
+            return _token_revoke(session, args.id)
+    finally:
+        engine.dispose()
+
+
+def _token_create(session: Session, wanted: TokenCreate) -> int:
+    created = tokens.create_token(session, name=wanted.name, role=wanted.role)
+    print(created.token)
+    print(
+        f"created token {created.id} {created.name!r} ({created.role}); it is shown only this once",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _token_list(session: Session) -> int:
+    total = tokens.count_tokens(session)
+    for token in tokens.list_tokens(session, limit=max(total, 1)):
+        revoked = token.revoked_at.isoformat() if token.revoked_at else "-"
+        created = token.created_at.isoformat()
+        print(f"{token.id}\t{token.role}\t{created}\t{revoked}\t{token.name}")
+    return 0
+
+
+def _token_revoke(session: Session, token_id: int) -> int:
+    try:
+        token = tokens.revoke_token(session, token_id=token_id)
+    except UnknownToken as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    since = token.revoked_at.isoformat() if token.revoked_at else "now"
+    print(f"token {token.id} {token.name!r} ({token.role}) is revoked since {since}")
+    return 0
+
+
+def _open(settings: Settings) -> Engine:
+    """An engine on a database at the code's schema (migrated first if that is allowed)."""
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.migrate_on_start:
+            upgrade(engine)
+        else:
+            ensure_at_head(engine)
+    except DatabaseError:
+        engine.dispose()
+        raise
+    return engine
 
 
 def _safe_url(settings: Settings) -> str:

@@ -4,13 +4,18 @@ FleetError
  ├── ConfigError (ValueError)              a bad setting; the CLI prints one line, exits 2
  ├── DatabaseError (RuntimeError)          the database cannot be used as it is
  │    └── SchemaOutOfDate                  not migrated to this code's head revision
+ ├── BrokerUnavailable (RuntimeError)      503: a message to exhibits could not be published
+ ├── NotAuthenticated (PermissionError)    401: no bearer token, or an unknown or revoked one
+ ├── Forbidden (PermissionError)           403: the token's role may not do this
  ├── NotFound (LookupError)                404: the resource in the URL does not exist
  │    ├── UnknownExhibit
  │    ├── UnknownSchool
- │    └── UnknownVisit
+ │    ├── UnknownVisit
+ │    └── UnknownToken
  ├── Conflict                              409: the request contradicts stored state
  │    ├── ExhibitExists
- │    └── ExhibitBooked                    already in a visit overlapping the new one
+ │    ├── ExhibitBooked                    already in a visit overlapping the new one
+ │    └── ExhibitCheckedOut                checked out to another visit, not checked in
  └── InvalidRequest (ValueError)           422: well-formed, but cannot be accepted
       └── UnknownReference                 the body names a school/exhibit that does not exist
 
@@ -47,6 +52,33 @@ class SchemaOutOfDate(DatabaseError):
     code = "schema_out_of_date"
 
 
+class BrokerUnavailable(FleetError, RuntimeError):
+    """A retained message to exhibits could not be published, or not confirmed in time."""
+
+    status_code = 503
+    code = "broker_unavailable"
+
+
+class NotAuthenticated(FleetError, PermissionError):
+    """The request carries no valid bearer token (missing, unknown or revoked)."""
+
+    status_code = 401
+    code = "not_authenticated"
+
+    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
+        super().__init__(detail)
+        # RFC 6750 section 3: say which scheme to use, and whether the token given was bad.
+        challenge = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
+        self.headers = {"WWW-Authenticate": challenge}
+
+
+class Forbidden(FleetError, PermissionError):
+    """The token is valid but its role may not do this."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFound(FleetError, LookupError):
     """The resource named in the URL does not exist."""
 
@@ -72,6 +104,12 @@ class UnknownVisit(NotFound):
     code = "unknown_visit"
 
 
+class UnknownToken(NotFound):
+    """No API token has this id."""
+
+    code = "unknown_token"
+
+
 class Conflict(FleetError):
     """The request contradicts what is already stored."""
 
@@ -89,6 +127,12 @@ class ExhibitBooked(Conflict):
     """An exhibit cannot be in two visits at overlapping times."""
 
     code = "exhibit_booked"
+
+
+class ExhibitCheckedOut(Conflict):
+    """An exhibit is checked out to another visit that has not been checked in."""
+
+    code = "exhibit_checked_out"
 
 
 class InvalidRequest(FleetError, ValueError):

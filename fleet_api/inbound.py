@@ -1,7 +1,9 @@
 """What ingestion receives, from whom, and why it may refuse it.
 
 A :class:`MessageSource` delivers :class:`Inbound` messages from its own thread and
-acknowledges each one only when told to, after its batch is committed. The real
+acknowledges each one only when told to, after its batch is committed. The fleet's
+few messages to exhibits (retained assignments and commands) go out through the same
+connection with :meth:`MessageSource.publish`. The real
 source is :class:`fleet_api.mqtt_source.MqttSource` (the one module importing paho);
 unit tests use a fake that records calls.
 """
@@ -60,6 +62,14 @@ class MessageSource(Protocol):
 
     def stop(self) -> None:
         """Disconnect; unacknowledged messages stay with the broker for next time."""
+        ...
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
+        """Publish QoS 1 on the same connection and wait for the broker's PUBACK.
+
+        Raise :class:`fleet_api.errors.BrokerUnavailable` if not connected, refused, or
+        not acknowledged within ``timeout_s``. Safe to call from any thread.
+        """
         ...
 
     @property

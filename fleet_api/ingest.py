@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ RETRY_MAX_S = 5.0
 
 @dataclass
 class IngestStats:
-    """Counters since start, read by ``GET /ingest/stats`` (Prometheus will read them too)."""
+    """Counters since start, read by ``GET /ingest/stats`` and ``GET /metrics``."""
 
     enabled: bool = False
     messages: int = 0
@@ -89,6 +90,7 @@ class Ingestor:
         stop_timeout_s: float = 10.0,
         stats: IngestStats | None = None,
         writer: Writer = write_batch,
+        on_batch: Callable[[float], None] | None = None,
     ) -> None:
         self.engine = engine
         self.source = source
@@ -98,6 +100,7 @@ class Ingestor:
         self.stats = stats or IngestStats()
         self.stats.enabled = True
         self._writer = writer
+        self._on_batch = on_batch
         self._queue: asyncio.Queue[Inbound | None] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -174,6 +177,12 @@ class Ingestor:
         return False
 
     async def _store_and_ack(self, batch: list[Inbound]) -> None:
+        started = time.perf_counter()
+        await self._write_and_ack(batch)
+        if self._on_batch is not None:
+            self._on_batch(time.perf_counter() - started)
+
+    async def _write_and_ack(self, batch: list[Inbound]) -> None:
         result = await self._until_written(partial(self._writer, self.engine, batch))
         if isinstance(result, BatchOutcome):
             self._done(batch, result)

@@ -12,16 +12,35 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import Engine
 
-from fleet_api import __version__
+from fleet_api import __version__, metrics
 from fleet_api.db import ensure_at_head, make_engine, upgrade
 from fleet_api.inbound import MessageSource
 from fleet_api.ingest import Ingestor, IngestStats
+from fleet_api.metrics import FleetMetrics, HttpMetrics
 from fleet_api.problems import install as install_problems
-from fleet_api.routes import exhibits, schools, service, usage, visits
+from fleet_api.routes import (
+    checkout,
+    commands,
+    exhibits,
+    fleet,
+    quarantine,
+    reports,
+    schools,
+    service,
+    tokens,
+    usage,
+    visits,
+)
 from fleet_api.settings import Settings, get_settings
+from fleet_api.store.ingest import write_batch
+from fleet_api.store.tokens import ensure_bootstrap_token
+from fleet_api.web import install as install_web
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +63,22 @@ def create_app(
         version=__version__,
         summary="Usage of the science centre's mobile exhibits, per school visit.",
         lifespan=_lifespan,
+        # /docs is served from vendored Swagger UI by fleet_api.web (the default loads a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.message_source = message_source or _mqtt_source
     install_problems(app)
-    for module in (exhibits, schools, visits, usage, service):
+    # Outside the problem middleware, so it counts the 500s that middleware answers.
+    app.state.metrics = FleetMetrics(app.state)
+    app.add_middleware(HttpMetrics, metrics=app.state.metrics)
+    for module in (exhibits, schools, visits, usage, service, quarantine, tokens, metrics):
         app.include_router(module.router)
+    for module in (checkout, commands, fleet, reports):
+        app.include_router(module.router)
+    install_web(app)
     return app
 
 
@@ -68,6 +96,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         # Migrating takes locks and may wait on another worker: keep it off the loop.
         await asyncio.to_thread(upgrade if settings.migrate_on_start else ensure_at_head, engine)
+        if settings.bootstrap_admin_token is not None:
+            await asyncio.to_thread(_bootstrap, engine, settings.bootstrap_admin_token)
         stats = IngestStats()
         ingestor = None
         if settings.ingest_active:
@@ -78,6 +108,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 batch_wait_s=settings.ingest_batch_wait_ms / 1000,
                 stop_timeout_s=settings.ingest_stop_timeout_s,
                 stats=stats,
+                on_batch=app.state.metrics.observe_batch,
+                writer=partial(write_batch, history_days=settings.heartbeat_history_days),
             )
         app.state.engine = engine
         app.state.ingest_stats = stats
@@ -93,3 +125,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.engine = app.state.ingestor = None
     finally:
         engine.dispose()
+
+
+def _bootstrap(engine: Engine, token: SecretStr) -> None:
+    state = ensure_bootstrap_token(engine, token=token.get_secret_value())
+    if state == "revoked":
+        log.warning("FLEET_BOOTSTRAP_ADMIN_TOKEN names a revoked token; it stays revoked")
+    elif state == "created":
+        log.info("stored the admin token from FLEET_BOOTSTRAP_ADMIN_TOKEN")

@@ -20,6 +20,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from broker.messages import utc_now
 from broker.topics import subscription
+from fleet_api.errors import BrokerUnavailable
 from fleet_api.inbound import Deliver, Inbound
 from fleet_api.settings import Settings
 from fleet_api.triage import INGESTED_CHANNELS
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 class MqttSource:
-    """Receives counts, status and heartbeats from the broker; acks only when told to."""
+    """Receives what exhibits send, acks only when told to; publishes what the fleet sends."""
 
     def __init__(self, settings: Settings) -> None:
         endpoint = settings.mqtt_endpoint()
@@ -41,6 +42,8 @@ class MqttSource:
         self._connected = False
         self._subscribed = False
         self._deliver: Deliver | None = None
+        # PUBACK reason codes of our own publications, by packet id, until read.
+        self._published: dict[int, ReasonCode] = {}
         self._client = self._build_client()
 
     def _build_client(self) -> mqtt.Client:
@@ -66,6 +69,7 @@ class MqttSource:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
         return client
 
     @property
@@ -100,6 +104,35 @@ class MqttSource:
             if message.session != self._session or not self._connected:
                 return
         self._client.ack(message.mid, message.qos)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
+        """Publish QoS 1 and wait for the PUBACK; BrokerUnavailable if that does not happen."""
+        if not self.connected:
+            # Not queued for later: a caller told "unavailable" must not see it arrive
+            # anyway after a reconnect.
+            raise BrokerUnavailable(
+                f"not connected to the MQTT broker {self._where()}: nothing was sent; "
+                "try again when GET /healthz says ingestion is connected"
+            )
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise BrokerUnavailable(f"publishing to {topic!r} failed: {mqtt.error_string(info.rc)}")
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError) as exc:
+            raise BrokerUnavailable(f"publishing to {topic!r} failed: {exc}") from None
+        with self._lock:
+            reason = self._published.pop(info.mid, None)
+        if not info.is_published():
+            raise BrokerUnavailable(
+                f"the broker {self._where()} did not acknowledge {topic!r} within "
+                f"{timeout_s:g}s; it may still arrive: repeat the request to be sure"
+            )
+        if reason is not None and reason.is_failure:
+            raise BrokerUnavailable(
+                f"the broker {self._where()} refused {topic!r}: {reason} (is this service "
+                "account allowed to write it? see `fleet-api broker --help`)"
+            )
 
     def stop(self) -> None:
         """Disconnect cleanly; the broker keeps the session and queues until we return."""
@@ -181,6 +214,18 @@ class MqttSource:
                 session=self._session,
             )
         )
+
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        # paho calls this before it marks the message published, so publish() finds it.
+        with self._lock:
+            self._published[mid] = reason_code
 
     def _where(self) -> str:
         return f"{self._endpoint.host}:{self._endpoint.port}"

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,7 +24,10 @@ from sqlalchemy.exc import ArgumentError
 from fleet_api.errors import ConfigError
 
 ENV_PREFIX = "FLEET_"
-_SECRET_FIELDS = frozenset({"mqtt_username", "mqtt_password"})
+_SECRET_FIELDS = frozenset(
+    {"mqtt_username", "mqtt_password", "bootstrap_admin_token", "session_secret"}
+)
+_BEARER_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{32,256}$")
 _SHARE_GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MQTT_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
@@ -111,6 +115,43 @@ class Settings(BaseSettings):
         le=300,
         description="seconds to finish the batch in hand when stopping, up to 300",
     )
+    bootstrap_admin_token: SecretStr | None = Field(
+        default=None,
+        description="an admin API token of 32-256 letters, digits or '._~+/=-' that the API "
+        "ensures exists when it starts (first login, demo, tests); unset it once real "
+        "tokens exist (revoking it in the API sticks)",
+    )
+    # Fleet health, heartbeats and messages to exhibits.
+    mqtt_publish_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="seconds to wait for the broker to acknowledge an assignment or command, "
+        "up to 60",
+    )
+    health_offline_grace_s: float = Field(
+        default=180.0,
+        ge=10,
+        le=86_400,
+        description="seconds without a status or heartbeat after which an exhibit counts as "
+        "offline, 10-86400 (a few heartbeat intervals)",
+    )
+    health_low_disk_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="free disk bytes below which an exhibit is flagged, e.g. 268435456",
+    )
+    health_outbox_backlog: int = Field(
+        default=1000,
+        ge=1,
+        description="records waiting in an exhibit's outbox above which it is flagged, at least 1",
+    )
+    heartbeat_history_days: float = Field(
+        default=14.0,
+        gt=0,
+        le=3650,
+        description="days of heartbeat history to keep, up to 3650",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -151,6 +192,13 @@ class Settings(BaseSettings):
             raise ValueError("not a valid share group name")
         return value
 
+    @field_validator("bootstrap_admin_token")
+    @classmethod
+    def _bearer_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _BEARER_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("not 32-256 letters, digits or '._~+/=-'")
+        return value
+
     def mqtt_endpoint(self) -> MqttEndpoint | None:
         """The broker to ingest from, or None when ingestion has nowhere to connect."""
         return None if self.mqtt_url is None else _parse_mqtt_url(self.mqtt_url)
@@ -159,6 +207,35 @@ class Settings(BaseSettings):
     def ingest_active(self) -> bool:
         """Whether the lifespan starts MQTT ingestion."""
         return self.ingest_enabled and self.mqtt_url is not None
+
+    # Staff web pages (fleet_api/web).
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="at least 32 random characters signing the web pages' session cookies, "
+        "the same for every API worker (e.g. the output of `openssl rand -base64 48`); unset: "
+        "a random one per process, so sessions end when the API restarts",
+    )
+    web_time_zone: str = Field(
+        default="Europe/Riga",
+        description="an IANA time zone name, e.g. Europe/Riga, in which the web pages show "
+        "and read times",
+    )
+
+    @field_validator("session_secret")
+    @classmethod
+    def _session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("shorter than 32 characters")
+        return value
+
+    @field_validator("web_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known time zone") from None
+        return value
 
 
 def _parse_mqtt_url(value: str) -> MqttEndpoint:

@@ -3,7 +3,10 @@
 Every timestamp is stored in UTC (:class:`UTCDateTime`): SQLite has no time zones, and
 its fixed-width text format keeps ``<`` comparisons right only if every value is UTC.
 ``count_records`` is keyed by (exhibit_id, seq), the agent's persistent gap-free
-sequence, which is what makes ingestion idempotent.
+sequence, which is what makes ingestion idempotent; ``session_records`` shares that
+sequence. Both carry where ingestion placed each record (:func:`placement_columns`);
+``usage_hourly``/``session_hourly`` roll them up, ``exhibit_seq_ranges`` says which seqs
+arrived, ``boot_clocks`` holds the clock reference of each boot.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -29,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 # Names for constraints, so later migrations can alter them on both backends.
@@ -70,12 +75,32 @@ class UTCDateTime(TypeDecorator[datetime]):
         return stored.astimezone(UTC)
 
 
+UNASSIGNED = 0
+"""The visit id rollups use for records of no visit: a key column cannot be NULL."""
+
+
+def placement_columns() -> list[Column[Any]]:
+    """Where ingestion placed a record: corrected time, how it was corrected, its visit.
+
+    See :mod:`fleet_api.attribution`. ``attributed_visit_id`` NULL means unassigned.
+    """
+    return [
+        Column("corrected_start", UTCDateTime(), nullable=False),
+        Column("time_basis", String(8), nullable=False),
+        Column("attributed_visit_id", BigInteger, nullable=True),
+    ]
+
+
 exhibits = Table(
     "exhibits",
     metadata,
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("kind", String(64), nullable=True),
+    # The input names the exhibit's agent is configured with (Status.inputs says the same).
+    Column("inputs", JSON(), nullable=False, server_default=text("'[]'")),
+    Column("notes", Text, nullable=True),
 )
 
 schools = Table(
@@ -85,6 +110,10 @@ schools = Table(
     Column("name", String(200), nullable=False),
     Column("municipality", String(200), nullable=False),
     Column("region", String(200), nullable=False),
+    Column("address", String(500), nullable=True),
+    # 'rural' or 'urban', checked by the API: SQLite can add a CHECK only by rebuilding
+    # the table, which its foreign keys from visits make unsafe.
+    Column("area", String(8), nullable=True),
 )
 
 visits = Table(
@@ -94,6 +123,13 @@ visits = Table(
     Column("school_id", BigInteger, ForeignKey("schools.id"), nullable=False),
     Column("starts_at", UTCDateTime(), nullable=False),
     Column("ends_at", UTCDateTime(), nullable=False),
+    Column("pupils", Integer, nullable=True),
+    Column("grades", JSON(), nullable=True),
+    Column("staff", String(200), nullable=True),
+    Column("programme", String(200), nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("checked_out_at", UTCDateTime(), nullable=True),
+    Column("checked_in_at", UTCDateTime(), nullable=True),
     CheckConstraint("ends_at > starts_at", name="ends_after_start"),
     Index("ix_visits_school_id", "school_id"),
     Index("ix_visits_starts_at", "starts_at"),
@@ -124,10 +160,36 @@ count_records = Table(
     # visit that does not exist (yet, or any more) must not make the batch fail.
     Column("visit_id", BigInteger, nullable=True),
     Column("received_at", UTCDateTime(), nullable=False),
+    *placement_columns(),
     PrimaryKeyConstraint("exhibit_id", "seq"),
     Index("ix_count_records_visit_id", "visit_id"),
-    Index("ix_count_records_exhibit_id_start", "exhibit_id", "start"),
+    Index("ix_count_records_exhibit_id_corrected_start", "exhibit_id", "corrected_start"),
+    Index("ix_count_records_exhibit_id_boot_id", "exhibit_id", "boot_id"),
+    Index("ix_count_records_attributed_visit_id", "attributed_visit_id"),
     # 23% smaller with the primary key as the storage key (measured in FINDINGS.md).
+    sqlite_with_rowid=False,
+)
+
+session_records = Table(
+    "session_records",
+    metadata,
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id"), nullable=False),
+    # The same per-exhibit seq stream as count_records: a seq is in one table or the other.
+    Column("seq", BigInteger, nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("mono_start", Double(), nullable=False),
+    Column("dwell_s", Double(), nullable=False),
+    Column("interactions", Integer, nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("clock_synced", Boolean(create_constraint=False), nullable=False),
+    Column("visit_id", BigInteger, nullable=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    *placement_columns(),
+    PrimaryKeyConstraint("exhibit_id", "seq"),
+    Index("ix_session_records_visit_id", "visit_id"),
+    Index("ix_session_records_exhibit_id_corrected_start", "exhibit_id", "corrected_start"),
+    Index("ix_session_records_exhibit_id_boot_id", "exhibit_id", "boot_id"),
+    Index("ix_session_records_attributed_visit_id", "attributed_visit_id"),
     sqlite_with_rowid=False,
 )
 
@@ -168,4 +230,133 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
     CheckConstraint("role IN ('viewer', 'staff', 'technician', 'admin')", name="role"),
+)
+
+boot_clocks = Table(
+    "boot_clocks",
+    metadata,
+    # The first synced reference of each boot: wall time ``ref_wall`` at monotonic
+    # ``ref_mono``. Unsynced records of the boot are re-based from it.
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("ref_wall", UTCDateTime(), nullable=False),
+    Column("ref_mono", Double(), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("exhibit_id", "boot_id"),
+)
+
+usage_hourly = Table(
+    "usage_hourly",
+    metadata,
+    # Interactions per (visit, exhibit, input, UTC hour); visit_id UNASSIGNED (0) for
+    # records of no visit. Maintained in the transaction that inserts or moves records.
+    Column("visit_id", BigInteger, nullable=False),
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id"), nullable=False),
+    Column("input", String(32), nullable=False),
+    Column("hour", UTCDateTime(), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("records", BigInteger, nullable=False),
+    PrimaryKeyConstraint("visit_id", "exhibit_id", "input", "hour"),
+    CheckConstraint("count >= 0 AND records >= 0", name="not_negative"),
+    Index("ix_usage_hourly_exhibit_id_hour", "exhibit_id", "hour"),
+)
+
+session_hourly = Table(
+    "session_hourly",
+    metadata,
+    Column("visit_id", BigInteger, nullable=False),
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id"), nullable=False),
+    Column("hour", UTCDateTime(), nullable=False),
+    Column("sessions", BigInteger, nullable=False),
+    Column("interactions", BigInteger, nullable=False),
+    Column("dwell_s", Double(), nullable=False),
+    PrimaryKeyConstraint("visit_id", "exhibit_id", "hour"),
+    CheckConstraint("sessions >= 0 AND interactions >= 0", name="not_negative"),
+    Index("ix_session_hourly_exhibit_id_hour", "exhibit_id", "hour"),
+)
+
+exhibit_seq_ranges = Table(
+    "exhibit_seq_ranges",
+    metadata,
+    # Maximal runs of seqs received (count and session records alike); the gaps between
+    # them, and before the first, are what has not arrived (yet).
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("exhibit_id", "first_seq"),
+    CheckConstraint("last_seq >= first_seq AND first_seq >= 1", name="ordered"),
+)
+
+
+def _health_columns() -> list[Column[Any]]:
+    """What a heartbeat says, as stored for the latest one and in the history."""
+    return [
+        Column("at", UTCDateTime(), nullable=False),
+        Column("received_at", UTCDateTime(), nullable=False),
+        Column("boot_id", String(64), nullable=False),
+        Column("uptime_s", Double(), nullable=False),
+        Column("clock_synced", Boolean(create_constraint=False), nullable=False),
+        Column("outbox_depth", BigInteger, nullable=False),
+        Column("cpu_temp_c", Double(), nullable=True),
+        Column("under_voltage", Boolean(create_constraint=False), nullable=True),
+        Column("throttled", Boolean(create_constraint=False), nullable=True),
+        Column("disk_free_bytes", BigInteger, nullable=True),
+        Column("mem_available_bytes", BigInteger, nullable=True),
+        Column("wifi_signal_dbm", Double(), nullable=True),
+    ]
+
+
+exhibit_heartbeats = Table(
+    "exhibit_heartbeats",
+    metadata,
+    Column(
+        "exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), primary_key=True
+    ),
+    *_health_columns(),
+)
+
+heartbeat_history = Table(
+    "heartbeat_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
+    *_health_columns(),
+    Index("ix_heartbeat_history_exhibit_id_received_at", "exhibit_id", "received_at"),
+    Index("ix_heartbeat_history_received_at", "received_at"),
+)
+
+exhibit_assignments = Table(
+    "exhibit_assignments",
+    metadata,
+    # The retained Assignment last published to each exhibit (visit_id NULL: cleared).
+    Column(
+        "exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("visit_id", BigInteger, nullable=True),
+    Column("issued_at", UTCDateTime(), nullable=False),
+)
+
+exhibit_commands = Table(
+    "exhibit_commands",
+    metadata,
+    Column("command_id", String(64), primary_key=True),
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("seconds", Double(), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Index("ix_exhibit_commands_exhibit_id_issued_at", "exhibit_id", "issued_at"),
+)
+
+self_test_results = Table(
+    "self_test_results",
+    metadata,
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
+    Column("command_id", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("seen", JSON(), nullable=False),
+    Column("passed", Boolean(create_constraint=False), nullable=False),
+    PrimaryKeyConstraint("exhibit_id", "command_id"),
+    Index("ix_self_test_results_exhibit_id_received_at", "exhibit_id", "received_at"),
 )

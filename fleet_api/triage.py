@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from broker.errors import MessageError, TopicError
-from broker.messages import CountBatch, Heartbeat, Status, decode
+from broker.messages import CountBatch, Heartbeat, SelfTestResult, Status, decode
 from broker.topics import Channel, parse
 from fleet_api.inbound import Inbound, QuarantineReason
 
-INGESTED_CHANNELS = (Channel.COUNTS, Channel.STATUS, Channel.HEARTBEAT)
+INGESTED_CHANNELS = (Channel.COUNTS, Channel.STATUS, Channel.HEARTBEAT, Channel.SELFTEST)
 
-Ingested = CountBatch | Status | Heartbeat
+Ingested = CountBatch | Status | Heartbeat | SelfTestResult
 
 
 @dataclass(frozen=True, slots=True)

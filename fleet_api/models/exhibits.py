@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from fleet_api.models.fields import ExhibitId, Text200
+from broker.messages import InputName
+from fleet_api.models.fields import ExhibitId, Notes, Text200, refuse_null
+
+
+def _unique_inputs(names: list[str]) -> list[str]:
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"inputs lists {', '.join(duplicates)} more than once")
+    return names
+
+
+Inputs = Annotated[
+    list[InputName],
+    Field(max_length=32, description="the input names its agent is configured with"),
+    AfterValidator(_unique_inputs),
+]
+Kind = Annotated[str, Field(min_length=1, max_length=64, description="what sort of exhibit")]
 
 
 class ExhibitCreate(BaseModel):
@@ -16,6 +33,25 @@ class ExhibitCreate(BaseModel):
 
     id: ExhibitId
     name: Text200
+    kind: Kind | None = None
+    inputs: Inputs = []
+    notes: Notes | None = None
+
+
+class ExhibitUpdate(BaseModel):
+    """Change an exhibit's description: only the fields given change (its id never does)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text200 | None = None
+    kind: Kind | None = None
+    inputs: Inputs | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> Self:
+        refuse_null(self, ("name", "inputs"))
+        return self
 
 
 class ExhibitStatusPublic(BaseModel):
@@ -35,3 +71,6 @@ class ExhibitPublic(BaseModel):
     name: str
     created_at: datetime
     status: ExhibitStatusPublic | None = None
+    kind: str | None = None
+    inputs: list[str] = []
+    notes: str | None = None

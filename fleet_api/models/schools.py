@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Literal, Self
 
-from fleet_api.models.fields import Text200
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from fleet_api.models.fields import Text200, refuse_null
+
+Area = Literal["rural", "urban"]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class SchoolCreate(BaseModel):
@@ -15,6 +20,25 @@ class SchoolCreate(BaseModel):
     name: Text200
     municipality: Text200
     region: Text200
+    address: Address | None = None
+    area: Area | None = Field(default=None, description="whether the school is rural or urban")
+
+
+class SchoolUpdate(BaseModel):
+    """Change a school: only the fields given change; ``null`` clears address or area."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text200 | None = None
+    municipality: Text200 | None = None
+    region: Text200 | None = None
+    address: Address | None = None
+    area: Area | None = None
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> Self:
+        refuse_null(self, ("name", "municipality", "region"))
+        return self
 
 
 class SchoolPublic(BaseModel):
@@ -24,3 +48,5 @@ class SchoolPublic(BaseModel):
     name: str
     municipality: str
     region: str
+    address: str | None = None
+    area: Area | None = None

@@ -1,15 +1,55 @@
-"""Visit models: a school, a time range in UTC, the exhibits taken."""
+"""Visit models: a school, a time range in UTC, the exhibits taken, and what staff record
+about it (pupils reached, grades, staff member, programme, notes)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from fleet_api.models.fields import DbId, ExhibitId, UtcDatetime
+from fleet_api.models.fields import DbId, ExhibitId, Notes, Text200, UtcDatetime
 
 MAX_EXHIBITS_PER_VISIT = 100
+MAX_PUPILS = 100_000
+MAX_VISIT_LENGTH = timedelta(days=31)
+"""A field trip lasts a day or a few; a longer window is a typing mistake."""
+
+
+def _sorted_unique(grades: list[int]) -> list[int]:
+    return sorted(set(grades))
+
+
+Pupils = Annotated[int, Field(ge=0, le=MAX_PUPILS, description="pupils reached")]
+Grades = Annotated[
+    list[Annotated[int, Field(ge=0, le=12)]],
+    Field(max_length=13, description="school grades of the pupils, 0 for pre-school"),
+    AfterValidator(_sorted_unique),
+]
+ExhibitIds = Annotated[list[ExhibitId], Field(min_length=1, max_length=MAX_EXHIBITS_PER_VISIT)]
+
+
+def _no_duplicates(exhibit_ids: list[str] | None) -> None:
+    if exhibit_ids is None:
+        return
+    duplicates = sorted({e for e in exhibit_ids if exhibit_ids.count(e) > 1})
+    if duplicates:
+        raise ValueError(f"exhibit_ids lists {', '.join(duplicates)} more than once")
+
+
+def check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    """ValueError unless ``ends_at`` is after ``starts_at`` and within MAX_VISIT_LENGTH."""
+    if starts_at is None or ends_at is None:
+        return
+    if ends_at <= starts_at:
+        raise ValueError(
+            f"ends_at ({ends_at.isoformat()}) must be after starts_at ({starts_at.isoformat()})"
+        )
+    if ends_at - starts_at > MAX_VISIT_LENGTH:
+        raise ValueError(
+            f"a visit lasts at most {MAX_VISIT_LENGTH.days} days: ends_at "
+            f"({ends_at.isoformat()}) is too long after starts_at ({starts_at.isoformat()})"
+        )
 
 
 class VisitCreate(BaseModel):
@@ -20,26 +60,64 @@ class VisitCreate(BaseModel):
     school_id: DbId
     starts_at: UtcDatetime
     ends_at: UtcDatetime
-    exhibit_ids: Annotated[list[ExhibitId], Field(min_length=1, max_length=MAX_EXHIBITS_PER_VISIT)]
+    exhibit_ids: ExhibitIds
+    pupils: Pupils | None = None
+    grades: Grades | None = None
+    staff: Text200 | None = Field(default=None, description="the staff member leading it")
+    programme: Text200 | None = Field(default=None, description="programme or topic")
+    notes: Notes | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.ends_at <= self.starts_at:
-            raise ValueError(
-                f"ends_at ({self.ends_at.isoformat()}) must be after starts_at "
-                f"({self.starts_at.isoformat()})"
-            )
-        duplicates = sorted({e for e in self.exhibit_ids if self.exhibit_ids.count(e) > 1})
-        if duplicates:
-            raise ValueError(f"exhibit_ids lists {', '.join(duplicates)} more than once")
+        check_window(self.starts_at, self.ends_at)
+        _no_duplicates(self.exhibit_ids)
+        return self
+
+
+class VisitUpdate(BaseModel):
+    """Change a visit: only the fields given change; ``null`` clears an optional one.
+
+    Changing the times or the exhibits re-attributes the records concerned at once.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    school_id: DbId | None = None
+    starts_at: UtcDatetime | None = None
+    ends_at: UtcDatetime | None = None
+    exhibit_ids: ExhibitIds | None = None
+    pupils: Pupils | None = None
+    grades: Grades | None = None
+    staff: Text200 | None = None
+    programme: Text200 | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        required = {"school_id", "starts_at", "ends_at", "exhibit_ids"}
+        cleared = sorted(
+            name for name in required & self.model_fields_set if getattr(self, name) is None
+        )
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null")
+        check_window(self.starts_at, self.ends_at)
+        _no_duplicates(self.exhibit_ids)
         return self
 
 
 class VisitPublic(BaseModel):
-    """A stored visit; ``exhibit_ids`` sorted."""
+    """A stored visit; ``exhibit_ids`` sorted; ``checked_out_at``/``checked_in_at`` when the
+    exhibits were last sent their assignment to it, and told it ended."""
 
     id: int
     school_id: int
     starts_at: datetime
     ends_at: datetime
     exhibit_ids: list[str]
+    pupils: int | None = None
+    grades: list[int] | None = None
+    staff: str | None = None
+    programme: str | None = None
+    notes: str | None = None
+    checked_out_at: datetime | None = None
+    checked_in_at: datetime | None = None

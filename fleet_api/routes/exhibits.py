@@ -6,17 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from fleet_api.deps import Limit, Offset, SessionDep
-from fleet_api.models.exhibits import ExhibitCreate, ExhibitPublic
+from fleet_api.deps import (
+    AUTH_RESPONSES,
+    LIST_RESPONSES,
+    Limit,
+    Offset,
+    ReadAccess,
+    SessionDep,
+    TechnicianAccess,
+    set_total,
+)
+from fleet_api.models.exhibits import ExhibitCreate, ExhibitPublic, ExhibitUpdate
 from fleet_api.problems import problem_responses
 from fleet_api.store import exhibits as store
 
-router = APIRouter(prefix="/exhibits", tags=["exhibits"])
+router = APIRouter(
+    prefix="/exhibits", tags=["exhibits"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
+)
 
 ExhibitPath = Annotated[str, Path(max_length=200, description="the exhibit's id")]
 
 
-@router.post("", status_code=201, responses=problem_responses(409, 422))
+@router.post(
+    "", status_code=201, dependencies=[TechnicianAccess], responses=problem_responses(409, 422)
+)
 def create_exhibit(
     exhibit: ExhibitCreate, session: SessionDep, response: Response
 ) -> ExhibitPublic:
@@ -26,11 +39,12 @@ def create_exhibit(
     return created
 
 
-@router.get("", responses=problem_responses(422))
+@router.get("", responses=LIST_RESPONSES | problem_responses(422))
 def list_exhibits(
-    session: SessionDep, limit: Limit = 100, offset: Offset = 0
+    session: SessionDep, response: Response, limit: Limit = 100, offset: Offset = 0
 ) -> list[ExhibitPublic]:
     """Registered exhibits, by id."""
+    set_total(response, store.count_exhibits(session))
     return store.list_exhibits(session, limit=limit, offset=offset)
 
 
@@ -38,3 +52,13 @@ def list_exhibits(
 def get_exhibit(exhibit_id: ExhibitPath, session: SessionDep) -> ExhibitPublic:
     """One exhibit with its latest status."""
     return store.get_exhibit(session, exhibit_id=exhibit_id)
+
+
+@router.patch(
+    "/{exhibit_id}", dependencies=[TechnicianAccess], responses=problem_responses(404, 422)
+)
+def update_exhibit(
+    exhibit_id: ExhibitPath, change: ExhibitUpdate, session: SessionDep
+) -> ExhibitPublic:
+    """Change an exhibit's name, kind, inputs or notes; only the fields given change."""
+    return store.update_exhibit(session, exhibit_id=exhibit_id, change=change)

@@ -6,17 +6,28 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from fleet_api.deps import Limit, Offset, SessionDep
-from fleet_api.models.schools import SchoolCreate, SchoolPublic
+from fleet_api.deps import (
+    AUTH_RESPONSES,
+    LIST_RESPONSES,
+    Limit,
+    Offset,
+    ReadAccess,
+    SessionDep,
+    StaffAccess,
+    set_total,
+)
+from fleet_api.models.schools import SchoolCreate, SchoolPublic, SchoolUpdate
 from fleet_api.problems import problem_responses
 from fleet_api.store import schools as store
 
-router = APIRouter(prefix="/schools", tags=["schools"])
+router = APIRouter(
+    prefix="/schools", tags=["schools"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
+)
 
 SchoolPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the school's id")]
 
 
-@router.post("", status_code=201, responses=problem_responses(422))
+@router.post("", status_code=201, dependencies=[StaffAccess], responses=problem_responses(422))
 def create_school(school: SchoolCreate, session: SessionDep, response: Response) -> SchoolPublic:
     """Add a school."""
     created = store.create_school(session, school=school)
@@ -24,9 +35,12 @@ def create_school(school: SchoolCreate, session: SessionDep, response: Response)
     return created
 
 
-@router.get("", responses=problem_responses(422))
-def list_schools(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> list[SchoolPublic]:
+@router.get("", responses=LIST_RESPONSES | problem_responses(422))
+def list_schools(
+    session: SessionDep, response: Response, limit: Limit = 100, offset: Offset = 0
+) -> list[SchoolPublic]:
     """Schools, by id."""
+    set_total(response, store.count_schools(session))
     return store.list_schools(session, limit=limit, offset=offset)
 
 
@@ -34,3 +48,9 @@ def list_schools(session: SessionDep, limit: Limit = 100, offset: Offset = 0) ->
 def get_school(school_id: SchoolPath, session: SessionDep) -> SchoolPublic:
     """One school."""
     return store.get_school(session, school_id=school_id)
+
+
+@router.patch("/{school_id}", dependencies=[StaffAccess], responses=problem_responses(404, 422))
+def update_school(school_id: SchoolPath, change: SchoolUpdate, session: SessionDep) -> SchoolPublic:
+    """Change a school; only the fields given change (``null`` clears address or area)."""
+    return store.update_school(session, school_id=school_id, change=change)

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 
 from fleet_api.db import ping
-from fleet_api.deps import EngineDep, IngestorDep, IngestStatsDep
+from fleet_api.deps import AUTH_RESPONSES, EngineDep, IngestorDep, IngestStatsDep, ReadAccess
 from fleet_api.errors import DatabaseError
 from fleet_api.models.service import HealthPublic, IngestStatsPublic
 
@@ -35,7 +35,7 @@ def healthz(engine: EngineDep, ingestor: IngestorDep, response: Response) -> Hea
     return HealthPublic(status="ok", database="ok", ingestion=ingestion)
 
 
-@router.get("/ingest/stats")
+@router.get("/ingest/stats", dependencies=[ReadAccess], responses=AUTH_RESPONSES)
 def ingest_stats(stats: IngestStatsDep, ingestor: IngestorDep) -> IngestStatsPublic:
     """Messages, records and quarantined messages (per reason) since the API started."""
     return stats.public(connected=ingestor is not None and ingestor.connected)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fleet_api.deps import SessionDep
+from fleet_api.deps import AUTH_RESPONSES, ReadAccess, SessionDep
 from fleet_api.models.usage import VisitUsage
 from fleet_api.problems import problem_responses
 from fleet_api.routes.visits import VisitPath
 from fleet_api.store.usage import visit_usage
 
-router = APIRouter(tags=["usage"])
+router = APIRouter(tags=["usage"], dependencies=[ReadAccess], responses=AUTH_RESPONSES)
 
 
 @router.get("/visits/{visit_id}/usage", responses=problem_responses(404, 422))

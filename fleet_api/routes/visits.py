@@ -6,17 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from fleet_api.deps import Limit, Offset, SessionDep
-from fleet_api.models.visits import VisitCreate, VisitPublic
+from fleet_api.deps import (
+    AUTH_RESPONSES,
+    LIST_RESPONSES,
+    Limit,
+    Offset,
+    PeriodDep,
+    ReadAccess,
+    SessionDep,
+    StaffAccess,
+    set_total,
+)
+from fleet_api.models.visits import VisitCreate, VisitPublic, VisitUpdate
 from fleet_api.problems import problem_responses
+from fleet_api.store import visit_changes
 from fleet_api.store import visits as store
 
-router = APIRouter(prefix="/visits", tags=["visits"])
+router = APIRouter(
+    prefix="/visits", tags=["visits"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
+)
 
 VisitPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the visit's id")]
 
 
-@router.post("", status_code=201, responses=problem_responses(409, 422))
+@router.post("", status_code=201, dependencies=[StaffAccess], responses=problem_responses(409, 422))
 def create_visit(visit: VisitCreate, session: SessionDep, response: Response) -> VisitPublic:
     """Schedule a visit; an exhibit cannot be in two visits at overlapping times."""
     created = store.create_visit(session, visit=visit)
@@ -24,13 +37,31 @@ def create_visit(visit: VisitCreate, session: SessionDep, response: Response) ->
     return created
 
 
-@router.get("", responses=problem_responses(422))
-def list_visits(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> list[VisitPublic]:
-    """Visits, by start time."""
-    return store.list_visits(session, limit=limit, offset=offset)
+@router.get("", responses=LIST_RESPONSES | problem_responses(422))
+def list_visits(
+    session: SessionDep,
+    response: Response,
+    period: PeriodDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[VisitPublic]:
+    """Visits overlapping [from, to) (any part of the visit inside it), by start time."""
+    start, end = period.start, period.end
+    set_total(response, store.count_visits(session, start=start, end=end))
+    return store.list_visits(session, limit=limit, offset=offset, start=start, end=end)
 
 
 @router.get("/{visit_id}", responses=problem_responses(404, 422))
 def get_visit(visit_id: VisitPath, session: SessionDep) -> VisitPublic:
     """One visit."""
     return store.get_visit(session, visit_id=visit_id)
+
+
+@router.patch("/{visit_id}", dependencies=[StaffAccess], responses=problem_responses(404, 409, 422))
+def update_visit(visit_id: VisitPath, change: VisitUpdate, session: SessionDep) -> VisitPublic:
+    """Change a visit (e.g. record the pupils reached afterwards); only the fields given change.
+
+    New times or exhibits re-attribute the records concerned at once, so usage and
+    reports follow.
+    """
+    return visit_changes.update_visit(session, visit_id=visit_id, change=change)

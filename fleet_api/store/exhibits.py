@@ -1,16 +1,21 @@
-"""Exhibits: register, read, list."""
+"""Exhibits: register, describe, read, list."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import RowMapping, Select, select
+from sqlalchemy import RowMapping, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broker.messages import utc_now
 from fleet_api.errors import ExhibitExists, UnknownExhibit
-from fleet_api.models.exhibits import ExhibitCreate, ExhibitPublic, ExhibitStatusPublic
+from fleet_api.models.exhibits import (
+    ExhibitCreate,
+    ExhibitPublic,
+    ExhibitStatusPublic,
+    ExhibitUpdate,
+)
 from fleet_api.tables import exhibit_status, exhibits
 
 
@@ -20,14 +25,22 @@ def create_exhibit(
     """Register ``exhibit``; ExhibitExists if its id is taken."""
     created_at = now or utc_now()
     try:
-        session.execute(
-            exhibits.insert().values(id=exhibit.id, name=exhibit.name, created_at=created_at)
-        )
+        session.execute(exhibits.insert().values(**exhibit.model_dump(), created_at=created_at))
         session.commit()
     except IntegrityError:
         session.rollback()
         raise ExhibitExists(f"exhibit {exhibit.id!r} is already registered") from None
-    return ExhibitPublic(id=exhibit.id, name=exhibit.name, created_at=created_at)
+    return get_exhibit(session, exhibit_id=exhibit.id)
+
+
+def update_exhibit(session: Session, *, exhibit_id: str, change: ExhibitUpdate) -> ExhibitPublic:
+    """Change the fields given in ``change``; UnknownExhibit if it is not registered."""
+    get_exhibit(session, exhibit_id=exhibit_id)  # UnknownExhibit if there is none
+    given = change.model_dump(exclude_unset=True)
+    if given:
+        session.execute(exhibits.update().where(exhibits.c.id == exhibit_id).values(**given))
+        session.commit()
+    return get_exhibit(session, exhibit_id=exhibit_id)
 
 
 def get_exhibit(session: Session, *, exhibit_id: str) -> ExhibitPublic:
@@ -42,6 +55,11 @@ def list_exhibits(session: Session, *, limit: int, offset: int = 0) -> list[Exhi
     """Exhibits ordered by id."""
     statement = _with_status().order_by(exhibits.c.id).limit(limit).offset(offset)
     return [_public(row) for row in session.execute(statement).mappings()]
+
+
+def count_exhibits(session: Session) -> int:
+    """How many exhibits are registered."""
+    return session.execute(select(func.count()).select_from(exhibits)).scalar_one()
 
 
 def _with_status() -> Select[tuple[object, ...]]:
@@ -67,5 +85,11 @@ def _public(row: RowMapping) -> ExhibitPublic:
             agent_version=row["agent_version"],
         )
     return ExhibitPublic(
-        id=row["id"], name=row["name"], created_at=row["created_at"], status=status
+        id=row["id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        status=status,
+        kind=row["kind"],
+        inputs=row["inputs"],
+        notes=row["notes"],
     )

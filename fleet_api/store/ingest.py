@@ -4,6 +4,12 @@ The caller acks the messages to the broker only after :func:`write_batch` return
 everything here is committed before any message is acknowledged. A redelivered batch
 inserts nothing (``ON CONFLICT DO NOTHING``), and :class:`BatchOutcome` counts only the
 rows actually inserted: that is the number a rollup may add, never the number received.
+
+Records are placed (corrected time, visit), rolled up and their seqs merged into the
+received ranges in the same transaction (:mod:`fleet_api.store.records`). The exhibits
+of the batch are locked first, in id order: two ingest workers (or a worker and a
+visit being scheduled) then never interleave on one exhibit's ranges, clock
+references and re-attribution, and cannot deadlock on each other.
 """
 
 from __future__ import annotations
@@ -15,10 +21,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from broker.messages import MAX_PAYLOAD_BYTES, CountBatch, Status
+from broker.messages import MAX_PAYLOAD_BYTES, Heartbeat, SelfTestResult, Status
 from fleet_api.inbound import Inbound, QuarantineReason
-from fleet_api.store.dialect import insert, insert_new
-from fleet_api.tables import count_records, exhibit_status, exhibits, quarantine
+from fleet_api.store.commands import store_self_tests
+from fleet_api.store.dialect import insert
+from fleet_api.store.heartbeats import DEFAULT_HISTORY_DAYS, store_heartbeats
+from fleet_api.store.records import store_records
+from fleet_api.tables import exhibit_status, exhibits, quarantine
 from fleet_api.triage import Accepted, Rejected, triage
 
 DETAIL_MAX = 2000
@@ -39,11 +48,16 @@ class BatchOutcome:
         return self.records_received - self.records_inserted
 
 
-def write_batch(engine: Engine, messages: Sequence[Inbound]) -> BatchOutcome:
+def write_batch(
+    engine: Engine,
+    messages: Sequence[Inbound],
+    *,
+    history_days: float = DEFAULT_HISTORY_DAYS,
+) -> BatchOutcome:
     """Triage and store ``messages`` in one committed transaction."""
     sorted_out = [triage(message) for message in messages]
     with engine.begin() as connection:
-        return store_triaged(connection, sorted_out)
+        return store_triaged(connection, sorted_out, history_days=history_days)
 
 
 def write_rejected(engine: Engine, message: Inbound, *, reason: str, detail: str) -> BatchOutcome:
@@ -53,7 +67,10 @@ def write_rejected(engine: Engine, message: Inbound, *, reason: str, detail: str
 
 
 def store_triaged(
-    connection: Connection, sorted_out: Sequence[Accepted | Rejected]
+    connection: Connection,
+    sorted_out: Sequence[Accepted | Rejected],
+    *,
+    history_days: float = DEFAULT_HISTORY_DAYS,
 ) -> BatchOutcome:
     """Store accepted messages of registered exhibits, quarantine the rest; no commit."""
     outcome = BatchOutcome(messages=len(sorted_out))
@@ -73,35 +90,38 @@ def store_triaged(
                     "register it with POST /exhibits (until then its messages are kept here)",
                 )
             )
-    outcome.records_received, outcome.records_inserted = _insert_counts(connection, stored)
+    records = store_records(connection, stored)
+    outcome.records_received, outcome.records_inserted = records.received, records.inserted
     _update_status(connection, stored)
+    store_heartbeats(
+        connection,
+        [(i.message, i.inbound.received_at) for i in stored if isinstance(i.message, Heartbeat)],
+        history_days=history_days,
+    )
+    store_self_tests(
+        connection,
+        [
+            (i.message, i.inbound.received_at)
+            for i in stored
+            if isinstance(i.message, SelfTestResult)
+        ],
+    )
     _quarantine(connection, rejected)
     outcome.quarantined.update(str(item.reason) for item in rejected)
     return outcome
 
 
 def _registered(connection: Connection, exhibit_ids: set[str]) -> set[str]:
+    """The registered ones of ``exhibit_ids``, locked (PostgreSQL) until the commit."""
     if not exhibit_ids:
         return set()
-    rows = connection.execute(select(exhibits.c.id).where(exhibits.c.id.in_(exhibit_ids)))
-    return {row.id for row in rows}
-
-
-def _insert_counts(connection: Connection, stored: Iterable[Accepted]) -> tuple[int, int]:
-    rows = [
-        {
-            "exhibit_id": item.message.exhibit_id,
-            **record.model_dump(exclude={"type"}),
-            "received_at": item.inbound.received_at,
-        }
-        for item in stored
-        if isinstance(item.message, CountBatch)
-        for record in item.message.records
-    ]
-    inserted = insert_new(
-        connection, count_records, rows, key=("exhibit_id", "seq"), returning=("seq",)
+    rows = connection.execute(
+        select(exhibits.c.id)
+        .where(exhibits.c.id.in_(sorted(exhibit_ids)))
+        .order_by(exhibits.c.id)
+        .with_for_update()
     )
-    return len(rows), len(inserted)
+    return {row.id for row in rows}
 
 
 def _update_status(connection: Connection, stored: Iterable[Accepted]) -> None:
@@ -109,7 +129,7 @@ def _update_status(connection: Connection, stored: Iterable[Accepted]) -> None:
     latest: dict[str, dict[str, Any]] = {}
     for item in stored:
         message = item.message
-        if isinstance(message, CountBatch):
+        if not isinstance(message, Status | Heartbeat):
             continue
         row = latest.setdefault(message.exhibit_id, {"exhibit_id": message.exhibit_id})
         row["last_seen_at"] = item.inbound.received_at

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from broker.messages import CountBatch, CountRecord, Heartbeat, Status
+from broker.messages import (
+    CountBatch,
+    CountRecord,
+    Heartbeat,
+    SelfTestResult,
+    SessionRecord,
+    Status,
+)
 from broker.topics import Channel, exhibit_topic
 from fleet_api.inbound import Inbound
 
@@ -75,3 +83,95 @@ def raw(topic: str, payload: bytes | dict[str, Any]) -> Inbound:
 def iso(value: datetime) -> str:
     """How the API writes a UTC datetime."""
     return value.isoformat().replace("+00:00", "Z")
+
+
+def unsynced(
+    seq: int,
+    *,
+    wall: datetime,
+    mono: float,
+    input: str = "button",
+    count: int = 1,
+    boot_id: str = "boot-1",
+    visit_id: int | None = None,
+) -> CountRecord:
+    """A bucket counted with an unsynced clock: the Pi believed ``wall`` at monotonic ``mono``."""
+    return CountRecord(
+        seq=seq,
+        input=input,
+        start=wall,
+        mono_start=mono,
+        seconds=60.0,
+        count=count,
+        boot_id=boot_id,
+        clock_synced=False,
+        visit_id=visit_id,
+    )
+
+
+def session(
+    seq: int,
+    *,
+    minute: float = 0,
+    dwell_s: float = 30.0,
+    interactions: int = 5,
+    visit_id: int | None = None,
+    boot_id: str = "boot-1",
+    synced: bool = True,
+    wall: datetime | None = None,
+    mono: float | None = None,
+) -> SessionRecord:
+    """An engagement session starting ``minute`` minutes after T0 (or at ``wall``/``mono``)."""
+    return SessionRecord(
+        seq=seq,
+        start=wall or T0 + timedelta(minutes=minute),
+        mono_start=60.0 * abs(minute) if mono is None else mono,
+        dwell_s=dwell_s,
+        interactions=interactions,
+        boot_id=boot_id,
+        clock_synced=synced,
+        visit_id=visit_id,
+    )
+
+
+def beat(
+    exhibit_id: str,
+    *,
+    at: datetime = T0,
+    uptime_s: float = 5,
+    synced: bool = True,
+    boot_id: str = "boot-1",
+    outbox_depth: int = 0,
+    received_at: datetime | None = None,
+    **health: Any,
+) -> Inbound:
+    """A heartbeat with any health fields, received at ``received_at`` (default: now)."""
+    message = Heartbeat(
+        exhibit_id=exhibit_id,
+        at=at,
+        boot_id=boot_id,
+        uptime_s=uptime_s,
+        clock_synced=synced,
+        outbox_depth=outbox_depth,
+        **health,
+    )
+    inbound = Inbound(exhibit_topic(exhibit_id, Channel.HEARTBEAT), message.to_payload())
+    return inbound if received_at is None else replace(inbound, received_at=received_at)
+
+
+def self_test(exhibit_id: str, command_id: str, seen: dict[str, bool]) -> Inbound:
+    """A self-test result on the exhibit's selftest topic."""
+    message = SelfTestResult(
+        exhibit_id=exhibit_id,
+        command_id=command_id,
+        at=T0,
+        seen=seen,
+        passed=all(seen.values()),
+    )
+    return Inbound(exhibit_topic(exhibit_id, Channel.SELFTEST), message.to_payload())
+
+
+def mixed(exhibit_id: str, *records: CountRecord | SessionRecord) -> Inbound:
+    """A CountBatch of count and session records."""
+    batch = CountBatch(exhibit_id=exhibit_id, sent_at=T0, records=list(records))
+    return Inbound(exhibit_topic(exhibit_id, Channel.COUNTS), batch.to_payload())

@@ -1,5 +1,9 @@
 """Fixtures of the fleet API tests: databases (SQLite always, PostgreSQL when reachable), apps.
 
+Every test app bootstraps the admin token ``ADMIN_TOKEN``; ``client`` sends it, so a test
+about the domain needs nothing more. ``auth_headers("staff")`` gives headers with a token
+of another role, and ``anonymous`` is a client without any token.
+
 ``db_url`` runs a test on both backends: the SQLite variant is a unit test (a file in
 tmp_path, no sockets); the PostgreSQL variant is marked ``integration`` and ``postgres``
 and gets its URL from ``database_url``: one database per test run, created on the
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -20,10 +24,14 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from fleet_api.auth import Role
 from fleet_api.db import make_engine, upgrade
 from fleet_api.main import create_app
 from fleet_api.settings import Settings
 from fleet_api.tables import metadata
+from tests.fleet_api.tokens import ADMIN_HEADERS, ADMIN_TOKEN, add_token, bearer
+
+AuthHeaders = Callable[[str], dict[str, str]]
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -108,8 +116,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    """Settings for an API without ingestion on the test database."""
-    return Settings(database_url=db_url, mqtt_url=None)
+    """Settings for an API without ingestion on the test database, with the test admin token."""
+    return Settings(database_url=db_url, mqtt_url=None, bootstrap_admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture
@@ -121,8 +129,32 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
+def auth_headers(app: FastAPI) -> AuthHeaders:
+    """``auth_headers(role)``: headers with a token of that role (made on first use)."""
+    made = {Role.ADMIN: ADMIN_TOKEN}
+
+    def headers(role: str) -> dict[str, str]:
+        key = Role(role)
+        if key not in made:
+            made[key] = add_token(app.state.engine, key)
+        return bearer(made[key])
+
+    return headers
+
+
+@pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process, no sockets."""
+    """An HTTP client talking to the app in-process, no sockets, with the admin token."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://fleet.test", headers=ADMIN_HEADERS
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client without a token."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as client:
         yield client

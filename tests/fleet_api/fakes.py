@@ -7,14 +7,19 @@ import threading
 import time
 from collections.abc import Callable
 
+from fleet_api.errors import BrokerUnavailable
 from fleet_api.inbound import Deliver, Inbound
 
 
 class FakeSource:
-    """Delivers what a test pushes; records acks (optionally checking something at ack time)."""
+    """Delivers what a test pushes; records acks (optionally checking something at ack time)
+    and publications (refusing those on ``refuse`` topics)."""
 
     def __init__(self, on_ack: Callable[[Inbound], None] | None = None) -> None:
         self.acked: list[Inbound] = []
+        self.published: list[tuple[str, bytes, bool]] = []
+        self.refuse: set[str] = set()
+        """Topics whose publication fails as if the broker were unreachable."""
         self.connected = False
         self.started = False
         self.stopped = False
@@ -33,6 +38,11 @@ class FakeSource:
     def stop(self) -> None:
         self.stopped = True
         self.connected = False
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
+        if not self.connected or topic in self.refuse:
+            raise BrokerUnavailable(f"fake broker refuses {topic}")
+        self.published.append((topic, payload, retain))
 
     def push(self, *messages: Inbound) -> None:
         """Deliver from another thread, as paho does."""

@@ -18,6 +18,7 @@ from fleet_api.store.ingest import BatchOutcome, write_batch
 from tests.fleet_api.builders import counts, raw, record, status
 from tests.fleet_api.fakes import FakeSource, eventually
 from tests.fleet_api.helpers import quarantined, register, stored_records
+from tests.fleet_api.tokens import ADMIN_HEADERS, ADMIN_TOKEN
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +151,9 @@ async def test_stop_gives_up_on_a_dead_database_without_acking(fleet: Engine) ->
 
 async def test_the_lifespan_runs_ingestion_and_the_api_reports_it(db_url: str) -> None:
     source = FakeSource()
-    settings = Settings(database_url=db_url, mqtt_url="mqtt://127.0.0.1:1")
+    settings = Settings(
+        database_url=db_url, mqtt_url="mqtt://127.0.0.1:1", bootstrap_admin_token=ADMIN_TOKEN
+    )
     app = create_app(settings, message_source=lambda _: source)
     async with app.router.lifespan_context(app):
         register(app.state.engine, "exhibit-001")
@@ -159,7 +162,7 @@ async def test_the_lifespan_runs_ingestion_and_the_api_reports_it(db_url: str) -
             source.push(*messages(3), raw("elsewhere", b"{}"), messages(1)[0])
             await eventually(lambda: len(source.acked) == 5)
             health = (await client.get("/healthz")).json()
-            stats = (await client.get("/ingest/stats")).json()
+            stats = (await client.get("/ingest/stats", headers=ADMIN_HEADERS)).json()
     assert health["ingestion"] == "connected"
     assert {
         k: stats[k]

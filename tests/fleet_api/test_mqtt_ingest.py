@@ -20,6 +20,7 @@ from fleet_api.settings import Settings
 from tests.fleet_api.builders import counts, raw, record
 from tests.fleet_api.fakes import eventually
 from tests.fleet_api.helpers import quarantined, record_count, register, schedule
+from tests.fleet_api.tokens import ADMIN_HEADERS, ADMIN_TOKEN
 
 
 class Publisher:
@@ -62,7 +63,12 @@ async def running_api(
 ) -> AsyncIterator[FastAPI]:
     """The API with ingestion from ``broker``, ready (connected and subscribed)."""
     app = create_app(
-        Settings(database_url=db, mqtt_url=f"mqtt://127.0.0.1:{broker.port}", **settings)
+        Settings(
+            database_url=db,
+            mqtt_url=f"mqtt://127.0.0.1:{broker.port}",
+            bootstrap_admin_token=ADMIN_TOKEN,
+            **settings,
+        )
     )
     async with app.router.lifespan_context(app):
         await eventually(lambda: app.state.ingestor.connected)
@@ -71,7 +77,9 @@ async def running_api(
 
 async def usage_of(app: FastAPI, visit_id: int) -> dict[str, object]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://fleet.test", headers=ADMIN_HEADERS
+    ) as client:
         body: dict[str, object] = (await client.get(f"/visits/{visit_id}/usage")).json()
         return body
 

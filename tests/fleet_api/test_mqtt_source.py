@@ -43,7 +43,7 @@ def connect(source: MqttSource, client: RecordingClient) -> None:
 
 
 @pytest.mark.parametrize(("share_group", "prefix"), [(None, ""), ("ingest", "$share/ingest/")])
-def test_every_connect_subscribes_qos1_to_counts_status_and_heartbeat(
+def test_every_connect_subscribes_qos1_to_every_ingested_channel(
     share_group: str | None, prefix: str
 ) -> None:
     client = RecordingClient()
@@ -58,7 +58,7 @@ def test_every_connect_subscribes_qos1_to_counts_status_and_heartbeat(
     ]
     assert topics == [
         (f"{prefix}fleet/v1/exhibits/+/{channel}", 1, 1)
-        for channel in ("counts", "status", "heartbeat")
+        for channel in ("counts", "status", "heartbeat", "selftest")
     ]
 
 

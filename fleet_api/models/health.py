@@ -1,0 +1,83 @@
+"""Fleet health models: each exhibit's connectivity, latest heartbeat, assignment, data
+completeness, latest self-test, and alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from fleet_api.alerts import AlertCode, Connectivity, Severity
+from fleet_api.models.commands import CommandPublic, SelfTestPublic
+from fleet_api.models.usage import SeqGap
+
+
+class HeartbeatPublic(BaseModel):
+    """What one heartbeat said; values the Pi cannot measure are None."""
+
+    at: datetime = Field(description="when it was sent, by the exhibit's clock")
+    received_at: datetime
+    boot_id: str
+    uptime_s: float
+    clock_synced: bool
+    outbox_depth: int
+    cpu_temp_c: float | None
+    under_voltage: bool | None
+    throttled: bool | None
+    disk_free_bytes: int | None
+    mem_available_bytes: int | None
+    wifi_signal_dbm: float | None
+
+
+class AlertPublic(BaseModel):
+    """One thing that needs a look."""
+
+    code: AlertCode
+    severity: Severity
+    message: str
+
+
+class AssignmentPublic(BaseModel):
+    """The retained assignment last acknowledged by the broker (``visit_id`` None: none)."""
+
+    visit_id: int | None
+    issued_at: datetime
+
+
+class ExhibitHealth(BaseModel):
+    """One exhibit as a technician sees it."""
+
+    exhibit_id: str
+    name: str
+    connectivity: Connectivity
+    online: bool | None = Field(description="the retained status: birth (true) or will (false)")
+    status_at: datetime | None
+    last_seen_at: datetime | None
+    boot_id: str | None
+    agent_version: str | None
+    heartbeat: HeartbeatPublic | None
+    assignment: AssignmentPublic | None
+    visit_now: int | None = Field(description="the visit scheduled now that took it")
+    max_seq: int | None
+    missing_records: int
+    self_test: SelfTestPublic | None
+    alerts: list[AlertPublic]
+
+
+class ExhibitHealthDetail(ExhibitHealth):
+    """One exhibit with its gaps, recent heartbeats and commands."""
+
+    gaps: list[SeqGap] = Field(description="missing seq ranges, oldest first (at most 100)")
+    heartbeats: list[HeartbeatPublic] = Field(description="the last 24 hours, newest first")
+    commands: list[CommandPublic] = Field(description="the latest commands, newest first")
+
+
+class FleetHealth(BaseModel):
+    """Every exhibit's health, by id, and a count of what needs a look."""
+
+    checked_at: datetime
+    online: int
+    offline: int
+    unknown: int
+    warnings: int
+    exhibits: list[ExhibitHealth]

@@ -1,0 +1,164 @@
+"""What the fleet tells exhibits: check-out and check-in of a visit, and commands.
+
+Each message is retained, QoS 1, and published through the ingest connection
+(:meth:`fleet_api.inbound.MessageSource.publish`), which waits for the broker's
+PUBACK. The database records only what the broker acknowledged, so what the fleet
+believes an exhibit was told is never more than what it was told. Publishing again is
+harmless (retained, and the agent runs each command id once), so after a
+:class:`fleet_api.errors.BrokerUnavailable` the caller simply repeats the request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from broker.messages import Assignment, Command, utc_now
+from broker.topics import Channel, exhibit_topic
+from fleet_api.errors import BrokerUnavailable, ExhibitCheckedOut
+from fleet_api.inbound import MessageSource
+from fleet_api.models.commands import CommandPublic
+from fleet_api.models.visits import VisitPublic
+from fleet_api.store.commands import record_command
+from fleet_api.store.exhibits import get_exhibit
+from fleet_api.store.visit_changes import (
+    assignments_of,
+    holding,
+    mark_visit,
+    record_assignment,
+)
+from fleet_api.store.visits import get_visit
+
+
+def check_out(
+    session: Session,
+    publisher: MessageSource | None,
+    *,
+    visit_id: int,
+    timeout_s: float,
+    now: datetime | None = None,
+) -> VisitPublic:
+    """Send each exhibit of the visit its retained assignment; record it when all are acked.
+
+    ExhibitCheckedOut if an exhibit is still checked out to another visit.
+    """
+    visit = get_visit(session, visit_id=visit_id)
+    issued_at = now or utc_now()
+    busy = {
+        exhibit_id: other
+        for exhibit_id, other in assignments_of(session, visit.exhibit_ids).items()
+        if other is not None and other != visit.id
+    }
+    if busy:
+        exhibit_id, other = min(busy.items())
+        raise ExhibitCheckedOut(
+            f"exhibit {exhibit_id!r} is checked out to visit {other}: check that visit in "
+            f"first (POST /visits/{other}/checkin)"
+        )
+    _send_assignments(
+        session, _require(publisher), visit, visit.exhibit_ids, visit.id, issued_at, timeout_s
+    )
+    mark_visit(session, visit_id=visit.id, checked_out_at=issued_at, checked_in_at=None)
+    session.commit()
+    return get_visit(session, visit_id=visit.id)
+
+
+def check_in(
+    session: Session,
+    publisher: MessageSource | None,
+    *,
+    visit_id: int,
+    timeout_s: float,
+    now: datetime | None = None,
+) -> VisitPublic:
+    """Clear the retained assignment of each exhibit that still holds the visit.
+
+    An exhibit of the visit checked out to another visit meanwhile is left alone; one
+    taken off the visit after check-out is cleared too.
+    """
+    visit = get_visit(session, visit_id=visit_id)
+    issued_at = now or utc_now()
+    assigned = assignments_of(session, visit.exhibit_ids)
+    # Also exhibits taken off the visit after it was checked out: they still hold it.
+    mine = sorted(
+        {e for e in visit.exhibit_ids if assigned.get(e, visit.id) in (visit.id, None)}
+        | set(holding(session, visit_id=visit.id))
+    )
+    _send_assignments(session, _require(publisher), visit, mine, None, issued_at, timeout_s)
+    mark_visit(
+        session, visit_id=visit.id, checked_out_at=visit.checked_out_at, checked_in_at=issued_at
+    )
+    session.commit()
+    return get_visit(session, visit_id=visit.id)
+
+
+def _require(publisher: MessageSource | None) -> MessageSource:
+    if publisher is None:
+        raise BrokerUnavailable(
+            "sending to exhibits needs the MQTT connection of ingestion: set FLEET_MQTT_URL "
+            "and keep FLEET_INGEST_ENABLED=true"
+        )
+    return publisher
+
+
+def _send_assignments(
+    session: Session,
+    publisher: MessageSource,
+    visit: VisitPublic,
+    exhibit_ids: list[str],
+    assigned_to: int | None,
+    issued_at: datetime,
+    timeout_s: float,
+) -> None:
+    done: list[str] = []
+    for exhibit_id in exhibit_ids:
+        message = Assignment(exhibit_id=exhibit_id, visit_id=assigned_to, issued_at=issued_at)
+        try:
+            publisher.publish(
+                exhibit_topic(exhibit_id, Channel.ASSIGNMENT),
+                message.to_payload(),
+                retain=True,
+                timeout_s=timeout_s,
+            )
+        except BrokerUnavailable as exc:
+            # Keep what the broker did acknowledge: those exhibits were told.
+            session.commit()
+            told = ", ".join(done) or "none"
+            raise BrokerUnavailable(
+                f"{exc} (visit {visit.id}: exhibits told so far: {told}; repeat the request)"
+            ) from None
+        record_assignment(session, exhibit_id=exhibit_id, visit_id=assigned_to, issued_at=issued_at)
+        done.append(exhibit_id)
+
+
+def send_command(
+    session: Session,
+    publisher: MessageSource | None,
+    *,
+    exhibit_id: str,
+    action: Literal["identify", "self_test"],
+    seconds: float,
+    timeout_s: float,
+    now: datetime | None = None,
+) -> CommandPublic:
+    """Publish a retained command to one exhibit and remember it once acknowledged."""
+    get_exhibit(session, exhibit_id=exhibit_id)  # UnknownExhibit
+    command = Command(
+        exhibit_id=exhibit_id,
+        command_id=uuid.uuid4().hex,
+        action=action,
+        seconds=seconds,
+        issued_at=now or utc_now(),
+    )
+    _require(publisher).publish(
+        exhibit_topic(exhibit_id, Channel.COMMAND),
+        command.to_payload(),
+        retain=True,
+        timeout_s=timeout_s,
+    )
+    record_command(session.connection(), command=command)
+    session.commit()
+    return CommandPublic(**command.model_dump(exclude={"schema_version"}))

@@ -1,0 +1,60 @@
+"""``/exhibits/{id}/commands``: make an exhibit blink (identify) or test its inputs.
+
+A command is published retained, QoS 1, and recorded once the broker acknowledged it;
+the agent runs each command id once. A self-test's result comes back on the
+exhibit's ``selftest`` channel and shows in ``GET /exhibits/{id}/health``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fleet_api.deps import (
+    AUTH_RESPONSES,
+    PublisherDep,
+    ReadAccess,
+    SessionDep,
+    SettingsDep,
+    TechnicianAccess,
+)
+from fleet_api.models.commands import CommandCreate, CommandPublic
+from fleet_api.outbound import send_command
+from fleet_api.problems import problem_responses
+from fleet_api.routes.exhibits import ExhibitPath
+from fleet_api.store.commands import recent_commands
+from fleet_api.store.exhibits import get_exhibit
+
+router = APIRouter(
+    prefix="/exhibits", tags=["commands"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
+)
+
+
+@router.post(
+    "/{exhibit_id}/commands",
+    status_code=202,
+    dependencies=[TechnicianAccess],
+    responses=problem_responses(404, 422, 503),
+)
+def create_command(
+    exhibit_id: ExhibitPath,
+    command: CommandCreate,
+    session: SessionDep,
+    publisher: PublisherDep,
+    settings: SettingsDep,
+) -> CommandPublic:
+    """Send a command; 202: the broker holds it for the exhibit, which may be offline."""
+    return send_command(
+        session,
+        publisher,
+        exhibit_id=exhibit_id,
+        action=command.action,
+        seconds=command.seconds,
+        timeout_s=settings.mqtt_publish_timeout_s,
+    )
+
+
+@router.get("/{exhibit_id}/commands", responses=problem_responses(404, 422))
+def list_commands(exhibit_id: ExhibitPath, session: SessionDep) -> list[CommandPublic]:
+    """The exhibit's latest commands (at most 50), newest first, with self-test results."""
+    get_exhibit(session, exhibit_id=exhibit_id)
+    return recent_commands(session.connection(), exhibit_id=exhibit_id, limit=50)

@@ -1,0 +1,168 @@
+"""Fleet health: what the fleet last heard from each exhibit, with alerts
+(:func:`fleet_api.alerts.alerts`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy.orm import Session
+
+from fleet_api.alerts import Connectivity, HealthFacts, Severity, Thresholds, alerts, connectivity
+from fleet_api.completeness import gaps
+from fleet_api.errors import UnknownExhibit
+from fleet_api.models.health import (
+    AlertPublic,
+    AssignmentPublic,
+    ExhibitHealth,
+    ExhibitHealthDetail,
+    FleetHealth,
+    HeartbeatPublic,
+)
+from fleet_api.models.usage import SeqGap
+from fleet_api.store.commands import latest_self_tests, recent_commands
+from fleet_api.store.heartbeats import HEALTH_FIELDS, heartbeat_history_of
+from fleet_api.store.seq_ranges import load_ranges
+from fleet_api.tables import (
+    exhibit_assignments,
+    exhibit_heartbeats,
+    exhibit_status,
+    exhibits,
+    visit_exhibits,
+    visits,
+)
+
+MAX_GAPS = 100
+HISTORY = timedelta(hours=24)
+MAX_HEARTBEATS = 1500
+
+
+def fleet_health(session: Session, *, thresholds: Thresholds, now: datetime) -> FleetHealth:
+    """Every registered exhibit's health."""
+    items = _health(session.connection(), thresholds=thresholds, now=now, exhibit_id=None)
+    states = [item.connectivity for item in items]
+    return FleetHealth(
+        checked_at=now,
+        online=states.count(Connectivity.ONLINE),
+        offline=states.count(Connectivity.OFFLINE),
+        unknown=states.count(Connectivity.UNKNOWN),
+        warnings=sum(
+            1 for item in items for alert in item.alerts if alert.severity is Severity.WARNING
+        ),
+        exhibits=items,
+    )
+
+
+def exhibit_health(
+    session: Session, *, exhibit_id: str, thresholds: Thresholds, now: datetime
+) -> ExhibitHealthDetail:
+    """One exhibit's health with its gaps, last day of heartbeats and latest commands."""
+    connection = session.connection()
+    found = _health(connection, thresholds=thresholds, now=now, exhibit_id=exhibit_id)
+    if not found:
+        raise UnknownExhibit(f"exhibit {exhibit_id!r} is not registered")
+    missing = gaps(load_ranges(connection, [exhibit_id])[exhibit_id])
+    history = heartbeat_history_of(
+        connection, exhibit_id=exhibit_id, since=now - HISTORY, limit=MAX_HEARTBEATS
+    )
+    return ExhibitHealthDetail(
+        **found[0].model_dump(),
+        gaps=[SeqGap(first=gap.first, last=gap.last) for gap in missing[:MAX_GAPS]],
+        heartbeats=[_heartbeat(row) for row in history],
+        commands=recent_commands(connection, exhibit_id=exhibit_id),
+    )
+
+
+def _health(
+    connection: Connection, *, thresholds: Thresholds, now: datetime, exhibit_id: str | None
+) -> list[ExhibitHealth]:
+    beat = exhibit_heartbeats.c
+    statement = (
+        select(
+            exhibits.c.id,
+            exhibits.c.name,
+            exhibit_status.c.online,
+            exhibit_status.c.status_at,
+            exhibit_status.c.last_seen_at,
+            exhibit_status.c.boot_id.label("status_boot_id"),
+            exhibit_status.c.agent_version,
+            beat.exhibit_id.label("beat_exhibit_id"),
+            beat.received_at,
+            *(beat[name] for name in HEALTH_FIELDS),
+            exhibit_assignments.c.visit_id.label("assigned_visit_id"),
+            exhibit_assignments.c.issued_at.label("assigned_at"),
+        )
+        .outerjoin(exhibit_status, exhibit_status.c.exhibit_id == exhibits.c.id)
+        .outerjoin(exhibit_heartbeats, beat.exhibit_id == exhibits.c.id)
+        .outerjoin(exhibit_assignments, exhibit_assignments.c.exhibit_id == exhibits.c.id)
+        .order_by(exhibits.c.id)
+    )
+    if exhibit_id is not None:
+        statement = statement.where(exhibits.c.id == exhibit_id)
+    rows = list(connection.execute(statement).mappings())
+    ids = [row["id"] for row in rows]
+    ranges = load_ranges(connection, ids)
+    self_tests = latest_self_tests(connection, ids)
+    visit_now = dict(
+        connection.execute(
+            select(visit_exhibits.c.exhibit_id, visits.c.id)
+            .join(visits, visits.c.id == visit_exhibits.c.visit_id)
+            .where(
+                visit_exhibits.c.exhibit_id.in_(ids),
+                visits.c.starts_at <= now,
+                visits.c.ends_at > now,
+            )
+        ).all()
+    )
+    result = []
+    for row in rows:
+        heartbeat = _heartbeat(row) if row["beat_exhibit_id"] is not None else None
+        self_test = self_tests.get(row["id"])
+        # A heartbeat is news from the exhibit too, though the status row may be older.
+        seen = [t for t in (row["last_seen_at"], row["received_at"]) if t is not None]
+        facts = HealthFacts(
+            online=row["online"],
+            last_seen_at=max(seen) if seen else None,
+            visit_now=visit_now.get(row["id"]),
+            clock_synced=None if heartbeat is None else heartbeat.clock_synced,
+            under_voltage=None if heartbeat is None else heartbeat.under_voltage,
+            throttled=None if heartbeat is None else heartbeat.throttled,
+            disk_free_bytes=None if heartbeat is None else heartbeat.disk_free_bytes,
+            outbox_depth=None if heartbeat is None else heartbeat.outbox_depth,
+            missing_records=sum(gap.size for gap in gaps(ranges[row["id"]])),
+            self_test_passed=None if self_test is None else self_test.passed,
+        )
+        result.append(
+            ExhibitHealth(
+                exhibit_id=row["id"],
+                name=row["name"],
+                connectivity=connectivity(facts, now=now, thresholds=thresholds),
+                online=row["online"],
+                status_at=row["status_at"],
+                last_seen_at=facts.last_seen_at,
+                boot_id=row["status_boot_id"],
+                agent_version=row["agent_version"],
+                heartbeat=heartbeat,
+                assignment=None
+                if row["assigned_at"] is None
+                else AssignmentPublic(
+                    visit_id=row["assigned_visit_id"], issued_at=row["assigned_at"]
+                ),
+                visit_now=facts.visit_now,
+                max_seq=ranges[row["id"]][-1].last if ranges[row["id"]] else None,
+                missing_records=facts.missing_records,
+                self_test=self_test,
+                alerts=[
+                    AlertPublic(code=a.code, severity=a.severity, message=a.message)
+                    for a in alerts(facts, now=now, thresholds=thresholds)
+                ],
+            )
+        )
+    return result
+
+
+def _heartbeat(row: RowMapping | dict[str, Any]) -> HeartbeatPublic:
+    return HeartbeatPublic(
+        received_at=row["received_at"], **{name: row[name] for name in HEALTH_FIELDS}
+    )

@@ -1,0 +1,161 @@
+"""How complete one visit's data is, per exhibit: the facts for
+:func:`fleet_api.completeness.visit_data_status`, read from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, case, func, select
+
+from fleet_api.attribution import TimeBasis
+from fleet_api.completeness import DataStatus, SeqRange, gaps, gaps_near, visit_data_status
+from fleet_api.models.usage import Completeness, SeqGap
+from fleet_api.store.heartbeats import drained_after
+from fleet_api.store.seq_ranges import load_ranges
+from fleet_api.tables import count_records, exhibit_heartbeats, exhibit_status, session_records
+
+MAX_GAPS_SHOWN = 20
+RECORD_TABLES = (count_records, session_records)
+
+
+@dataclass
+class _VisitSeqs:
+    first: int | None = None
+    last: int | None = None
+    unsynced: int = 0
+
+    def add(self, first: int, last: int, unsynced: int) -> None:
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+        self.unsynced += unsynced
+
+
+def visit_completeness(
+    connection: Connection,
+    *,
+    visit_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    exhibit_ids: Sequence[str],
+    now: datetime,
+) -> dict[str, Completeness]:
+    """Completeness of each exhibit's data for the visit."""
+    ranges = load_ranges(connection, exhibit_ids)
+    seqs = _visit_seqs(connection, visit_id)
+    status_rows = {
+        row.exhibit_id: row
+        for row in connection.execute(
+            select(exhibit_status.c.exhibit_id, exhibit_status.c.last_seen_at).where(
+                exhibit_status.c.exhibit_id.in_(exhibit_ids)
+            )
+        )
+    }
+    beats = {
+        row.exhibit_id: row
+        for row in connection.execute(
+            select(
+                exhibit_heartbeats.c.exhibit_id,
+                exhibit_heartbeats.c.outbox_depth,
+                exhibit_heartbeats.c.received_at,
+            ).where(exhibit_heartbeats.c.exhibit_id.in_(exhibit_ids))
+        )
+    }
+    ended = now >= ends_at
+    result: dict[str, Completeness] = {}
+    for exhibit_id in exhibit_ids:
+        mine = seqs.get(exhibit_id, _VisitSeqs())
+        missing = gaps(ranges[exhibit_id])
+        if mine.first is not None and mine.last is not None:
+            relevant = gaps_near(missing, mine.first, mine.last)
+            bound = mine.last
+        else:
+            before = _seq_before(connection, exhibit_id, starts_at)
+            relevant = gaps_near(missing, before + 1, 2**63 - 1)
+            bound = before
+        later = ended and _later_record(connection, exhibit_id, ends_at, bound)
+        drained = ended and drained_after(connection, exhibit_id=exhibit_id, after=ends_at)
+        status = visit_data_status(
+            ended=ended, relevant_gaps=relevant, later_record=later, drained=drained
+        )
+        beat = beats.get(exhibit_id)
+        seen = status_rows.get(exhibit_id)
+        result[exhibit_id] = Completeness(
+            status=status,
+            detail=_detail(status, relevant, later),
+            missing_records=sum(gap.size for gap in relevant),
+            gaps=[SeqGap(first=g.first, last=g.last) for g in relevant[:MAX_GAPS_SHOWN]],
+            max_seq=ranges[exhibit_id][-1].last if ranges[exhibit_id] else None,
+            last_seen_at=None if seen is None else seen.last_seen_at,
+            outbox_depth=None if beat is None else beat.outbox_depth,
+            outbox_reported_at=None if beat is None else beat.received_at,
+            unsynced_records=mine.unsynced,
+        )
+    return result
+
+
+def _visit_seqs(connection: Connection, visit_id: int) -> dict[str, _VisitSeqs]:
+    found: dict[str, _VisitSeqs] = {}
+    for table in RECORD_TABLES:
+        c = table.c
+        unsynced = func.sum(case((c.time_basis == str(TimeBasis.UNSYNCED), 1), else_=0))
+        for row in connection.execute(
+            select(c.exhibit_id, func.min(c.seq), func.max(c.seq), unsynced)
+            .where(c.attributed_visit_id == visit_id)
+            .group_by(c.exhibit_id)
+        ):
+            found.setdefault(row[0], _VisitSeqs()).add(row[1], row[2], int(row[3] or 0))
+    return found
+
+
+def _seq_before(connection: Connection, exhibit_id: str, starts_at: datetime) -> int:
+    """The seq of the exhibit's latest record before ``starts_at`` (0 if none)."""
+    latest: tuple[datetime, int] | None = None
+    for table in RECORD_TABLES:
+        c = table.c
+        row = connection.execute(
+            select(c.corrected_start, c.seq)
+            .where(c.exhibit_id == exhibit_id, c.corrected_start < starts_at)
+            .order_by(c.corrected_start.desc())
+            .limit(1)
+        ).first()
+        if row is not None and (latest is None or row[0] > latest[0]):
+            latest = (row[0], row[1])
+    return 0 if latest is None else latest[1]
+
+
+def _later_record(connection: Connection, exhibit_id: str, ends_at: datetime, after: int) -> bool:
+    """Whether a record made after the visit, with a seq above ``after``, has arrived."""
+    for table in RECORD_TABLES:
+        c = table.c
+        found = connection.execute(
+            select(c.seq)
+            .where(c.exhibit_id == exhibit_id, c.corrected_start >= ends_at, c.seq > after)
+            .limit(1)
+        ).first()
+        if found is not None:
+            return True
+    return False
+
+
+def _detail(status: DataStatus, relevant: Sequence[SeqRange], later: bool) -> str:
+    if status is DataStatus.IN_PROGRESS:
+        return "the visit has not ended: the numbers will still grow"
+    if status is DataStatus.INCOMPLETE:
+        missing = sum(gap.size for gap in relevant)
+        first = relevant[0]
+        where = f"seq {first.first}" if first.size == 1 else f"seq {first.first}-{first.last}"
+        more = "" if len(relevant) == 1 else f" and {len(relevant) - 1} more gap(s)"
+        return (
+            f"{missing} record(s) have not arrived ({where}{more}): they are still on the "
+            "exhibit, waiting for a connection, or lost"
+        )
+    if status is DataStatus.FINAL:
+        if later:
+            return "final: records made after the visit have arrived, and none before is missing"
+        return "final: after the visit the exhibit reported an empty outbox"
+    return (
+        "nothing is known to be missing, but the exhibit has not reported since the visit "
+        "ended: records may still be waiting on it"
+    )

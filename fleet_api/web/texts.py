@@ -1,0 +1,72 @@
+"""Words for the API's codes (alerts, data status, connectivity, roles), in the page's language.
+
+The API speaks in stable codes and English sentences for programs and logs; the pages
+say the same in the reader's language, built from the codes and the numbers.
+"""
+
+from __future__ import annotations
+
+from fleet_api.alerts import AlertCode, Connectivity
+from fleet_api.completeness import DataStatus
+from fleet_api.models.health import ExhibitHealth
+from fleet_api.web.page import Page
+
+
+def connectivity(page: Page, state: Connectivity) -> str:
+    """Online / offline / never heard from."""
+    names = {
+        Connectivity.ONLINE: page.gettext("Online"),
+        Connectivity.OFFLINE: page.gettext("Offline"),
+        Connectivity.UNKNOWN: page.gettext("Never heard from"),
+    }
+    return names[state]
+
+
+def data_status(page: Page, status: DataStatus | None) -> str:
+    """Whether an exhibit's numbers for a visit can still change."""
+    if status is None:
+        return page.gettext("No exhibits")
+    names = {
+        DataStatus.IN_PROGRESS: page.gettext("Visit in progress"),
+        DataStatus.INCOMPLETE: page.gettext("Incomplete: records missing"),
+        DataStatus.PENDING: page.gettext("Waiting for the exhibit to report"),
+        DataStatus.FINAL: page.gettext("Complete"),
+    }
+    return names[status]
+
+
+def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
+    """One alert about ``exhibit``, said from its code and the exhibit's numbers."""
+    beat = exhibit.heartbeat
+    if code is AlertCode.OFFLINE_DURING_VISIT:
+        return page.gettext(
+            "Offline during visit %(visit)s: it keeps counting and sends its records when it "
+            "reconnects.",
+            visit=exhibit.visit_now,
+        )
+    if code is AlertCode.OFFLINE:
+        return page.gettext("Offline since %(when)s.", when=page.fmt.when(exhibit.last_seen_at))
+    if code is AlertCode.UNDER_VOLTAGE:
+        return page.gettext("Under-voltage: check the power supply and its cable.")
+    if code is AlertCode.THROTTLED:
+        return page.gettext("The processor is slowed down (heat or power).")
+    if code is AlertCode.LOW_DISK:
+        free = None if beat is None or beat.disk_free_bytes is None else beat.disk_free_bytes
+        return page.gettext(
+            "Little disk space left: %(mb)s MB free.",
+            mb=page.fmt.number(None if free is None else free / 1_000_000),
+        )
+    if code is AlertCode.DATA_GAPS:
+        return page.ngettext(
+            "%(num)s record is missing.",
+            "%(num)s records are missing.",
+            exhibit.missing_records,
+        )
+    if code is AlertCode.SELF_TEST_FAILED:
+        return page.gettext("The latest self-test did not reach every input.")
+    if code is AlertCode.UNSYNCED_CLOCK:
+        return page.gettext("Its clock is not synchronised; times are corrected where possible.")
+    depth = 0 if beat is None else beat.outbox_depth
+    return page.ngettext(
+        "%(num)s record is waiting to be sent.", "%(num)s records are waiting to be sent.", depth
+    )

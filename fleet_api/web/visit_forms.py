@@ -1,0 +1,220 @@
+"""Create and edit visits, and check their exhibits out and in (staff)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from fleet_api.deps import PublisherDep, SessionDep, SettingsDep
+from fleet_api.errors import BrokerUnavailable, Conflict, InvalidRequest
+from fleet_api.models.visits import VisitCreate, VisitPublic, VisitUpdate
+from fleet_api.outbound import check_in, check_out
+from fleet_api.store.exhibits import list_exhibits
+from fleet_api.store.schools import list_schools
+from fleet_api.store.visit_changes import update_visit
+from fleet_api.store.visits import create_visit, get_visit
+from fleet_api.web.forms import field_errors, optional_int, optional_text, parse_local
+from fleet_api.web.page import PREFIX, Page, PostedForm, StaffPage
+from fleet_api.web.route import PageRoute
+from fleet_api.web.visits import VisitId, local_input
+
+router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
+
+_CHOICES_LIMIT = 1000
+
+
+def _values_of(visit: VisitPublic, page: Page) -> dict[str, Any]:
+    return {
+        "school_id": str(visit.school_id),
+        "starts_at": local_input(page, visit.starts_at),
+        "ends_at": local_input(page, visit.ends_at),
+        "exhibit_ids": visit.exhibit_ids,
+        "pupils": "" if visit.pupils is None else str(visit.pupils),
+        "grades": [str(g) for g in visit.grades or []],
+        "staff": visit.staff or "",
+        "programme": visit.programme or "",
+        "notes": visit.notes or "",
+    }
+
+
+def _form(
+    page: Page,
+    session: SessionDep,
+    *,
+    visit: VisitPublic | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return page.render(
+        "visits/form.html",
+        status_code=status_code,
+        visit=visit,
+        values=values,
+        errors=errors,
+        schools=list_schools(session, limit=_CHOICES_LIMIT),
+        exhibits=list_exhibits(session, limit=_CHOICES_LIMIT),
+    )
+
+
+def _read(page: Page, form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The form as shown again (strings), as model data, and the errors found so far."""
+    shown: dict[str, Any] = {
+        name: str(form.get(name, "")).strip()
+        for name in ("school_id", "starts_at", "ends_at", "pupils", "staff", "programme", "notes")
+    }
+    shown["exhibit_ids"] = [str(v) for v in form.getlist("exhibit_ids")]
+    shown["grades"] = [str(v) for v in form.getlist("grades")]
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "school_id": shown["school_id"] or None,
+        "exhibit_ids": shown["exhibit_ids"],
+        "grades": shown["grades"] or None,
+        "pupils": optional_int(shown["pupils"]),
+        "staff": optional_text(shown["staff"]),
+        "programme": optional_text(shown["programme"]),
+        "notes": optional_text(shown["notes"]),
+    }
+    for name in ("starts_at", "ends_at"):
+        moment = parse_local(shown[name], page.fmt.zone)
+        if moment is None:
+            errors[name] = page.gettext("Enter a date and time.")
+        data[name] = moment
+    if not shown["school_id"]:
+        errors["school_id"] = page.gettext("Choose a school.")
+    return shown, data, errors
+
+
+@router.get("/visits/new")
+def new_visit(page: StaffPage, session: SessionDep) -> Response:
+    """An empty visit form, starting at the next full hour for three hours."""
+    start = page.fmt.local(page.now).replace(minute=0, second=0, microsecond=0)
+    start += timedelta(hours=1)
+    values: dict[str, Any] = {
+        "school_id": page.request.query_params.get("school", ""),
+        "starts_at": local_input(page, start),
+        "ends_at": local_input(page, start + timedelta(hours=3)),
+        "exhibit_ids": [],
+        "grades": [],
+        **dict.fromkeys(("pupils", "staff", "programme", "notes"), ""),
+    }
+    return _form(page, session, visit=None, values=values, errors={})
+
+
+@router.post("/visits/new")
+def create_visit_page(page: StaffPage, form: PostedForm, session: SessionDep) -> Response:
+    """Schedule the visit, or show the form again with what to fix."""
+    shown, data, errors = _read(page, form)
+    created: VisitPublic | None = None
+    if not errors:
+        try:
+            created = create_visit(session, visit=VisitCreate.model_validate(data))
+        except ValidationError as exc:
+            errors = field_errors(page, exc, model_check=_window(page))
+        except (Conflict, InvalidRequest) as exc:
+            session.rollback()
+            errors = {"form": _refusal(page, exc)}
+    if created is None:
+        return _form(page, session, visit=None, values=shown, errors=errors, status_code=422)
+    return page.redirect(page.url(f"/visits/{created.id}?notice=created"))
+
+
+@router.get("/visits/{visit_id}/edit")
+def edit_visit(page: StaffPage, session: SessionDep, visit_id: VisitId) -> Response:
+    """The visit's form, filled in."""
+    visit = get_visit(session, visit_id=visit_id)
+    return _form(page, session, visit=visit, values=_values_of(visit, page), errors={})
+
+
+@router.post("/visits/{visit_id}/edit")
+def update_visit_page(
+    page: StaffPage, form: PostedForm, session: SessionDep, visit_id: VisitId
+) -> Response:
+    """Change the visit (an empty optional field clears it)."""
+    visit = get_visit(session, visit_id=visit_id)
+    shown, data, errors = _read(page, form)
+    if not errors:
+        try:
+            change = VisitUpdate.model_validate(data)
+            update_visit(session, visit_id=visit_id, change=change)
+        except ValidationError as exc:
+            errors = field_errors(page, exc, model_check=_window(page))
+        except (Conflict, InvalidRequest) as exc:
+            session.rollback()
+            errors = {"form": _refusal(page, exc)}
+    if errors:
+        return _form(page, session, visit=visit, values=shown, errors=errors, status_code=422)
+    return page.redirect(page.url(f"/visits/{visit_id}?notice=saved"))
+
+
+def _window(page: Page) -> str:
+    return page.gettext("The end must be after the start, and a visit lasts at most 31 days.")
+
+
+def _refusal(page: Page, exc: Exception) -> str:
+    # The store's sentence names the exhibit and the visit it clashes with; it is
+    # English, so it follows a sentence in the page's language.
+    if isinstance(exc, Conflict):
+        lead = page.gettext("An exhibit is already in another visit at that time.")
+    else:
+        lead = page.gettext("The visit cannot be saved.")
+    return f"{lead} ({exc})"
+
+
+@router.post("/visits/{visit_id}/checkout")
+def checkout_page(
+    page: StaffPage,
+    form: PostedForm,
+    session: SessionDep,
+    publisher: PublisherDep,
+    settings: SettingsDep,
+    visit_id: VisitId,
+) -> Response:
+    """Send the visit's exhibits their assignment (what places their data in this visit)."""
+    timeout_s = settings.mqtt_publish_timeout_s
+    try:
+        check_out(session, publisher, visit_id=visit_id, timeout_s=timeout_s)
+    except (BrokerUnavailable, Conflict) as exc:
+        return _refused(page, session, visit_id, exc)
+    return _sent(page, session, visit_id, "checked_out")
+
+
+@router.post("/visits/{visit_id}/checkin")
+def checkin_page(
+    page: StaffPage,
+    form: PostedForm,
+    session: SessionDep,
+    publisher: PublisherDep,
+    settings: SettingsDep,
+    visit_id: VisitId,
+) -> Response:
+    """Tell the visit's exhibits the visit is over."""
+    timeout_s = settings.mqtt_publish_timeout_s
+    try:
+        check_in(session, publisher, visit_id=visit_id, timeout_s=timeout_s)
+    except (BrokerUnavailable, Conflict) as exc:
+        return _refused(page, session, visit_id, exc)
+    return _sent(page, session, visit_id, "checked_in")
+
+
+def _sent(page: Page, session: SessionDep, visit_id: int, notice: str) -> Response:
+    if page.is_htmx:
+        visit = get_visit(session, visit_id=visit_id)
+        return page.render("visits/_checkout.html", visit=visit, notice=notice, problem=None)
+    return page.redirect(page.url(f"/visits/{visit_id}?notice={notice}"))
+
+
+def _refused(page: Page, session: SessionDep, visit_id: int, exc: Exception) -> Response:
+    # What the broker did acknowledge is committed by outbound; the rest is not.
+    session.rollback()
+    problem = "broker" if isinstance(exc, BrokerUnavailable) else "checked_out_elsewhere"
+    if page.is_htmx:
+        visit = get_visit(session, visit_id=visit_id)
+        return page.render(
+            "visits/_checkout.html", visit=visit, notice=None, problem=problem, detail=str(exc)
+        )
+    return page.redirect(page.url(f"/visits/{visit_id}?problem={problem}"))
