@@ -12,7 +12,11 @@ assigned to (its tag). From these:
    time, and the record's time is its monotonic time plus that offset (``rebased``).
    Otherwise the wall time is kept as it is and flagged ``unsynced``.
 2. **Visit.** A record tagged with a visit that exists and includes its exhibit belongs
-   to that visit, whatever its time says. Otherwise it belongs to the visit that took
+   to that visit, unless its time is trustworthy (synced or re-based) and lies more
+   than ``TAG_GRACE`` outside the visit's window: then the tag is stale (staff forgot
+   to check the exhibit in; it is back at the depot) and the time decides, because a
+   count in the wrong visit is worse than none. An unsynced time never overrides a tag:
+   that is what the tag is for. Otherwise the record belongs to the visit that took
    its exhibit and whose window ``[starts_at, ends_at)`` holds its corrected time; one
    exhibit is never in two overlapping visits (``create_visit`` refuses it), so there
    is at most one. Otherwise it is unassigned: kept, and shown as such.
@@ -28,6 +32,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+
+TAG_GRACE = timedelta(hours=6)
+"""How far outside its visit's window a trustworthy time may lie and still keep its tag:
+setting up before the school day and packing up after it are part of the visit, the
+next morning at the depot is not."""
 
 
 class TimeBasis(StrEnum):
@@ -122,12 +131,18 @@ class VisitIndex:
         return window if window.contains(at) else None
 
 
-def attribute(index: VisitIndex, *, exhibit_id: str, tag: int | None, at: datetime) -> int | None:
+def attribute(
+    index: VisitIndex, *, exhibit_id: str, tag: int | None, at: datetime, basis: TimeBasis
+) -> int | None:
     """The visit a record belongs to, or None if unassigned (rule 2 of the module docstring)."""
     if tag is not None:
         tagged = index.get(tag)
         if tagged is not None and exhibit_id in tagged.exhibit_ids:
-            return tagged.id
+            stale = basis is not TimeBasis.UNSYNCED and not (
+                tagged.starts_at - TAG_GRACE <= at < tagged.ends_at + TAG_GRACE
+            )
+            if not stale:
+                return tagged.id
     scheduled = index.scheduled(exhibit_id, at)
     return None if scheduled is None else scheduled.id
 
@@ -160,7 +175,9 @@ def place(
     corrected = correct_time(
         start=start, mono_start=mono_start, clock_synced=clock_synced, reference=reference
     )
-    visit_id = attribute(index, exhibit_id=exhibit_id, tag=tag, at=corrected.at)
+    visit_id = attribute(
+        index, exhibit_id=exhibit_id, tag=tag, at=corrected.at, basis=corrected.basis
+    )
     return Placement(corrected.at, corrected.basis, visit_id)
 
 

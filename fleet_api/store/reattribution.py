@@ -180,7 +180,9 @@ def rebase_boots(connection: Connection, references: Mapping[BootKey, ClockRefer
 
     def placement_of(record: StoredRecord) -> Placement:
         time = corrected[(record.exhibit_id, record.seq, record.table.name)]
-        visit = attribute(index, exhibit_id=record.exhibit_id, tag=record.tag, at=time.at)
+        visit = attribute(
+            index, exhibit_id=record.exhibit_id, tag=record.tag, at=time.at, basis=time.basis
+        )
         return Placement(time.at, time.basis, visit)
 
     return move(connection, records, placement_of)
@@ -223,7 +225,13 @@ def reattribute_visit(
 
     def placement_of(record: StoredRecord) -> Placement:
         at = record.placement.at
-        visit = attribute(index, exhibit_id=record.exhibit_id, tag=record.tag, at=at)
+        visit = attribute(
+            index,
+            exhibit_id=record.exhibit_id,
+            tag=record.tag,
+            at=at,
+            basis=record.placement.basis,
+        )
         return Placement(at, record.placement.basis, visit)
 
     return move(connection, records, placement_of)

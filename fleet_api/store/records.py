@@ -142,7 +142,13 @@ def _place(connection: Connection, items: Sequence[_Item]) -> list[tuple[_Item, 
             Placement(
                 time.at,
                 time.basis,
-                attribute(index, exhibit_id=item.exhibit_id, tag=item.record.visit_id, at=time.at),
+                attribute(
+                    index,
+                    exhibit_id=item.exhibit_id,
+                    tag=item.record.visit_id,
+                    at=time.at,
+                    basis=time.basis,
+                ),
             ),
         )
         for item, time in zip(items, times, strict=True)

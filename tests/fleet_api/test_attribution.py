@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from fleet_api.attribution import (
+    TAG_GRACE,
     ClockReference,
     Placement,
     TimeBasis,
@@ -20,6 +21,7 @@ from fleet_api.attribution import (
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+SYNCED, REBASED, UNSYNCED = TimeBasis.SYNCED, TimeBasis.REBASED, TimeBasis.UNSYNCED
 
 
 def window(visit_id: int, start_h: float, hours: float, *exhibits: str) -> VisitWindow:
@@ -94,26 +96,54 @@ def test_times_with_any_offset_come_out_utc() -> None:
 def test_an_untagged_record_goes_by_its_time_with_half_open_windows(
     at: datetime, expected: int | None
 ) -> None:
-    assert attribute(INDEX, exhibit_id="exhibit-001", tag=None, at=at) == expected
+    assert attribute(INDEX, exhibit_id="exhibit-001", tag=None, at=at, basis=SYNCED) == expected
 
 
 def test_only_visits_that_took_the_exhibit_count() -> None:
-    assert attribute(INDEX, exhibit_id="exhibit-002", tag=None, at=T0 + timedelta(hours=1)) == 3
-    assert attribute(INDEX, exhibit_id="exhibit-003", tag=None, at=T0 + timedelta(hours=1)) is None
+    at = T0 + timedelta(hours=1)
+    assert attribute(INDEX, exhibit_id="exhibit-002", tag=None, at=at, basis=SYNCED) == 3
+    assert attribute(INDEX, exhibit_id="exhibit-003", tag=None, at=at, basis=SYNCED) is None
 
 
-def test_a_tag_wins_over_any_time() -> None:
-    # Tagged with the afternoon visit while the clock says yesterday, or the morning.
+def test_a_tag_wins_over_any_unsynced_time() -> None:
+    # Tagged with the afternoon visit while the untrustworthy clock says yesterday, the
+    # morning or next year: the tag is exactly what an unsynced clock needs.
     for at in (T0 - DAY, T0 + timedelta(minutes=30), T0 + timedelta(days=300)):
-        assert attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=at) == 2
+        assert attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=at, basis=UNSYNCED) == 2
+
+
+@pytest.mark.parametrize("basis", [SYNCED, REBASED])
+def test_a_trustworthy_time_keeps_its_tag_within_the_grace(basis: TimeBasis) -> None:
+    # Setting up in the morning before the afternoon visit, or packing up after it.
+    afternoon_start, afternoon_end = T0 + timedelta(hours=4), T0 + timedelta(hours=6)
+    for at in (
+        afternoon_start - TAG_GRACE,
+        T0 + timedelta(minutes=30),  # inside the morning visit's window, tagged afternoon
+        afternoon_end + TAG_GRACE - timedelta(microseconds=1),
+    ):
+        assert attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=at, basis=basis) == 2
+
+
+@pytest.mark.parametrize("basis", [SYNCED, REBASED])
+def test_a_stale_tag_gives_way_to_a_trustworthy_time(basis: TimeBasis) -> None:
+    # Nobody checked the exhibit in: the next days at the depot are not the visit.
+    afternoon_end = T0 + timedelta(hours=6)
+    assert (
+        attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=afternoon_end + TAG_GRACE, basis=basis)
+        is None
+    )
+    assert attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=T0 + DAY, basis=basis) is None
+    # A stale tag of the morning visit, with a time inside the afternoon one: the time wins.
+    later = T0 + timedelta(hours=5) + DAY
+    assert attribute(INDEX, exhibit_id="exhibit-001", tag=1, at=later, basis=basis) is None
 
 
 def test_a_tag_naming_an_unknown_visit_or_one_without_the_exhibit_falls_back_to_time() -> None:
     in_morning = T0 + timedelta(minutes=30)
-    assert attribute(INDEX, exhibit_id="exhibit-001", tag=999, at=in_morning) == 1
+    assert attribute(INDEX, exhibit_id="exhibit-001", tag=999, at=in_morning, basis=SYNCED) == 1
     # Visit 3 took exhibit-002 only: a count in the wrong visit is worse than none.
-    assert attribute(INDEX, exhibit_id="exhibit-001", tag=3, at=in_morning) == 1
-    assert attribute(INDEX, exhibit_id="exhibit-001", tag=3, at=T0 - DAY) is None
+    assert attribute(INDEX, exhibit_id="exhibit-001", tag=3, at=in_morning, basis=SYNCED) == 1
+    assert attribute(INDEX, exhibit_id="exhibit-001", tag=3, at=T0 - DAY, basis=UNSYNCED) is None
 
 
 def test_place_corrects_first_then_attributes() -> None:

@@ -113,7 +113,7 @@ def test_a_reference_of_another_boot_or_exhibit_changes_nothing(fleet: Engine) -
     assert placements(fleet)[("exhibit-001", 1)][:2] == (None, "unsynced")
 
 
-def test_a_tag_places_a_record_whatever_its_clock_says(fleet: Engine) -> None:
+def test_a_tag_places_an_unsynced_record_until_its_time_is_known(fleet: Engine) -> None:
     first = schedule(fleet, "exhibit-001", start_h=0)
     second = schedule(fleet, "exhibit-001", start_h=24)
     write_batch(
@@ -122,15 +122,16 @@ def test_a_tag_places_a_record_whatever_its_clock_says(fleet: Engine) -> None:
             counts(
                 "exhibit-001",
                 a_day_behind(1, 10, visit_id=second),
-                record(2, minute=5, visit_id=second),
+                record(2, minute=5, visit_id=second),  # synced, a day before: a stale tag
             )
         ],
     )
-    assert visits_of(fleet) == {("exhibit-001", 1): second, ("exhibit-001", 2): second}
-    assert usage(fleet, first).total == 0
-    # A reference arriving later re-bases the time but the tag still decides the visit.
+    assert visits_of(fleet) == {("exhibit-001", 1): second, ("exhibit-001", 2): first}
+    # A reference arriving later re-bases the time into the first visit, far outside
+    # the tagged one: the trustworthy time now decides, and the counts move with it.
     write_batch(fleet, [beat("exhibit-001", boot_id="boot-b", at=T0, uptime_s=0.0)])
-    assert placements(fleet)[("exhibit-001", 1)] == (second, "rebased", T0 + timedelta(minutes=10))
+    assert placements(fleet)[("exhibit-001", 1)] == (first, "rebased", T0 + timedelta(minutes=10))
+    assert usage(fleet, second).total == 0
     assert_rollups_match_records(fleet)
 
 
@@ -146,7 +147,7 @@ def test_a_visit_scheduled_after_its_data_arrived_collects_it(fleet: Engine) -> 
                 record(3, minute=119, count=3),
                 record(4, minute=120, count=4),  # ends_at: out
             ),
-            counts("exhibit-002", record(1, minute=30, count=5, visit_id=other)),
+            counts("exhibit-002", a_day_behind(1, 30, count=5, visit_id=other)),
         ],
     )
     assert set(visits_of(fleet).values()) == {None, other}

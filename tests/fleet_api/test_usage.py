@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -10,7 +12,7 @@ from fleet_api.errors import UnknownVisit
 from fleet_api.models.usage import VisitUsage
 from fleet_api.store.ingest import write_batch
 from fleet_api.store.usage import visit_usage
-from tests.fleet_api.builders import counts, record
+from tests.fleet_api.builders import T0, counts, record, unsynced
 from tests.fleet_api.helpers import record_count, register, schedule
 
 
@@ -77,14 +79,35 @@ def test_untagged_records_count_in_the_visit_whose_window_and_exhibits_contain_t
     assert record_count(fleet) == 5
 
 
-def test_a_tag_wins_over_the_time_window(fleet: Engine) -> None:
+def test_a_tag_wins_over_an_unsynced_time_window(fleet: Engine) -> None:
     first = schedule(fleet, "exhibit-001", start_h=0)
     second = schedule(fleet, "exhibit-001", start_h=24)
-    # The Pi's clock says the first visit's morning, but it was tagged with the second
-    # visit (e.g. its clock restarted from an old saved time after a power cut).
-    write_batch(fleet, [counts("exhibit-001", record(1, count=9, minute=15, visit_id=second))])
+    # The Pi's unsynced clock says the first visit's morning, but it was tagged with the
+    # second visit (its clock restarted from an old saved time after a power cut).
+    behind = unsynced(1, wall=T0 + timedelta(minutes=15), mono=900.0, count=9, visit_id=second)
+    write_batch(fleet, [counts("exhibit-001", behind)])
     assert usage(fleet, first).total == 0
     assert totals(usage(fleet, second)) == {"exhibit-001": {"button": 9}}
+
+
+def test_a_stale_tag_gives_way_to_a_synced_time(fleet: Engine) -> None:
+    # Checked out to the second visit and never checked in: a synced count a day later
+    # at the depot is not the visit's, nor is one during another visit.
+    first = schedule(fleet, "exhibit-001", start_h=0)
+    second = schedule(fleet, "exhibit-001", start_h=24)
+    write_batch(
+        fleet,
+        [
+            counts(
+                "exhibit-001",
+                record(1, count=3, minute=15, visit_id=second),  # during the first visit
+                record(2, count=5, minute=60 * 50, visit_id=second),  # the day after
+            )
+        ],
+    )
+    assert totals(usage(fleet, first)) == {"exhibit-001": {"button": 3}}
+    assert usage(fleet, second).total == 0
+    assert record_count(fleet) == 2
 
 
 def test_a_tag_naming_a_visit_without_the_exhibit_falls_back_to_the_time_window(
