@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: help venv system-deps check test test-unit test-integration test-e2e test-browser demo bench clean
+.PHONY: help venv system-deps check test test-unit test-integration test-e2e test-reliability test-browser demo bench clean
 
 help:
 	@echo "make demo   start the embedded broker, the fleet API on SQLite and simulated exhibits"
@@ -39,18 +39,21 @@ check: venv
 
 # Stages, fastest first. Each test belongs to exactly one stage.
 test-unit: venv
-	$(PYTEST) -m "not integration and not e2e and not browser" -q
+	$(PYTEST) -m "not integration and not e2e and not browser and not reliability" -q
 
 test-integration: venv
-	$(PYTEST) -m "integration and not e2e and not browser" -q
+	$(PYTEST) -m "integration and not e2e and not browser and not reliability" -q
 
 test-e2e: venv
-	$(PYTEST) -m "e2e and not browser" -q
+	$(PYTEST) -m "e2e and not browser and not reliability" -q
+
+test-reliability: venv
+	$(PYTEST) -m reliability -q
 
 test-browser: venv
 	$(PYTEST) -m browser -q
 
-test: system-deps venv check test-unit test-integration test-e2e test-browser
+test: system-deps venv check test-unit test-integration test-e2e test-reliability test-browser
 
 demo: venv
 	$(BIN)/exhibit-sim demo
@@ -60,4 +63,4 @@ bench: system-deps venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data test-artifacts sim-runs

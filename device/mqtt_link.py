@@ -18,8 +18,10 @@ Transport and security come from the broker URL (``broker.endpoint``): TCP or We
 MQTT 5 where the broker speaks it: with ``protocol="auto"`` the link starts with v5 and
 falls back to 3.1.1 for the rest of the process when the broker answers "unsupported
 protocol version" or twice closes a v5 connection before any CONNACK (brokers that only
-speak 3.1.1 do either). 3.1.1 has no PUBACK reason codes, so a refused publish is
-silent there; v5 reports it (0x87) and the agent keeps those records.
+speak 3.1.1 do either) -- but never once this broker has answered MQTT 5: after that,
+connections closed unanswered are a bad network, not an old broker. 3.1.1 has no PUBACK
+reason codes, so a refused publish is silent there; v5 reports it (0x87) and the agent
+keeps those records.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class MqttLink:
         self._thread: threading.Thread | None = None
         self._protocol = mqtt.MQTTv311 if options.protocol == "3.1.1" else mqtt.MQTTv5
         self._silent_v5 = 0  # v5 connections closed before any CONNACK, in a row
+        self._v5_answered = False  # this broker has sent an MQTT 5 CONNACK once
 
     @property
     def protocol(self) -> str:
@@ -206,6 +209,11 @@ class MqttLink:
 
     def _maybe_fall_back(self, conn: _Connection) -> None:
         if self.options.protocol != "auto" or conn.protocol != mqtt.MQTTv5:
+            return
+        # A broker that once spoke MQTT 5 still does: a dead school Wi-Fi or a proxy
+        # closing connections unanswered must not downgrade us to silent refusals.
+        self._v5_answered = self._v5_answered or conn.answered
+        if self._v5_answered:
             return
         self._silent_v5 = 0 if conn.answered else self._silent_v5 + 1
         if self._silent_v5 >= 2:

@@ -1,19 +1,29 @@
-"""``exhibit-sim``: run simulated exhibits, verify the fleet's numbers, or run the demo."""
+"""``exhibit-sim``: simulated exhibits and scenarios, verify the fleet's numbers, the demo."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
+from simulator import scenario_cli
 from simulator.errors import SimError
 from simulator.fleet_client import FleetClient
+from simulator.reliability import differences_table
 from simulator.runner import RunConfig, run
-from simulator.verify import verify
+from simulator.verify import check
+
+
+def _add_token(command: argparse.ArgumentParser, needs: str) -> None:
+    command.add_argument(
+        "--token",
+        default=os.environ.get("FLEET_TOKEN"),
+        help=f"fleet API token ({needs}); default: $FLEET_TOKEN",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,15 +43,19 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--visit-id", type=int, help="count for this visit (default: schedule one)"
     )
+    _add_token(run_cmd, "registers exhibits and schedules the visit: admin, say")
 
     verify_cmd = commands.add_parser("verify", help="compare the ledger with the fleet API")
     verify_cmd.add_argument("--api", required=True)
     verify_cmd.add_argument("--ledger", type=Path, required=True)
     verify_cmd.add_argument("--wait", type=float, default=0.0, help="seconds to wait for data")
+    _add_token(verify_cmd, "any role reads")
 
     demo_cmd = commands.add_parser("demo", help="broker + fleet API + simulated exhibits")
     demo_cmd.add_argument("--exhibits", type=int, default=3)
     demo_cmd.add_argument("--data-dir", type=Path, default=Path("demo-data"))
+    _add_token(demo_cmd, "the demo API's admin token; a random one if unset")
+    scenario_cli.add_commands(commands)
     return parser
 
 
@@ -57,6 +71,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         bucket_seconds=args.bucket_seconds,
         mean_gap_s=args.mean_gap,
         visit_id=args.visit_id,
+        token=args.token,
     )
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("visitors", total=None)
@@ -76,30 +91,21 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _verify(args: argparse.Namespace, console: Console) -> int:
-    client = FleetClient(args.api)
+    client = FleetClient(args.api, token=args.token)
     try:
-        expected, differences = verify(args.ledger, client, wait_s=args.wait)
+        verdict = check(args.ledger, client, wait_s=args.wait)
     finally:
         client.close()
-    if differences:
-        table = Table(title="differences: ledger vs fleet API")
-        for column in ("visit", "exhibit", "input", "ledger", "API", "diff"):
-            table.add_column(column)
-        for d in differences:
-            table.add_row(
-                str(d.visit_id),
-                d.exhibit_id,
-                d.input,
-                str(d.expected),
-                str(d.reported),
-                f"{d.reported - d.expected:+d}",
-            )
-        console.print(table)
-        console.print(f"[red]FAIL: {len(differences)} difference(s)[/red]")
+    if not verdict.exact:
+        console.print(differences_table(verdict.differences))
+        console.print(
+            f"[red]FAIL: {len(verdict.differences)} difference(s): lost {verdict.lost}, "
+            f"duplicated {verdict.duplicated}, misattributed {verdict.misattributed}[/red]"
+        )
         return 1
     console.print(
-        f"OK: {sum(expected.values())} interactions in {len(expected)} (visit, exhibit, input) "
-        "groups match the fleet API exactly"
+        f"OK: {verdict.interactions} interactions match the fleet API exactly in every visit, "
+        "exhibit and input: none lost, duplicated or misattributed"
     )
     return 0
 
@@ -113,9 +119,13 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, console)
         if args.command == "verify":
             return _verify(args, console)
+        if args.command == "scenario":
+            return scenario_cli.main(args, console)
         from simulator.demo import demo
 
-        return demo(data_dir=args.data_dir, exhibits=args.exhibits, console=console)
+        return demo(
+            data_dir=args.data_dir, exhibits=args.exhibits, console=console, token=args.token
+        )
     except SimError as exc:
         console.print(f"[red]exhibit-sim {args.command}: {exc}[/red]")
         return 2

@@ -8,6 +8,7 @@ lets scripted visitors use them, and prints the usage as it arrives. Ctrl-C stop
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -38,11 +39,14 @@ def preferred_port(port: int) -> int:
     return port
 
 
-def start_api(*, port: int, broker_port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    """The fleet API on SQLite in ``data_dir``, logging to ``data_dir/api.log``."""
+def start_api(
+    *, port: int, broker_port: int, data_dir: Path, admin_token: str
+) -> subprocess.Popen[bytes]:
+    """The fleet API on SQLite in ``data_dir`` with ``admin_token``, logging to ``api.log``."""
     env = dict(os.environ)
     env["FLEET_DATABASE_URL"] = f"sqlite:///{data_dir / 'fleet.db'}"
     env["FLEET_MQTT_URL"] = f"mqtt://127.0.0.1:{broker_port}"
+    env["FLEET_BOOTSTRAP_ADMIN_TOKEN"] = admin_token
     log = (data_dir / "api.log").open("ab")
     try:
         # Its own session: Ctrl-C reaches only us, and we stop the API in order.
@@ -89,21 +93,37 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def demo(*, data_dir: Path, exhibits: int, console: Console, seed: int = 1) -> int:
-    """Run the demo until Ctrl-C (or SIGTERM); return the exit code."""
+def write_token(path: Path, token: str) -> None:
+    """Save ``token`` readable by its owner only."""
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+
+
+def demo(
+    *, data_dir: Path, exhibits: int, console: Console, seed: int = 1, token: str | None = None
+) -> int:
+    """Run the demo until Ctrl-C (or SIGTERM); return the exit code.
+
+    The API starts with ``token`` (a new random one if None) as its admin token, saved
+    in ``data_dir/admin-token`` for curl and the Authorize button of ``/docs``.
+    """
+    token = token or "fleet_" + secrets.token_urlsafe(32)
     # Explicit handlers: a shell starts background jobs with SIGINT ignored, and a
     # service manager stops with SIGTERM; both must end the demo the same clean way.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
+    write_token(data_dir / "admin-token", token)
     broker_port, api_port = preferred_port(1883), preferred_port(8000)
     api_url = f"http://127.0.0.1:{api_port}"
     stop = threading.Event()
     with EmbeddedBroker(broker_port):
         console.print(f"embedded MQTT broker on 127.0.0.1:{broker_port} (loopback only)")
-        api = start_api(port=api_port, broker_port=broker_port, data_dir=data_dir)
-        client = FleetClient(api_url)
+        api = start_api(
+            port=api_port, broker_port=broker_port, data_dir=data_dir, admin_token=token
+        )
+        client = FleetClient(api_url, token=token)
         simulation: threading.Thread | None = None
         try:
             wait_healthy(client, api, timeout=60)
@@ -119,6 +139,7 @@ def demo(*, data_dir: Path, exhibits: int, console: Console, seed: int = 1) -> i
                 data_dir=data_dir / "agents",
                 visit_id=visit_id,
                 flush_timeout_s=5,
+                token=token,
             )
             simulation = threading.Thread(
                 target=run, args=(config,), kwargs={"stop": stop}, name="simulation"
@@ -126,7 +147,14 @@ def demo(*, data_dir: Path, exhibits: int, console: Console, seed: int = 1) -> i
             simulation.start()
             console.print(f"fleet API on {api_url} (SQLite in {data_dir}, log {data_dir}/api.log)")
             console.print(f"[bold]usage appears at {api_url}/visits/{visit_id}/usage[/bold]")
-            console.print(f"API docs at {api_url}/docs; Ctrl-C stops everything")
+            token_file = data_dir / "admin-token"
+            console.print(f"API docs at {api_url}/docs (Authorize with the token in {token_file})")
+            console.print(
+                f'  curl -H "Authorization: Bearer $(cat {token_file})" '
+                f"{api_url}/visits/{visit_id}/usage",
+                soft_wrap=True,
+            )
+            console.print("Ctrl-C stops everything")
             while simulation.is_alive():
                 simulation.join(5)
                 console.print(usage_line(client, visit_id))

@@ -52,17 +52,45 @@ class FleetClient:
         return int(school["id"])
 
     def create_visit(
-        self, *, school_id: int, starts_at: datetime, ends_at: datetime, exhibit_ids: list[str]
+        self,
+        *,
+        school_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        exhibit_ids: list[str],
+        **details: Any,
     ) -> int:
-        """Schedule a visit and return its id."""
+        """Schedule a visit and return its id; ``details``: pupils, grades, staff, ..."""
         body = {
             "school_id": school_id,
             "starts_at": starts_at.isoformat(),
             "ends_at": ends_at.isoformat(),
             "exhibit_ids": exhibit_ids,
+            **{key: value for key, value in details.items() if value is not None},
         }
         visit: dict[str, Any] = self._call("POST", "/visits", json=body)
         return int(visit["id"])
+
+    def check_out(self, visit_id: int) -> None:
+        """``POST /visits/{id}/checkout``: the visit's exhibits get their retained assignment."""
+        self._call("POST", f"/visits/{visit_id}/checkout")
+
+    def check_in(self, visit_id: int) -> None:
+        """``POST /visits/{id}/checkin``: the assignment is cleared."""
+        self._call("POST", f"/visits/{visit_id}/checkin")
+
+    def exhibit_totals(self) -> dict[str, tuple[int, int]]:
+        """Per exhibit: interactions in any visit, and in none (``/reports/usage`` by exhibit)."""
+        report: dict[str, Any] = self._call("GET", "/reports/usage", params={"group_by": "exhibit"})
+        return {
+            row["key"]: (int(row["interactions"]), int(row.get("unassigned_interactions") or 0))
+            for row in report["rows"]
+        }
+
+    def ingest_stats(self) -> dict[str, Any]:
+        """``GET /ingest/stats``: counters since the API started."""
+        stats: dict[str, Any] = self._call("GET", "/ingest/stats")
+        return stats
 
     def visit_usage(self, visit_id: int) -> dict[str, Any]:
         """``GET /visits/{id}/usage``."""

@@ -1,23 +1,28 @@
 """A TCP proxy between one agent and the broker that can be cut: a real network partition.
 
 The agent connects to the proxy instead of the broker. ``cut()`` drops every open
-connection without a goodbye (the broker fires the agent's last will) and refuses new
-ones, so the agent sees exactly what a dead school Wi-Fi looks like: a broken socket,
-then failed reconnects with backoff. ``restore()`` lets it through again.
+connection without a goodbye (the broker fires the agent's last will) and drops new ones
+as soon as they arrive, so the agent sees what a dead school Wi-Fi looks like: a broken
+socket, then failed reconnects with backoff. ``restore()`` lets it through again.
+
+The listening socket is bound once, when the proxy is made, and kept until ``close()``:
+a port given up at a cut could be taken by another process (an outgoing connection's
+ephemeral port, another test) before the restore, and fifty proxies made with
+``free_port()`` could even be handed the same port twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
-from broker.mosquitto import free_port
-
 CHUNK = 65536
+BACKLOG = 128
 
 
 class PartitionProxy:
@@ -25,8 +30,14 @@ class PartitionProxy:
 
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
-        self.port = free_port()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(BACKLOG)
+        self.port: int = self._listener.getsockname()[1]
         self.connections_cut = 0
+        self.connections_refused = 0
+        self._cut_now = True  # until start()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="partition-proxy", daemon=True
@@ -42,11 +53,12 @@ class PartitionProxy:
     @property
     def is_cut(self) -> bool:
         """Whether the link is down."""
-        return self._server is None
+        return self._cut_now
 
     def start(self) -> PartitionProxy:
         """Start forwarding."""
         self._thread.start()
+        self._call(self._listen())
         self.restore()
         return self
 
@@ -55,29 +67,37 @@ class PartitionProxy:
         self._call(self._cut())
 
     def restore(self) -> None:
-        """Heal the partition: accept connections again."""
-        self._call(self._listen())
+        """Heal the partition: let connections through again."""
+        self._cut_now = False
 
     def close(self) -> None:
-        """Cut and stop the proxy's thread."""
+        """Cut, stop listening and stop the proxy's thread."""
         if self._thread.is_alive():
             self.cut()
+            self._call(self._unlisten())
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
         self._loop.close()
+        self._listener.close()
 
     def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
 
     async def _listen(self) -> None:
-        if self._server is None:
-            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(self._serve, sock=self._listener)
 
-    async def _cut(self) -> None:
+    async def _unlisten(self) -> None:
         server, self._server = self._server, None
         if server is not None:
             server.close()
             await server.wait_closed()
+        # Aborted transports close their sockets on a later loop turn: give them those
+        # turns before the loop stops, or the sockets are left for the garbage collector.
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    async def _cut(self) -> None:
+        self._cut_now = True
         for writer in list(self._writers):
             # SO_LINGER 0 would send RST; closing the transport without flushing is enough
             # for the broker and the agent to see the connection die without DISCONNECT.
@@ -88,6 +108,10 @@ class PartitionProxy:
     async def _serve(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
+        if self._cut_now:
+            self.connections_refused += 1
+            client_writer.transport.abort()
+            return
         try:
             broker_reader, broker_writer = await asyncio.open_connection(*self.upstream)
         except OSError:

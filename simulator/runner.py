@@ -33,6 +33,8 @@ class RunConfig:
     visit_id: int | None = None
     flush_timeout_s: float = 60.0
     exhibit_prefix: str = "sim"
+    token: str | None = None
+    """The fleet API token: it registers exhibits and schedules a visit (admin, say)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ def run(
     """
     stop = stop or threading.Event()
     ids = exhibit_ids(config.exhibits, config.exhibit_prefix)
-    client = FleetClient(config.api_url)
+    client = FleetClient(config.api_url, token=config.token)
     try:
         visit_id = config.visit_id or register(client, ids, duration_s=config.duration_s)
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from simulator.fleet_client import FleetClient
 from simulator.ledger import Key, totals
+from simulator.reconcile import Verdict, reconcile
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,4 +58,24 @@ def verify(
         differences = compare(expected, reported_totals(client, visit_ids))
         if not differences or time.monotonic() >= deadline:
             return expected, differences
+        time.sleep(poll_s)
+
+
+def check(
+    ledger_path: Path, client: FleetClient, *, wait_s: float = 0.0, poll_s: float = 0.5
+) -> Verdict:
+    """Compare every place an interaction can be counted, lost / duplicated / misattributed.
+
+    Polls until everything matches or ``wait_s`` has passed (see ``simulator.reconcile``).
+    """
+    expected = totals(ledger_path)
+    at_risk = totals(ledger_path, at_risk=True)
+    visit_ids = {key[0] for key in expected + at_risk if key[0] is not None}
+    deadline = time.monotonic() + wait_s
+    while True:
+        verdict = reconcile(
+            expected, at_risk, reported_totals(client, visit_ids), client.exhibit_totals()
+        )
+        if verdict.exact or time.monotonic() >= deadline:
+            return verdict
         time.sleep(poll_s)

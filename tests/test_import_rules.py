@@ -36,6 +36,7 @@ def modules_importing(package: str, library: str) -> list[str]:
         ("device", "gpiozero", ["device/inputs.py"]),
         ("device", "paho", ["device/mqtt_link.py"]),
         ("fleet_api", "paho", ["fleet_api/mqtt_source.py"]),
+        ("simulator", "paho", ["simulator/mqtt_tap.py"]),
         ("broker", "paho", []),
         ("broker", "gpiozero", []),
         ("fleet_api", "gpiozero", []),

@@ -32,6 +32,7 @@ from broker.tls import TlsSettings
 from broker.topics import Channel, subscription
 from device.agent import Agent
 from device.mqtt_link import MqttLink
+from simulator.netfault import PartitionProxy
 from tests.broker.mqtt_probe import Probe, connect
 from tests.conftest import require
 from tests.device.conftest import SettingsMaker
@@ -200,4 +201,28 @@ def test_mqtt_311_is_used_when_the_broker_speaks_nothing_newer(
             assert isinstance(link, MqttLink)
             assert link.protocol == "3.1.1"
             press(factory, 1)
+            assert agent.flush(10)
+
+
+def test_a_broker_that_answered_mqtt_5_is_never_downgraded_by_a_bad_network(
+    mosquitto: MosquittoProcess, make_settings: SettingsMaker, factory: MockFactory
+) -> None:
+    # A cut link (dead Wi-Fi, a proxy) closes connections before any CONNACK, exactly like
+    # a 3.1.1-only broker would. Once this broker has spoken MQTT 5, that must not make
+    # the agent fall back: on 3.1.1 an ACL refusal would look like a delivery.
+    with PartitionProxy("127.0.0.1", mosquitto.port) as proxy:
+        settings = make_settings(broker_url=proxy.url, reconnect_min_s=0.05, reconnect_max_s=0.1)
+        with Agent(settings, pin_factory=factory) as agent:
+            assert agent.wait_connected(10)
+            link = agent.link
+            assert isinstance(link, MqttLink)
+            assert link.protocol == "5"
+            proxy.cut()
+            # Several reconnects are accepted and closed unanswered while the link is cut:
+            # the old rule fell back to 3.1.1 after two of them.
+            eventually(lambda: proxy.connections_refused >= 4, timeout=15, what="reconnects")
+            proxy.restore()
+            assert agent.wait_connected(10)
+            assert link.protocol == "5"
+            press(factory, 2)
             assert agent.flush(10)

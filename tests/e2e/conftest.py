@@ -15,11 +15,16 @@ import pytest
 from broker.mosquitto import free_port
 
 ApiFactory = Callable[[str], str]
+TOKEN = "fleet_e2e-admin-token-0123456789abcdefghijklmnop"
+"""The admin token every API started here has (FLEET_BOOTSTRAP_ADMIN_TOKEN)."""
 
 
 @pytest.fixture
 def fleet_api(tmp_path: Path) -> Iterator[ApiFactory]:
-    """Start ``python -m fleet_api serve`` on SQLite for a broker URL; return its base URL."""
+    """Start ``python -m fleet_api serve`` on SQLite for a broker URL; return its base URL.
+
+    The API has the admin token :data:`TOKEN`.
+    """
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(mqtt_url: str) -> str:
@@ -27,6 +32,7 @@ def fleet_api(tmp_path: Path) -> Iterator[ApiFactory]:
         env = dict(os.environ)
         env["FLEET_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fleet.db'}"
         env["FLEET_MQTT_URL"] = mqtt_url
+        env["FLEET_BOOTSTRAP_ADMIN_TOKEN"] = TOKEN
         log = (tmp_path / "api.log").open("ab")
         process = subprocess.Popen(
             [

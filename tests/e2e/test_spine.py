@@ -18,14 +18,14 @@ from broker.embedded import EmbeddedBroker
 from broker.mosquitto import MosquittoProcess
 from simulator.cli import main as sim
 from simulator.ledger import totals
-from tests.e2e.conftest import ApiFactory
+from tests.e2e.conftest import TOKEN, ApiFactory
 
 pytestmark = pytest.mark.e2e
 
 
 def run_and_verify(api_url: str, broker_url: str, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.jsonl"
-    common = ["--api", api_url, "--ledger", str(ledger)]
+    common = ["--api", api_url, "--ledger", str(ledger), "--token", TOKEN]
     code = sim(
         [
             "run",
@@ -54,7 +54,8 @@ def run_and_verify(api_url: str, broker_url: str, tmp_path: Path) -> None:
     assert sum(expected.values()) >= 30, "the run must exercise the path with real volume"
     assert {key[2] for key in expected} == {"button", "motion"}
     (visit_id,) = {key[0] for key in expected}
-    usage = httpx.get(f"{api_url}/visits/{visit_id}/usage", timeout=5).json()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    usage = httpx.get(f"{api_url}/visits/{visit_id}/usage", headers=headers, timeout=5).json()
     reported = {
         (visit_id, exhibit["exhibit_id"], entry["input"]): entry["count"]
         for exhibit in usage["exhibits"]
@@ -86,7 +87,7 @@ def test_demo_shows_counts_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", "FLEET_TOKEN": TOKEN},
     )
     assert demo.stdout is not None
     lines: list[str] = []
@@ -108,7 +109,10 @@ def test_demo_shows_counts_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert url is not None, "".join(lines)
         assert total > 0, "".join(lines)
         assert time.monotonic() - started < 30, "counts must appear within 30 s"
-        assert json.loads(httpx.get(url, timeout=5).text)["total"] >= total
+        anonymous = httpx.get(url, timeout=5)
+        assert anonymous.status_code == 401
+        usage = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+        assert json.loads(usage.text)["total"] >= total
     finally:
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)

@@ -70,6 +70,16 @@ def test_compare_lists_every_disagreement() -> None:
 
 def fake_api(usage: dict[int, dict[str, dict[str, int]]]) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/reports/usage":  # per exhibit: in visits, and in none
+            totals: dict[str, int] = {}
+            for exhibits in usage.values():
+                for exhibit_id, inputs in exhibits.items():
+                    totals[exhibit_id] = totals.get(exhibit_id, 0) + sum(inputs.values())
+            rows = [
+                {"key": e, "interactions": n, "unassigned_interactions": 0}
+                for e, n in sorted(totals.items())
+            ]
+            return httpx.Response(200, json={"group_by": "exhibit", "rows": rows})
         visit_id = int(request.url.path.split("/")[2])
         exhibits = [
             {

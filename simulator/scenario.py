@@ -1,0 +1,359 @@
+"""Scenario files: schools, visits, visitors, exhibits and faults of one simulated period.
+
+``load_scenario(path)`` reads ``simulator/scenarios/*.yaml`` (or any file) and validates
+it with the pydantic models below and the cross-checks of
+:mod:`simulator.scenario_checks`. Every mistake becomes a :class:`ScenarioError` that
+names the file, the line and the field, e.g.
+``normal-week.yaml:31: visits[2].hours: use HH:MM-HH:MM, e.g. 08:00-15:00 (got '8-15')``.
+The format is described in docs/simulator.md; times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from broker.messages import ExhibitId, InputName
+from simulator.errors import ScenarioError
+from simulator.scenario_types import Days, Duration, ExhibitList, HoursField, UtcTime, expand_range
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+InputKind = Literal["button", "beam", "rotary", "motion"]
+PIN_POOL = (17, 27, 22, 23, 24, 25, 5, 6, 12, 13, 16, 26)
+"""BCM pins handed to a simulated exhibit's inputs, in order."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AgentTuning(_Model):
+    """Agent settings every simulated exhibit of the scenario gets."""
+
+    bucket_seconds: float = Field(default=60.0, gt=0, le=3_600)
+    session_idle_s: float = Field(default=30.0, gt=0, le=3_600)
+    heartbeat_seconds: float = Field(default=300.0, gt=0, le=86_400)
+
+
+class VisitorProfile(_Model):
+    """How visitors use an exhibit during a school day."""
+
+    arrivals_per_hour: list[Annotated[float, Field(ge=0, le=600)]] = Field(
+        min_length=1, max_length=24, description="visitor groups per hour, from the day's start"
+    )
+    session_length: Duration = Field(default=timedelta(seconds=90))
+    interactions_per_session: tuple[int, int] = Field(default=(2, 6))
+    inputs: dict[InputName, Annotated[float, Field(gt=0)]] | None = Field(
+        default=None, description="weights by count name; absent: every count name alike"
+    )
+
+    @field_validator("interactions_per_session", mode="before")
+    @classmethod
+    def _single_or_range(cls, value: Any) -> Any:
+        return (value, value) if isinstance(value, int) else value
+
+    @field_validator("interactions_per_session")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if not 1 <= low <= high <= 100:
+            raise ValueError(f"give 1 <= min <= max <= 100 (got {list(value)})")
+        return value
+
+    @field_validator("session_length")
+    @classmethod
+    def _sensible_length(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(hours=2):
+            raise ValueError("a session lasts between 1s and 2h")
+        return value
+
+
+class InputDef(_Model):
+    """One input of a simulated exhibit; a bare kind (``button``) names itself."""
+
+    name: InputName
+    kind: InputKind
+
+    def count_names(self) -> list[str]:
+        """The names its interactions are counted under (a rotary counts per direction)."""
+        if self.kind == "rotary":
+            return [f"{self.name}_cw", f"{self.name}_ccw"]
+        return [self.name]
+
+
+def _bare_input(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"name": value, "kind": value}
+    return value
+
+
+class ExhibitDef(_Model):
+    """One exhibit, or a range of alike ones (``id: ex-01..ex-50``)."""
+
+    id: str
+    inputs: list[InputDef] = Field(
+        default_factory=lambda: [InputDef(name="button", kind="button")], min_length=1
+    )
+    visitors: str | VisitorProfile | None = Field(
+        default="default", description="a profile of `visitors:`, one given here, or none"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _ids(cls, value: str) -> str:
+        expand_range(value)
+        return value
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _bare_kinds(cls, value: Any) -> Any:
+        return [_bare_input(item) for item in value] if isinstance(value, list) else value
+
+    @field_validator("inputs")
+    @classmethod
+    def _distinct(cls, inputs: list[InputDef]) -> list[InputDef]:
+        names = [name for spec in inputs for name in spec.count_names()]
+        if len(names) != len(set(names)):
+            raise ValueError(f"count names must be distinct (got {names})")
+        if sum(2 if spec.kind == "rotary" else 1 for spec in inputs) > len(PIN_POOL):
+            raise ValueError(f"at most {len(PIN_POOL)} pins per exhibit")
+        return inputs
+
+    @property
+    def ids(self) -> list[str]:
+        """Every exhibit id this entry stands for."""
+        return expand_range(self.id)
+
+    def count_names(self) -> list[str]:
+        """Count names of all its inputs, in order."""
+        return [name for spec in self.inputs for name in spec.count_names()]
+
+
+class SchoolDef(_Model):
+    """A school the exhibits travel to; ``key`` is how visits refer to it."""
+
+    key: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    municipality: str = Field(min_length=1, max_length=200)
+    region: str = Field(min_length=1, max_length=200)
+    area: Literal["rural", "urban"] | None = None
+
+
+class VisitDef(_Model):
+    """A visit: a school, its days and daily hours (UTC), the exhibits taken, the pupils."""
+
+    key: str | None = Field(default=None, max_length=64)
+    school: str
+    days: Days
+    hours: HoursField
+    exhibits: ExhibitList = Field(min_length=1)
+    pupils: int | None = Field(default=None, ge=0, le=100_000)
+    grades: list[Annotated[int, Field(ge=0, le=12)]] | None = None
+    checkout: bool = Field(
+        default=True, description="check the exhibits out to it (they tag their records)"
+    )
+
+    @property
+    def starts_at(self) -> datetime:
+        """Start of the visit's window."""
+        return self.hours.on(self.days[0])[0]
+
+    @property
+    def ends_at(self) -> datetime:
+        """End of the visit's window."""
+        return self.hours.on(self.days[-1])[1]
+
+
+class DepotCheck(_Model):
+    """A technician tries the exhibits at the depot: interactions of no visit."""
+
+    at: UtcTime
+    exhibits: ExhibitList = Field(min_length=1)
+    touches: int = Field(default=3, ge=1, le=100)
+
+
+class _Fault(_Model):
+    at: UtcTime
+
+
+class Partition(_Fault):
+    """The exhibits cannot reach the broker from ``at`` for ``for``."""
+
+    kind: Literal["partition"]
+    exhibits: ExhibitList = Field(min_length=1)
+    duration: Duration = Field(alias="for")
+
+
+class PowerCut(_Fault):
+    """``kill -9`` of the exhibit's agent; it boots again after ``for``, maybe with a bad clock."""
+
+    kind: Literal["power_cut"]
+    exhibit: ExhibitId
+    duration: Duration = Field(default=timedelta(minutes=10), alias="for")
+    in_flight: int = Field(default=0, ge=0, le=10, description="presses at the instant of the cut")
+    clock_behind: Duration = Field(default=timedelta(0))
+    sync_at: UtcTime | None = None
+
+
+class ClockBehind(_Fault):
+    """A clean reboot at ``at`` with the clock ``behind``, unsynced until ``sync_at`` (or never)."""
+
+    kind: Literal["clock_behind"]
+    exhibit: ExhibitId
+    behind: Duration
+    sync_at: UtcTime | None = None
+
+
+class BrokerRestart(_Fault):
+    """Mosquitto stopped at ``at`` (or once the fleet replays a backlog), back after ``for``."""
+
+    kind: Literal["broker_restart"]
+    duration: Duration = Field(default=timedelta(0), alias="for")
+    during_replay: bool = False
+
+
+class ApiRestart(_Fault):
+    """The fleet API stopped at ``at`` (SIGTERM, or SIGKILL if ``hard``), back after ``for``."""
+
+    kind: Literal["api_restart"]
+    duration: Duration = Field(default=timedelta(0), alias="for")
+    hard: bool = False
+
+
+class DuplicateDelivery(_Fault):
+    """The last ``batches`` batches of each exhibit (all if absent) are published again."""
+
+    kind: Literal["duplicate_delivery"]
+    exhibits: ExhibitList = Field(default_factory=lambda: ["all"])
+    batches: int | None = Field(default=None, ge=1)
+
+
+class ClonedIdentity(_Fault):
+    """A copy of the exhibit's SD card boots in another Pi."""
+
+    kind: Literal["cloned_identity"]
+    exhibit: ExhibitId
+
+
+Fault = Annotated[
+    Partition
+    | PowerCut
+    | ClockBehind
+    | BrokerRestart
+    | ApiRestart
+    | DuplicateDelivery
+    | ClonedIdentity,
+    Field(discriminator="kind"),
+]
+
+
+class Scenario(_Model):
+    """A whole scenario file."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = ""
+    start: UtcTime
+    end: UtcTime
+    seed: int = 1
+    checkout_lead: Duration = Field(default=timedelta(minutes=30))
+    agent: AgentTuning = AgentTuning()
+    visitors: dict[str, VisitorProfile] = Field(default_factory=dict)
+    exhibits: list[ExhibitDef] = Field(min_length=1)
+    schools: list[SchoolDef] = Field(default_factory=list)
+    visits: list[VisitDef] = Field(default_factory=list)
+    depot_checks: list[DepotCheck] = Field(default_factory=list)
+    faults: list[Fault] = Field(default_factory=list)
+
+    def exhibit_defs(self) -> dict[str, ExhibitDef]:
+        """Every exhibit id with its definition (ranges expanded)."""
+        return {exhibit_id: e for e in self.exhibits for exhibit_id in e.ids}
+
+    def profile(self, exhibit: ExhibitDef) -> VisitorProfile | None:
+        """The visitor profile of ``exhibit`` (None: nobody uses it)."""
+        if isinstance(exhibit.visitors, VisitorProfile) or exhibit.visitors is None:
+            return exhibit.visitors
+        return self.visitors.get(exhibit.visitors)
+
+    def visit_name(self, index: int) -> str:
+        """How a visit is named in messages: its key, or its position."""
+        return self.visits[index].key or f"visit {index + 1}"
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A path as given, or the named scenario shipped in ``simulator/scenarios``."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    return SCENARIO_DIR / f"{name_or_path}.yaml"
+
+
+def named_scenarios() -> list[str]:
+    """Names of the scenarios shipped with the simulator."""
+    return sorted(path.stem for path in SCENARIO_DIR.glob("*.yaml"))
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Read and validate a scenario; ScenarioError names the file, line and field."""
+    from simulator.scenario_checks import problems  # the checks need the models above
+    from simulator.yaml_lines import line_of
+
+    path = scenario_path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        known = ", ".join(named_scenarios())
+        raise ScenarioError(f"{path}: cannot read it ({exc.strerror}); named: {known}") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        raw = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ScenarioError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    finally:
+        loader.dispose()
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: a scenario is a mapping (name, start, end, exhibits, ...)")
+    found: list[tuple[tuple[Any, ...], str]]
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        found = [
+            (
+                tuple(p for p in error["loc"] if not _is_union_tag(p)),
+                error["msg"].removeprefix("Value error, "),
+            )
+            for error in exc.errors()
+        ]
+    else:
+        found = problems(scenario)
+    if found:
+        lines = [f"{path}:{line_of(node, loc)}: {_dotted(loc)}: {msg}" for loc, msg in found[:5]]
+        more = len(found) - len(lines)
+        raise ScenarioError("\n".join(lines) + (f"\n(and {more} more)" if more > 0 else ""))
+    return scenario
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic puts the discriminator's value ('partition') into the loc of union members.
+    return isinstance(part, str) and part in {
+        "partition",
+        "power_cut",
+        "clock_behind",
+        "broker_restart",
+        "api_restart",
+        "duplicate_delivery",
+        "cloned_identity",
+    }
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "scenario"

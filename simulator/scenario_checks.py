@@ -1,0 +1,255 @@
+"""Cross-checks of a scenario: what the models alone cannot see, each with the path it concerns.
+
+A scenario must be simulated faithfully or refused: a check-out the exhibit cannot hear
+(partitioned, powered off, broker or API down) would make the ground truth a guess, and
+overlapping visits of one exhibit are refused by the fleet itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from broker.errors import TopicError
+from broker.topics import validate_exhibit_id
+from simulator.scenario import (
+    ApiRestart,
+    BrokerRestart,
+    ClockBehind,
+    ClonedIdentity,
+    DuplicateDelivery,
+    Partition,
+    PowerCut,
+    Scenario,
+)
+
+Loc = tuple[Any, ...]
+Problem = tuple[Loc, str]
+ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A closed interval of true time, with where it comes from (for messages)."""
+
+    start: datetime
+    end: datetime
+    what: str
+
+    def holds(self, at: datetime) -> bool:
+        """Whether ``at`` is inside, ends included."""
+        return self.start <= at <= self.end
+
+
+def targets(ids: list[str], scenario: Scenario) -> list[str]:
+    """``ids`` with ``all`` standing for every exhibit of the scenario."""
+    known = list(scenario.exhibit_defs())
+    return known if ALL in ids else ids
+
+
+def checkout_moments(scenario: Scenario) -> Iterator[tuple[int, str, datetime, str]]:
+    """(visit index, exhibit, when, ``check-out`` or ``check-in``) of visits with checkout."""
+    for index, visit in enumerate(scenario.visits):
+        if not visit.checkout:
+            continue
+        for exhibit_id in visit.exhibits:
+            yield index, exhibit_id, visit.starts_at - scenario.checkout_lead, "check-out"
+            yield index, exhibit_id, visit.ends_at + scenario.checkout_lead, "check-in"
+
+
+def power_off(scenario: Scenario, exhibit_id: str) -> list[Window]:
+    """When ``exhibit_id`` has no power."""
+    return [
+        Window(f.at, f.at + f.duration, "a power cut")
+        for f in scenario.faults
+        if isinstance(f, PowerCut) and f.exhibit == exhibit_id
+    ]
+
+
+def unreachable(scenario: Scenario, exhibit_id: str) -> list[Window]:
+    """When ``exhibit_id`` cannot hear the fleet: partitioned, powered off, broker/API down."""
+    found = power_off(scenario, exhibit_id)
+    for fault in scenario.faults:
+        if isinstance(fault, Partition) and exhibit_id in targets(fault.exhibits, scenario):
+            found.append(Window(fault.at, fault.at + fault.duration, "a partition"))
+        elif isinstance(fault, BrokerRestart):
+            found.append(Window(fault.at, fault.at + fault.duration, "a broker restart"))
+        elif isinstance(fault, ApiRestart):
+            found.append(Window(fault.at, fault.at + fault.duration, "a fleet API restart"))
+    return found
+
+
+def problems(scenario: Scenario) -> list[Problem]:
+    """Every cross-check that fails, as (location, message), in file order."""
+    return [
+        *_exhibits(scenario),
+        *_visits(scenario),
+        *_depot(scenario),
+        *_faults(scenario),
+        *_reachable(scenario),
+    ]
+
+
+def _exhibits(scenario: Scenario) -> Iterator[Problem]:
+    if scenario.end <= scenario.start:
+        yield ("end",), "the scenario must end after it starts"
+    seen: Counter[str] = Counter()
+    for index, exhibit in enumerate(scenario.exhibits):
+        for exhibit_id in exhibit.ids:
+            try:
+                validate_exhibit_id(exhibit_id)
+            except TopicError as exc:
+                yield ("exhibits", index, "id"), str(exc)
+            seen[exhibit_id] += 1
+            if seen[exhibit_id] == 2:
+                yield ("exhibits", index, "id"), f"exhibit {exhibit_id!r} is defined twice"
+        name = exhibit.visitors
+        if isinstance(name, str) and name not in scenario.visitors:
+            profiles = ", ".join(sorted(scenario.visitors)) or "none defined"
+            yield ("exhibits", index, "visitors"), f"no visitor profile {name!r} ({profiles})"
+        profile = scenario.profile(exhibit)
+        if profile and profile.inputs and not set(profile.inputs) & set(exhibit.count_names()):
+            yield (
+                ("exhibits", index, "visitors"),
+                f"its visitors use {sorted(profile.inputs)}, none of them a count name of "
+                f"{exhibit.id} ({exhibit.count_names()})",
+            )
+    for name, profile in scenario.visitors.items():
+        users = [e for e in scenario.exhibits if scenario.profile(e) is profile]
+        known = {count for e in users for count in e.count_names()}
+        unknown = sorted(set(profile.inputs or ()) - known) if users else []
+        if unknown:
+            yield ("visitors", name, "inputs"), f"no exhibit of these visitors counts {unknown}"
+
+
+def _visits(scenario: Scenario) -> Iterator[Problem]:
+    schools = {school.key for school in scenario.schools}
+    if len(schools) != len(scenario.schools):
+        yield ("schools",), "school keys must be distinct"
+    keys = [visit.key for visit in scenario.visits if visit.key]
+    if len(keys) != len(set(keys)):
+        yield ("visits",), "visit keys must be distinct"
+    exhibits = scenario.exhibit_defs()
+    taken: dict[str, list[tuple[Window, int]]] = {}
+    for index, visit in enumerate(scenario.visits):
+        if visit.school not in schools:
+            yield ("visits", index, "school"), f"no school with key {visit.school!r}"
+        for exhibit_id in visit.exhibits:
+            if exhibit_id not in exhibits:
+                yield ("visits", index, "exhibits"), f"no exhibit {exhibit_id!r}"
+        if len(set(visit.exhibits)) != len(visit.exhibits):
+            yield ("visits", index, "exhibits"), "an exhibit is listed twice"
+        lead = scenario.checkout_lead if visit.checkout else timedelta(0)
+        busy = Window(visit.starts_at - lead, visit.ends_at + lead, scenario.visit_name(index))
+        if busy.start < scenario.start or busy.end > scenario.end:
+            yield (
+                ("visits", index, "days"),
+                f"{busy.what} (with its check-out and check-in) runs from "
+                f"{busy.start.isoformat()} to {busy.end.isoformat()}, outside the scenario",
+            )
+        for exhibit_id in visit.exhibits:
+            for other, _other_index in taken.get(exhibit_id, []):
+                if busy.start < other.end and other.start < busy.end:
+                    yield (
+                        ("visits", index, "exhibits"),
+                        f"{exhibit_id} is in {other.what} and {busy.what} at overlapping "
+                        "times (check-out and check-in included)",
+                    )
+            taken.setdefault(exhibit_id, []).append((busy, index))
+
+
+def _depot(scenario: Scenario) -> Iterator[Problem]:
+    moments = list(checkout_moments(scenario))
+    for index, check in enumerate(scenario.depot_checks):
+        loc = ("depot_checks", index)
+        if not scenario.start <= check.at < scenario.end:
+            yield (*loc, "at"), "outside the scenario"
+        for exhibit_id in targets(check.exhibits, scenario):
+            if exhibit_id not in scenario.exhibit_defs():
+                yield (*loc, "exhibits"), f"no exhibit {exhibit_id!r}"
+                continue
+            for window in power_off(scenario, exhibit_id):
+                if window.holds(check.at):
+                    yield (*loc, "at"), f"{exhibit_id} has no power then ({window.what})"
+            for visit_index, held in _checked_out(moments, exhibit_id):
+                if held.holds(check.at):
+                    name = scenario.visit_name(visit_index)
+                    yield (*loc, "at"), f"{exhibit_id} is checked out to {name} then"
+
+
+def _checked_out(
+    moments: list[tuple[int, str, datetime, str]], exhibit_id: str
+) -> Iterator[tuple[int, Window]]:
+    starts = {i: at for i, e, at, what in moments if e == exhibit_id and what == "check-out"}
+    for i, e, at, what in moments:
+        if e == exhibit_id and what == "check-in":
+            yield i, Window(starts[i], at, "checked out")
+
+
+def _faults(scenario: Scenario) -> Iterator[Problem]:
+    exhibits = scenario.exhibit_defs()
+    boots: dict[str, list[tuple[datetime, datetime | None, int]]] = {}
+    downs: dict[str, list[Window]] = {"broker": [], "api": []}
+    for index, fault in enumerate(scenario.faults):
+        loc = ("faults", index)
+        end = fault.at + getattr(fault, "duration", timedelta(0))
+        if not (scenario.start <= fault.at and end <= scenario.end):
+            yield (*loc, "at"), "the fault (and its duration) must lie inside the scenario"
+        named = (
+            [fault.exhibit] if isinstance(fault, PowerCut | ClockBehind | ClonedIdentity) else []
+        )
+        if isinstance(fault, Partition | DuplicateDelivery):
+            named = [e for e in fault.exhibits if e != ALL]
+        for exhibit_id in named:
+            if exhibit_id not in exhibits:
+                yield (*loc, "exhibit"), f"no exhibit {exhibit_id!r}"
+        if isinstance(fault, PowerCut | ClockBehind):
+            boot = fault.at + fault.duration if isinstance(fault, PowerCut) else fault.at
+            if fault.sync_at is not None and fault.sync_at <= boot:
+                yield (*loc, "sync_at"), "the clock can sync only after the exhibit is up again"
+            boots.setdefault(fault.exhibit, []).append((fault.at, fault.sync_at, index))
+        if isinstance(fault, ClockBehind) and not fault.behind:
+            yield (*loc, "behind"), "give how far behind the clock is, e.g. 1d"
+        if isinstance(fault, ClonedIdentity | ClockBehind):
+            for window in power_off(scenario, fault.exhibit):
+                if window.holds(fault.at):
+                    yield (*loc, "at"), f"{fault.exhibit} has no power then"
+        if isinstance(fault, BrokerRestart | ApiRestart):
+            side = "broker" if isinstance(fault, BrokerRestart) else "api"
+            window = Window(fault.at, end, "restart")
+            if any(w.start <= window.end and window.start <= w.end for w in downs[side]):
+                yield (*loc, "at"), f"two {side} restarts overlap"
+            downs[side].append(window)
+    for index, fault in enumerate(scenario.faults):
+        if not isinstance(fault, DuplicateDelivery):
+            continue
+        if any(w.holds(fault.at) for w in downs["broker"]):
+            yield ("faults", index, "at"), "the broker is down then: nothing can be re-published"
+        if any(w.holds(fault.at) for w in downs["api"]):
+            yield ("faults", index, "at"), "the fleet API is down then: its counters cannot tell"
+    for exhibit_id, reboots in boots.items():
+        reboots.sort(key=lambda boot: boot[0])
+        for (_at, sync_at, index), (next_at, _next_sync, _i) in itertools.pairwise(reboots):
+            if sync_at is not None and sync_at >= next_at:
+                yield ("faults", index, "sync_at"), f"{exhibit_id} reboots before it syncs"
+    for exhibit_id in exhibits:
+        windows = sorted(power_off(scenario, exhibit_id), key=lambda w: w.start)
+        for first, second in itertools.pairwise(windows):
+            if second.start <= first.end:
+                yield ("faults",), f"two power cuts of {exhibit_id} overlap"
+
+
+def _reachable(scenario: Scenario) -> Iterator[Problem]:
+    for index, exhibit_id, at, what in checkout_moments(scenario):
+        for window in unreachable(scenario, exhibit_id):
+            if window.holds(at):
+                yield (
+                    ("visits", index, "checkout"),
+                    f"the {what} of {exhibit_id} for {scenario.visit_name(index)} at "
+                    f"{at.isoformat()} falls in {window.what}: the exhibit could not hear it; "
+                    "move the fault or set checkout: false",
+                )

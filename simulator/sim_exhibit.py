@@ -1,0 +1,138 @@
+"""One simulated exhibit inside a host process: the REAL agent on mock pins and a SimClock.
+
+Its Pi's identity (machine-id, CPU serial, SD card id) lives in files of its own
+``machine_dir``, so a clone is simply the same data on a Pi with other files.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from gpiozero.pins.mock import MockFactory
+
+from device import identity
+from device.agent import Agent
+from device.config import AgentSettings, load_settings
+from device.inputs import pulse_motion, turn
+from device.wiring import BeamInput, ButtonInput, InputSpec, MotionInput, RotaryInput
+from simulator.host_protocol import ExhibitBoot
+from simulator.scenario import PIN_POOL, InputDef
+from simulator.simclock import SimClock
+
+log = logging.getLogger(__name__)
+
+RECONNECT_MAX_S = 1.0
+"""Real seconds between reconnects at most: a partition of days heals in about a second."""
+MOTION_TIMEOUT_S = 2.0
+
+
+def wiring(inputs: list[InputDef]) -> list[dict[str, Any]]:
+    """Agent input specs for ``inputs``, on pins handed out in order from PIN_POOL."""
+    pins = iter(PIN_POOL)
+    specs: list[dict[str, Any]] = []
+    for spec in inputs:
+        if spec.kind == "rotary":
+            specs.append(
+                {"name": spec.name, "kind": "rotary", "a_pin": next(pins), "b_pin": next(pins)}
+            )
+        else:
+            specs.append({"name": spec.name, "kind": spec.kind, "pin": next(pins)})
+    return specs
+
+
+def agent_settings(boot: ExhibitBoot) -> AgentSettings:
+    """The agent's settings: only these values count, never the host's EXHIBIT_* variables."""
+    return load_settings(
+        use_environment=False,
+        exhibit_id=boot.exhibit_id,
+        broker_url=boot.broker_url,
+        data_dir=boot.data_dir,
+        inputs=wiring(boot.inputs),
+        bucket_seconds=boot.bucket_seconds,
+        session_idle_s=boot.session_idle_s,
+        heartbeat_seconds=boot.heartbeat_seconds,
+        reconnect_min_s=0.1,
+        reconnect_max_s=RECONNECT_MAX_S,
+        # Fixed v5: the partition proxy accepts a connection before it knows the broker is
+        # down, and "auto" would take two such closes for a 3.1.1-only broker.
+        mqtt_protocol="5",
+        machine_id_file=boot.machine_dir / "machine-id",
+        cpuinfo_file=boot.machine_dir / "cpuinfo",
+        sd_cid_file=boot.machine_dir / "sd-cid",
+    )
+
+
+class SimExhibit:
+    """A real ``Agent`` whose pins and clock the host drives."""
+
+    def __init__(self, boot: ExhibitBoot) -> None:
+        self.exhibit_id = boot.exhibit_id
+        self.clock = SimClock(
+            true_now=boot.true_now,
+            boot_id=boot.boot_id,
+            skew=timedelta(seconds=boot.skew_s),
+            synced=boot.synced,
+        )
+        self.factory = MockFactory()
+        self.settings = agent_settings(boot)
+        self._by_count_name: dict[str, tuple[InputSpec, int]] = {}
+        for spec in self.settings.inputs:
+            # A rotary counts clockwise first, then counter-clockwise: turn +1 / -1.
+            for direction, name in zip((1, -1), spec.count_names(), strict=False):
+                self._by_count_name[name] = (spec, direction)
+        self.agent = Agent(self.settings, pin_factory=self.factory, clock=self.clock)
+
+    def start(self) -> None:
+        """Record the Pi's identity on a first boot, then start the agent.
+
+        Raises ``device.errors.IdentityMismatch`` on a cloned card, like the real agent.
+        """
+        if identity.recorded(self.settings) is None:
+            identity.provision(self.settings)
+        self.agent.start()
+
+    def touch(self, count_name: str) -> bool:
+        """One interaction counted under ``count_name``, made the way a visitor makes it.
+
+        False if a sampled sensor (motion) did not notice the visitor: not counted, and
+        honestly so; edge-triggered inputs always notice.
+        """
+        spec, direction = self._by_count_name[count_name]
+        if isinstance(spec, RotaryInput):
+            turn(self.factory, spec, direction * spec.steps_per_interaction)
+            for number in (spec.a_pin, spec.b_pin):
+                self.factory.pin(number).clear_states()
+            return True
+        if not isinstance(spec, ButtonInput | BeamInput | MotionInput):
+            raise ValueError(f"the simulator cannot drive a {spec.kind!r} input")
+        pin = self.factory.pin(spec.pin)
+        noticed = True
+        if isinstance(spec, MotionInput):
+            # Sampled at 10 Hz in real time; the simulated clock stands still meanwhile.
+            noticed = pulse_motion(self.agent.inputs, spec.name, pin, timeout=MOTION_TIMEOUT_S)
+            if not noticed:
+                log.warning("%s: the motion sensor missed a visitor", self.exhibit_id)
+        else:
+            pin.drive_low()  # pulled up, active low: pressed / beam broken
+            pin.drive_high()
+        pin.clear_states()
+        return noticed  # MockPin keeps every state change; a week would grow
+
+    def status(self) -> dict[str, Any]:
+        """What the coordinator asks about: link, outbox depth, assignment, clock, failure."""
+        agent = self.agent
+        running = agent.state == "running"
+        return {
+            "connected": running and agent.wait_connected(0),
+            "depth": agent.outbox_depth(),
+            "visit": agent.visit_id,
+            "synced": agent.clock_synced,
+            "failed": None if agent.failure is None else str(agent.failure),
+        }
+
+    def stop(self) -> None:
+        """Stop the agent cleanly (offline status, outbox closed) and release the pins."""
+        self.agent.stop()
+        self.factory.reset()
