@@ -155,11 +155,6 @@ def test_an_unsynced_record_without_a_reference_stays_at_its_wall_time(fleet: Fl
     assert fleet.client.visit_usage(visit)["total"] == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a record claiming a synced clock a year ahead becomes its boot's clock reference "
-    "and drags the boot's unsynced records out of their visit (reported to the lead)",
-)
 def test_a_future_synced_record_does_not_move_its_boots_other_records(fleet: Fleet) -> None:
     visit = publish_boot(fleet, datetime(2026, 3, 10, tzinfo=UTC), "lying-boot", liar=True)
     usage = fleet.client.visit_usage(visit)
