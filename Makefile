@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: help venv system-deps check test test-unit test-integration test-e2e test-reliability test-browser demo bench clean
+.PHONY: help venv system-deps check test test-unit test-integration test-e2e test-reliability test-browser demo bench translations clean
 
 help:
 	@echo "make demo   start the embedded broker, the fleet API on SQLite and simulated exhibits"
@@ -57,6 +57,12 @@ test: system-deps venv check test-unit test-integration test-e2e test-reliabilit
 
 demo: venv
 	$(BIN)/exhibit-sim demo
+
+# Refresh the Latvian catalogue after changing page texts (the compiled .mo is committed).
+translations: venv
+	$(BIN)/pybabel extract -F fleet_api/translations/babel.cfg -k gettext -k ngettext:1,2 --sort-by-file --project=exhibit-fleet --copyright-holder="exhibit-fleet contributors" -o fleet_api/translations/messages.pot .
+	$(BIN)/pybabel update -i fleet_api/translations/messages.pot -d fleet_api/translations -l lv --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d fleet_api/translations --statistics
 
 # Not part of `make test`: figures, not pass/fail. Writes docs/benchmarks.md.
 bench: system-deps venv

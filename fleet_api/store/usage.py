@@ -15,7 +15,7 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, DateTime, select, type_coerce
 from sqlalchemy.orm import Session
 
 from broker.messages import utc_now
@@ -147,10 +147,13 @@ def _in_use(
     }
     c = count_records.c
     intervals: defaultdict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    # The inputs of an exhibit share bucket boundaries: DISTINCT reads a third of the rows.
+    # Only differences are taken, so the times skip UTCDateTime's per-row conversion
+    # (naive on SQLite, aware on PostgreSQL: consistent within one query either way).
     for exhibit_id, start, seconds in connection.execute(
-        select(c.exhibit_id, c.corrected_start, c.seconds).where(
-            c.attributed_visit_id == visit.id, c.count > 0
-        )
+        select(c.exhibit_id, type_coerce(c.corrected_start, DateTime()), c.seconds)
+        .where(c.attributed_visit_id == visit.id, c.count > 0)
+        .distinct()
     ):
         if exhibit_id not in found:
             intervals[exhibit_id].append((start, start + timedelta(seconds=seconds)))

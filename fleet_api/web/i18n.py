@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_skeleton, get_day_names
+from babel.dates import format_date, format_skeleton, get_day_names
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 from babel.units import format_unit
@@ -165,10 +165,6 @@ class Formats:
         start = self.local_midnight(self.local(now).date())
         end = self.local_midnight(self.local(now).date() + timedelta(days=1))
         return start, end
-
-    def datetime_with_time(self, value: datetime) -> str:
-        """Date and time in the short style, e.g. for a chart's tooltip."""
-        return format_datetime(self.local(value), format="short", locale=self.locale)
 
 
 @lru_cache(maxsize=len(LANGUAGES))

@@ -216,11 +216,6 @@ def visit_page(page: ViewerPage, session: SessionDep, visit_id: VisitId) -> Resp
     )
 
 
-def visit_label(page: Page, visit: VisitPublic, school: str) -> str:
-    """How a visit is named in lists: school and date."""
-    return f"{school}, {page.fmt.day(visit.starts_at)}"
-
-
 def local_input(page: Page, moment: datetime) -> str:
     """A time as a ``datetime-local`` field's value, in the display time zone."""
     return page.fmt.local(moment).strftime("%Y-%m-%dT%H:%M")

@@ -89,6 +89,6 @@ async def test_exhibit_page_shows_its_visits_and_health(
     assert chart["datasets"][0]["data"] == [ex1["total"]]
     assert chart["datasets"][1]["data"] == [ex1["sessions"]]
     assert f'href="/ui/visits/{visit_id}"' in html
-    assert "48.5 °C" in html
+    assert "48.5&nbsp;°C" in html
     health = chart_data(html, "health-chart")  # the heartbeat just received
     assert health["datasets"][1]["data"] == [48.5]
