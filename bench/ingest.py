@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import func, insert, select
+from sqlalchemy import create_engine, func, insert, select
 
 from bench.backlog import batches, fill, payload_events
 from broker.mosquitto import MosquittoProcess, free_port
@@ -189,16 +189,57 @@ def ingest_path(
             stdout=subprocess.PIPE,
             text=True,
         )
+        # A plain engine polls: make_engine's BEGIN IMMEDIATE would take SQLite's write
+        # lock every 20 ms, stealing it from the ingest workers (and time out against them).
+        poller = create_engine(database_url)
         stored = 0
         deadline = time.monotonic() + 600
         while stored < total and time.monotonic() < deadline:
             time.sleep(0.02)
-            with engine.connect() as db:
+            with poller.connect() as db:
                 stored = db.execute(select(func.count()).select_from(count_records)).scalar_one()
         end = time.time()
+        poller.dispose()
         out, _ = agents.communicate(timeout=600)
     engine.dispose()
     if stored != total:
         raise RuntimeError(f"{label}: stored {stored} of {total} records")
     start = float(out.split()[0])
     return Throughput(label, len(payloads), total, end - start)
+
+
+def agents_only(template: Path, count: int, work: Path) -> Throughput:
+    """Real agents -> Mosquitto -> the plain paho subscriber: the agents' side alone.
+
+    Tells whether the agents' process (50 agents in one interpreter) or the fleet
+    ingestion limits the ingest path's ratio to the baseline.
+    """
+    data = work / f"agents-{uuid.uuid4().hex[:6]}"
+    shutil.copytree(template, data)
+    ids = exhibit_ids(count)
+    payloads = [
+        p
+        for i in ids
+        for p in batches(data / i / "outbox.sqlite3", exhibit_id=i, batch_records=BATCH_RECORDS)
+    ]
+    events = sum(payload_events(p) for p in payloads)
+    with MosquittoProcess(work / f"mosquitto-{uuid.uuid4().hex[:6]}") as broker:
+        sub = subprocess.Popen(
+            [PYTHON, "-m", "bench.subscriber", str(broker.port), str(len(payloads))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert sub.stdout is not None
+        if sub.stdout.readline().strip() != "ready":
+            raise RuntimeError("the subscriber did not start")
+        agents = subprocess.Popen(
+            [PYTHON, "-m", "bench.drain", f"mqtt://127.0.0.1:{broker.port}", str(data), *ids],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        out, _ = sub.communicate(timeout=600)
+        end = float(out.split()[0])
+        agents_out, _ = agents.communicate(timeout=600)
+    start = float(agents_out.split()[0])
+    label = "agents only: agents -> Mosquitto -> paho"
+    return Throughput(label, len(payloads), events, end - start)
