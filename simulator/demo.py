@@ -148,6 +148,10 @@ def demo(
             console.print(f"fleet API on {api_url} (SQLite in {data_dir}, log {data_dir}/api.log)")
             console.print(f"[bold]usage appears at {api_url}/visits/{visit_id}/usage[/bold]")
             token_file = data_dir / "admin-token"
+            console.print(
+                f"staff pages at {api_url}/ui/visits/{visit_id} (log in with the token in "
+                f"{token_file})"
+            )
             console.print(f"API docs at {api_url}/docs (Authorize with the token in {token_file})")
             console.print(
                 f'  curl -H "Authorization: Bearer $(cat {token_file})" '
