@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: help venv system-deps check test test-unit test-integration test-e2e test-reliability test-browser demo bench translations clean
+.PHONY: help venv system-deps check test test-unit test-integration test-e2e test-reliability test-browser test-ansible demo bench translations clean
 
 help:
 	@echo "make demo   start the embedded broker, the fleet API on SQLite and simulated exhibits"
@@ -39,19 +39,24 @@ check: venv
 
 # Stages, fastest first. Each test belongs to exactly one stage.
 test-unit: venv
-	$(PYTEST) -m "not integration and not e2e and not browser and not reliability" -q
+	$(PYTEST) -m "not integration and not e2e and not browser and not reliability and not ansible" -q
 
 test-integration: venv
-	$(PYTEST) -m "integration and not e2e and not browser and not reliability" -q
+	$(PYTEST) -m "integration and not e2e and not browser and not reliability and not ansible" -q
 
 test-e2e: venv
-	$(PYTEST) -m "e2e and not browser and not reliability" -q
+	$(PYTEST) -m "e2e and not browser and not reliability and not ansible" -q
 
 test-reliability: venv
-	$(PYTEST) -m reliability -q
+	$(PYTEST) -m "reliability and not ansible" -q
 
 test-browser: venv
-	$(PYTEST) -m browser -q
+	$(PYTEST) -m "browser and not ansible" -q
+
+# The Ansible suite boots Debian roots with systemd-nspawn (root, debootstrap). Not yet
+# part of `make test`: it joins once a cold run from a fresh clone is measured in CI time.
+test-ansible: venv
+	$(PYTEST) -m ansible -q
 
 test: system-deps venv check test-unit test-integration test-e2e test-reliability test-browser
 

@@ -1,0 +1,160 @@
+"""The playbooks applied for real: bookworm machines booted with systemd-nspawn, over SSH.
+
+server (Mosquitto + fleet API on PostgreSQL), pi1 (exhibit-001, provisioned earlier) and
+pi2 (exhibit-002, provisioned by provision_exhibit.yml). The agents run as deployed, with
+gpiozero mock pins that the test presses from outside (tests/ansible/pinbench).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+
+from tests.ansible.conftest import assert_ok, report
+from tests.ansible.fleet import Fleet, PlaybookRun
+
+pytestmark = [pytest.mark.ansible, pytest.mark.integration, pytest.mark.timeout(900)]
+
+SECURITY_LIMIT = 3.0
+
+
+def test_site_converges_fresh_machines(deployed: PlaybookRun) -> None:
+    recap = deployed.recap
+    assert set(recap) == {"server", "exhibit-001"}, deployed.output[-3000:]
+    assert recap["server"]["changed"] > 0
+    assert recap["exhibit-001"]["changed"] > 0
+
+
+def test_provision_exhibit_issues_credentials_registers_and_deploys(
+    fleet: Fleet, provisioned: PlaybookRun
+) -> None:
+    vault = (fleet.inventory / "host_vars" / "exhibit-002" / "vault.yml").read_text()
+    assert "vault_exhibit_agent_mqtt_password: !vault |" in vault
+    assert "$ANSIBLE_VAULT;1.1;AES256" in vault
+    env = fleet.ssh("pi2", "cat /etc/exhibit-agent/agent.env").stdout
+    password = re.search(r'^EXHIBIT_PASSWORD="(.+)"$', env, re.MULTILINE)
+    assert password is not None
+    assert password.group(1) not in vault, "the password is in the vault file in clear"
+    accounts = fleet.ssh(
+        "server", "/opt/exhibit-fleet/broker-tools/venv/bin/python -m broker.admin list"
+    ).stdout
+    assert re.search(r"^exhibit-002\texhibit$", accounts, re.MULTILINE), accounts
+    assert re.search(r"^exhibit-001\texhibit$", accounts, re.MULTILINE), accounts
+    assert re.search(r"^fleet-ingest\tservice$", accounts, re.MULTILINE), accounts
+    assert fleet.ssh("pi2", "systemctl is-active exhibit-agent").stdout.strip() == "active"
+    # Registered, and online: the agent logged in to the broker with the new password.
+    deadline = time.monotonic() + 30
+    exhibit = fleet.api("GET", "/exhibits/exhibit-002")
+    while not (exhibit.get("status") or {}).get("online") and time.monotonic() < deadline:
+        time.sleep(1)
+        exhibit = fleet.api("GET", "/exhibits/exhibit-002")
+    assert (exhibit.get("status") or {}).get("online") is True, exhibit
+
+
+def test_second_site_run_changes_nothing(fleet: Fleet, provisioned: PlaybookRun) -> None:
+    again = fleet.playbook("site.yml")
+    assert_ok(again)
+    changed = {host: r["changed"] for host, r in again.recap.items() if r["changed"]}
+    assert changed == {}, f"changed on a second run: {changed}\n" + "\n".join(again.changed_tasks())
+    assert set(again.recap) >= {"server", "exhibit-001", "exhibit-002"}
+
+
+def test_services_are_active(fleet: Fleet, provisioned: PlaybookRun) -> None:
+    server = fleet.ssh("server", "systemctl is-active mosquitto postgresql fleet-api").stdout
+    assert server.split() == ["active"] * 3
+    for machine in ("pi1", "pi2"):
+        agent = fleet.ssh(
+            machine,
+            "systemctl show exhibit-agent -p ActiveState -p Type -p Restart -p WatchdogUSec "
+            "-p User -p SupplementaryGroups -p RestartPreventExitStatus",
+        ).stdout
+        shown = dict(line.split("=", 1) for line in agent.splitlines())
+        assert shown["ActiveState"] == "active", agent
+        assert shown["Type"] == "notify"
+        assert shown["Restart"] == "always"
+        assert shown["WatchdogUSec"] == "30s"
+        assert shown["User"] == "exhibit-agent"
+        assert shown["SupplementaryGroups"] == "gpio"
+        assert "3" in shown["RestartPreventExitStatus"].split()
+        # The admin wrapper runs the agent's CLI as the service does (user, settings).
+        status = json.loads(fleet.ssh(machine, "exhibit-agent status --json").stdout)
+        assert status["exhibit_id"] == {"pi1": "exhibit-001", "pi2": "exhibit-002"}[machine]
+    # Same on the server: the API's CLI with its settings lists the bootstrap admin token.
+    assert "admin" in fleet.ssh("server", "fleet-api token list").stdout
+    health = fleet.api("GET", "/healthz")
+    assert health["database"] == "ok"
+    assert health["ingestion"] == "connected", health
+
+
+def test_agent_unit_security_score(
+    fleet: Fleet, provisioned: PlaybookRun, request: pytest.FixtureRequest
+) -> None:
+    analysis = fleet.ssh("pi1", "systemd-analyze security --no-pager exhibit-agent.service").stdout
+    found = re.search(
+        r"Overall exposure level for exhibit-agent\.service: ([0-9.]+) (\w+)", analysis
+    )
+    assert found is not None, analysis
+    score = float(found.group(1))
+    report(
+        request,
+        f"systemd-analyze security exhibit-agent.service (as deployed on pi1): "
+        f"{score} {found.group(2)}",
+    )
+    assert score <= SECURITY_LIMIT, analysis
+
+
+def _usage_total(fleet: Fleet, visit_id: int, exhibit_id: str) -> tuple[int, dict[str, Any]]:
+    usage = fleet.api("GET", f"/visits/{visit_id}/usage")
+    for exhibit in usage["exhibits"]:
+        if exhibit["exhibit_id"] == exhibit_id:
+            return int(exhibit["total"]), exhibit
+    return 0, usage
+
+
+def test_presses_on_the_deployed_agent_reach_the_fleet_api(
+    fleet: Fleet, visit: dict[str, Any]
+) -> None:
+    before, _ = _usage_total(fleet, visit["id"], "exhibit-001")
+    # Three presses of the button on GPIO17, through the deployed agent's own pins.
+    fleet.ssh(
+        "pi1",
+        'python3 -c "import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); '
+        "s.sendto(b'press 17 3', '/run/exhibit-agent/pinbench.sock')\"",
+    )
+    deadline = time.monotonic() + 60
+    total, detail = before, dict[str, Any]()
+    while time.monotonic() < deadline:
+        total, detail = _usage_total(fleet, visit["id"], "exhibit-001")
+        if total >= before + 3:
+            break
+        time.sleep(1)
+    assert total == before + 3, detail
+
+
+def test_update_holds_the_exhibit_in_a_visit(fleet: Fleet, visit: dict[str, Any]) -> None:
+    update = fleet.playbook("update.yml", "-e", "exhibit_agent_log_level=DEBUG")
+    assert_ok(update)
+    assert "HELD exhibit-001: in visit" in update.output
+    assert "HELD exhibit-002" not in update.output
+    unit = "cat /etc/systemd/system/exhibit-agent.service"
+    assert "--log-level INFO run" in fleet.ssh("pi1", unit).stdout, "exhibit-001 was updated"
+    assert "--log-level DEBUG run" in fleet.ssh("pi2", unit).stdout, "exhibit-002 was not updated"
+    assert fleet.ssh("pi2", "systemctl is-active exhibit-agent").stdout.strip() == "active"
+
+    forced = fleet.playbook(
+        "update.yml",
+        "--limit",
+        "exhibit-001",
+        "-e",
+        "force=true",
+        "-e",
+        "exhibit_agent_log_level=DEBUG",
+    )
+    assert_ok(forced)
+    assert "HELD" not in forced.output
+    assert "--log-level DEBUG run" in fleet.ssh("pi1", unit).stdout
+    assert fleet.ssh("pi1", "systemctl is-active exhibit-agent").stdout.strip() == "active"
