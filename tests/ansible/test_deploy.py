@@ -90,6 +90,20 @@ def test_services_are_active(fleet: Fleet, provisioned: PlaybookRun) -> None:
     assert health["ingestion"] == "connected", health
 
 
+@pytest.mark.parametrize(
+    ("machine", "unit"), [("pi1", "exhibit-agent.service"), ("server", "fleet-api.service")]
+)
+def test_units_verify_cleanly(
+    fleet: Fleet, provisioned: PlaybookRun, machine: str, unit: str
+) -> None:
+    # systemd-analyze verify exits 0 even for unknown keys: any output is a finding.
+    done = fleet.ssh(
+        machine, f"systemd-analyze verify /etc/systemd/system/{unit} 2>&1", check=False
+    )
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.strip() == "", done.stdout
+
+
 def test_agent_unit_security_score(
     fleet: Fleet, provisioned: PlaybookRun, request: pytest.FixtureRequest
 ) -> None:

@@ -38,6 +38,7 @@ CACHE_DIR = Path(os.environ.get("EXHIBIT_TEST_CACHE", "/var/cache/exhibit-fleet-
 PREFIX = "exf"
 SSH_USER = "ansible"
 BOOT_TIMEOUT_S = 60.0
+REGISTRY = Path("/run/exhibit-fleet-testbeds")  # tag -> pid of the process that owns it
 TMPFS_SIZE = "6G"  # three roots of ~0.6 GB each once deployed, with room to spare
 
 
@@ -103,7 +104,7 @@ class Testbed:
     workdir: Path
     tarball: Path
     tag: str = field(default_factory=lambda: secrets.token_hex(2))
-    subnet: int = field(default_factory=lambda: 100 + os.getpid() % 150)
+    subnet: int = field(default_factory=lambda: _free_subnet())
     machines: dict[str, Machine] = field(default_factory=dict)
     key: Path = field(init=False)
 
@@ -113,6 +114,9 @@ class Testbed:
         self.bridge = f"{PREFIX}{self.tag}br"
         self._bridge_up = False
         self._lock = threading.Lock()
+        # Who owns this testbed: sweep() leaves it alone while this process lives.
+        REGISTRY.mkdir(parents=True, exist_ok=True)
+        (REGISTRY / self.tag).write_text(str(os.getpid()))
         # The roots live in a tmpfs of their own: unpacked faster, and gone at once.
         self.machines_dir = self.workdir / "machines"
         self.machines_dir.mkdir(exist_ok=True)
@@ -324,6 +328,7 @@ class Testbed:
                 run("umount", "--lazy", str(self.machines_dir), check=False).returncode != 0
             )
         shutil.rmtree(self.machines_dir, ignore_errors=True)
+        (REGISTRY / self.tag).unlink(missing_ok=True)
 
 
 def _quote(command: str) -> str:
@@ -338,24 +343,61 @@ def _kill_netns_processes(netns: str) -> None:
             os.kill(int(pid), signal.SIGKILL)
 
 
+def _owned_by_a_live_process(tag: str) -> bool:
+    try:
+        pid = int((REGISTRY / tag).read_text())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _free_subnet() -> int:
+    """A 10.213.N.0/24 that no interface of this host uses yet."""
+    used = run("ip", "-4", "-o", "addr", "show", check=False).stdout
+    for candidate in range(100 + os.getpid() % 50, 250):
+        if f" 10.213.{candidate}." not in used:
+            return candidate
+    raise RuntimeError(
+        "no free 10.213.N.0/24 for a testbed: run `python -m tests.ansible.testbed sweep`"
+    )
+
+
 def sweep() -> list[str]:
-    """Remove namespaces and bridges a killed run left behind; return what was removed."""
+    """Remove what killed runs left behind; return what was removed.
+
+    Only testbeds whose owning process is gone (see REGISTRY): a run going on in parallel
+    keeps its machines.
+    """
     removed: list[str] = []
     for line in run("ip", "netns", "list", check=False).stdout.splitlines():
         name = line.split()[0] if line.split() else ""
-        if name.startswith(f"{PREFIX}-"):
+        if name.startswith(f"{PREFIX}-") and not _owned_by_a_live_process(name.split("-")[1]):
             _kill_netns_processes(name)
             run("ip", "netns", "del", name, check=False)
             removed.append(name)
-    mounts = run("findmnt", "-n", "-o", "TARGET", "-S", "exf-machines", check=False).stdout.split()
-    for target in mounts:
-        run("umount", "--lazy", target, check=False)
-        removed.append(target)
+    mounts = run("findmnt", "-rn", "-o", "SOURCE,TARGET", "-t", "tmpfs", check=False).stdout
+    for line in mounts.splitlines():
+        source, _, target = line.partition(" ")
+        tag = source.removeprefix("exf-machines-")
+        if source.startswith("exf-machines-") and not _owned_by_a_live_process(tag):
+            run("umount", "--lazy", target, check=False)
+            removed.append(target)
     for line in run("ip", "-o", "link", "show", "type", "bridge", check=False).stdout.splitlines():
         name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith(PREFIX) and name.endswith("br"):
+        tag = name.removeprefix(PREFIX).removesuffix("br")
+        if name.startswith(PREFIX) and name.endswith("br") and not _owned_by_a_live_process(tag):
             run("ip", "link", "del", name, check=False)
             removed.append(name)
+    if REGISTRY.is_dir():
+        for entry in REGISTRY.iterdir():
+            if not _owned_by_a_live_process(entry.name):
+                entry.unlink(missing_ok=True)
     return removed
 
 
