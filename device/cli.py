@@ -23,13 +23,13 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from broker.messages import SelfTestResult
 from device import __version__, identity
 from device.config import AgentSettings, load_settings
 from device.errors import AgentError, ConfigError, IdentityMismatch
 from device.instance import agent_running
 from device.selftest import wait_result, write_request
 from device.status_report import status_report
+from device.wire import SelfTestResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -126,7 +126,7 @@ def _self_test_here(settings: AgentSettings, window: float, names: str) -> SelfT
 
 def _print_result(result: SelfTestResult, *, as_json: bool) -> None:
     if as_json:
-        print(result.model_dump_json())
+        print(result.to_payload().decode())
         return
     print(f"self-test {result.command_id}: {'PASSED' if result.passed else 'FAILED'}")
     width = max((len(name) for name in result.seen), default=0)

@@ -19,13 +19,13 @@ import logging
 from collections.abc import Callable
 
 from broker.errors import MessageError, TopicError
-from broker.messages import Assignment, Command, decode
 from broker.topics import Channel, exhibit_topic, parse
 from device.clock import Clock
 from device.config import AgentSettings
 from device.indicator import Indicator
 from device.selftest import SelfTests
 from device.state import AgentState
+from device.wire import Assignment, Command, decode_inbound
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,12 @@ class CommandHandler:
             return False
         try:
             where = parse(topic)
-            message = decode(where.channel, payload)
+            message = decode_inbound(where.channel, payload)
         except (TopicError, MessageError) as exc:
             log.warning("ignoring a message on %s: %s", topic, exc)
             return False
-        if where.exhibit_id != self.settings.exhibit_id or (
-            getattr(message, "exhibit_id", None) != self.settings.exhibit_id
+        if self.settings.exhibit_id != where.exhibit_id or (
+            self.settings.exhibit_id != message.exhibit_id
         ):
             log.warning("ignoring a message on %s addressed to another exhibit", topic)
             return False

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from broker.messages import SelfTestResult
+from device.wire import SelfTestResult
 
 
 @dataclass(frozen=True, slots=True)

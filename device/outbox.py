@@ -30,14 +30,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from broker.messages import SEQ_MAX, CountRecord, SessionRecord
+from broker.errors import MessageError
 from device.errors import IdentityMismatch, OutboxError
 from device.events import Interaction
 from device.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION
+from device.wire import SEQ_MAX, record_json
+
+if TYPE_CHECKING:
+    from broker.messages import CountRecord, SessionRecord
 
 MAX_COUNT_PER_RECORD = 1_000_000  # CountRecord.count's bound; larger buckets are split
 
@@ -281,20 +283,18 @@ class Outbox:
             for fields in records:
                 if next_seq > SEQ_MAX:
                     raise OutboxError(f"{self.path}: seq space exhausted")
-                record = self.record_from({**fields, "seq": next_seq})
-                rows.append((next_seq, record.type, record.to_payload().decode()))
+                body = self.record_json({**fields, "seq": next_seq})
+                rows.append((next_seq, str(fields.get("type", "count")), body))
                 next_seq += 1
             db.executemany("INSERT INTO records (seq, kind, body) VALUES (?, ?, ?)", rows)
             db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (next_seq,))
         return [seq for seq, _kind, _body in rows]
 
-    def record_from(self, fields: dict[str, Any]) -> CountRecord | SessionRecord:
-        """Validate ``fields`` as a record; OutboxError (rolling back) if they are not one."""
+    def record_json(self, fields: dict[str, Any]) -> str:
+        """``fields`` as a record's exact JSON; OutboxError (rolling back) if not a record."""
         try:
-            if fields.get("type") == "session":
-                return SessionRecord.model_validate(fields)
-            return CountRecord.model_validate(fields)
-        except ValidationError as exc:
+            return record_json(fields)
+        except MessageError as exc:
             # Rolls the seal back: the data stays where it was and the error surfaces,
             # never a silently dropped count.
             raise OutboxError(f"{self.path}: {fields} is not a valid record: {exc}") from exc
@@ -309,7 +309,11 @@ class Outbox:
         ).fetchall()
 
     def pending(self, limit: int, *, after_seq: int = 0) -> list[CountRecord | SessionRecord]:
-        """Up to ``limit`` sealed records with seq > ``after_seq``, oldest first, parsed."""
+        """Up to ``limit`` sealed records with seq > ``after_seq``, oldest first, parsed.
+
+        For inspection (tests, benchmarks): it parses with the contract's pydantic models,
+        which the running agent never imports.
+        """
         rows = self.pending_bodies(limit, after_seq=after_seq)
         return [parse_record(body) for _seq, body in rows]
 
@@ -353,8 +357,8 @@ class Outbox:
         row = self._db.execute("SELECT body FROM records ORDER BY seq LIMIT 1").fetchone()
         if row is None:
             return None
-        record = parse_record(row[0])
-        return OldestPending(record.seq, record.start)
+        record = json.loads(row[0])
+        return OldestPending(int(record["seq"]), datetime.fromisoformat(record["start"]))
 
     def last_seq(self) -> int:
         """The highest seq given out so far (0 if none)."""
@@ -367,6 +371,8 @@ class Outbox:
 
 def parse_record(body: str) -> CountRecord | SessionRecord:
     """A stored record back as its model (the first field of the JSON names its type)."""
+    from broker.messages import CountRecord, SessionRecord  # inspection only: see pending()
+
     # No TypeAdapter for the union: each one compiles a validator and costs memory.
     if body.startswith('{"type":"session"'):
         return SessionRecord.model_validate_json(body)

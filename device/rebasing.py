@@ -46,8 +46,7 @@ def rebase_boot(outbox: Outbox, *, boot_id: str, offset_s: float) -> int:
             fields = json.loads(body)
             fields["start"] = wall_at(offset_s, fields["mono_start"])
             fields["clock_synced"] = True
-            record = outbox.record_from(fields)
-            updates.append((record.to_payload().decode(), seq))
+            updates.append((outbox.record_json(fields), seq))
         db.executemany("UPDATE records SET body = ? WHERE seq = ?", updates)
         changed += len(updates)
 

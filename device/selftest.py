@@ -28,10 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broker.messages import SelfTestResult
 from device.clock import Clock
 from device.config import AgentSettings
 from device.events import Interaction, SelfTestRequest
+from device.wire import SelfTestResult
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def wait_result(data_dir: Path, command_id: str, *, timeout: float) -> SelfTestR
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists():
-            result = SelfTestResult.model_validate_json(path.read_text())
+            result = SelfTestResult.from_json(path.read_text())
             path.unlink(missing_ok=True)
             return result
         time.sleep(0.05)
@@ -147,7 +147,7 @@ class SelfTests:
         if run.reply_file:
             folder = request_dir(self.settings.data_dir)
             temporary = folder / f".result-{run.command_id}.tmp"
-            temporary.write_text(result.model_dump_json())
+            temporary.write_bytes(result.to_payload())
             temporary.replace(folder / f"result-{run.command_id}.json")
         if run.request is not None:
             run.request.result = result

@@ -23,13 +23,13 @@ import json
 import logging
 from collections.abc import Callable
 
-from broker.messages import MAX_PAYLOAD_BYTES
 from broker.topics import Channel, exhibit_topic
 from device.clock import Clock
 from device.config import AgentSettings
 from device.events import Acked
 from device.link import Link, Publication
 from device.outbox import Outbox
+from device.wire import MAX_PAYLOAD_BYTES, format_time
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class Sender:
     def _encode(self, rows: list[tuple[int, str]]) -> tuple[list[int], bytes]:
         head = (
             f'{{"schema_version":1,"exhibit_id":{json.dumps(self.settings.exhibit_id)},'
-            f'"sent_at":"{self._clock.wall().isoformat()}","records":['
+            f'"sent_at":"{format_time(self._clock.wall())}","records":['
         )
         size = len(head) + 2
         taken = 0

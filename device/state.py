@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from broker.messages import Assignment, Command, SelfTestResult
 from device.outbox import Outbox
+from device.wire import Assignment, Command, SelfTestResult
 
 KEEP_COMMANDS = 200
 """Command ids remembered; older ones cannot come back (retained is the latest only)."""
@@ -89,4 +89,4 @@ class AgentState:
     def last_self_test(self) -> SelfTestResult | None:
         """The last self-test result, delivered or not."""
         payload = self._outbox.meta("selftest_last")
-        return None if payload is None else SelfTestResult.model_validate_json(payload)
+        return None if payload is None else SelfTestResult.from_json(str(payload))

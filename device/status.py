@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from broker.messages import Heartbeat, Status
 from broker.topics import Channel, exhibit_topic
 from device import __version__
 from device.clock import Clock
 from device.config import AgentSettings
 from device.health import Health
 from device.link import Publication
+from device.wire import heartbeat_payload, status_payload
 
 
 def status_message(
@@ -20,9 +20,9 @@ def status_message(
     fleet sees what this exhibit counts before any count arrives.
     """
     if clock is None:
-        status = Status(exhibit_id=settings.exhibit_id, online=online)
+        payload = status_payload(exhibit_id=settings.exhibit_id, online=online)
     else:
-        status = Status(
+        payload = status_payload(
             exhibit_id=settings.exhibit_id,
             online=online,
             at=clock.wall(),
@@ -32,7 +32,7 @@ def status_message(
             inputs=settings.count_names(),
         )
     topic = exhibit_topic(settings.exhibit_id, Channel.STATUS)
-    return Publication(topic, status.to_payload(), qos=1, retain=True)
+    return Publication(topic, payload, qos=1, retain=True)
 
 
 def heartbeat_message(
@@ -44,7 +44,7 @@ def heartbeat_message(
     health: Health,
 ) -> Publication:
     """A heartbeat (QoS 0): uptime, clock state, outbox depth and what health is readable."""
-    beat = Heartbeat(
+    payload = heartbeat_payload(
         exhibit_id=settings.exhibit_id,
         at=clock.wall(),
         boot_id=clock.boot_id(),
@@ -59,4 +59,4 @@ def heartbeat_message(
         wifi_signal_dbm=health.wifi_signal_dbm,
     )
     topic = exhibit_topic(settings.exhibit_id, Channel.HEARTBEAT)
-    return Publication(topic, beat.to_payload(), qos=0)
+    return Publication(topic, payload, qos=0)

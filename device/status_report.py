@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker.messages import SelfTestResult
 from device import identity
 from device.clock import SystemClock
 from device.config import AgentSettings
 from device.errors import IdentityMismatch
 from device.instance import agent_running
 from device.outbox import Outbox
+from device.wire import SelfTestResult
 
 
 def _identity_state(settings: AgentSettings) -> str:
@@ -68,7 +68,7 @@ def status_report(settings: AgentSettings) -> dict[str, Any]:
 
 
 def _summary(payload: str) -> str:
-    result = SelfTestResult.model_validate_json(payload)
+    result = SelfTestResult.from_json(payload)
     missing = [name for name, seen in result.seen.items() if not seen]
     verdict = "passed" if result.passed else f"FAILED (not seen: {', '.join(missing)})"
     return f"{verdict} at {result.at.isoformat()}"

@@ -1,0 +1,262 @@
+"""device.wire against the contract: the agent's stdlib JSON is what broker.messages accepts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from broker import messages
+from broker.errors import MessageError
+from broker.topics import Channel
+from device import wire
+from device.clock import FakeClock
+from device.health import Health
+from device.status import heartbeat_message, status_message
+from tests.device.conftest import SettingsMaker
+
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+RIGA = timezone(timedelta(hours=2))
+
+COUNTS: list[dict[str, Any]] = [
+    {
+        "seq": 1,
+        "input": "button",
+        "start": T0,
+        "mono_start": 120,
+        "seconds": 60,
+        "count": 3,
+        "boot_id": "boot-1",
+        "clock_synced": True,
+    },
+    {
+        "type": "count",
+        "seq": 2**63 - 1,
+        "input": "dial_cw",
+        "start": datetime(2026, 3, 2, 11, 0, 1, 250, tzinfo=RIGA),
+        "mono_start": 0.5,
+        "seconds": 0.05,
+        "count": 0,
+        "boot_id": "b:1.x_y-z",
+        "clock_synced": False,
+        "visit_id": 42,
+    },
+    {
+        "type": "count",
+        "seq": 7,
+        "input": "pir",
+        "start": "2026-03-02T09:30:00.123456Z",  # as compaction reads it back
+        "mono_start": 3600.25,
+        "seconds": 86_400.0,
+        "count": 1_000_000,
+        "boot_id": "b",
+        "clock_synced": True,
+        "visit_id": None,
+    },
+]
+SESSIONS: list[dict[str, Any]] = [
+    {
+        "type": "session",
+        "seq": 3,
+        "start": T0,
+        "mono_start": 10.0,
+        "dwell_s": 0,
+        "interactions": 1,
+        "boot_id": "boot-1",
+        "clock_synced": False,
+        "visit_id": 9,
+    },
+    {
+        "type": "session",
+        "seq": 4,
+        "start": T0 + timedelta(microseconds=1),
+        "mono_start": 10.0,
+        "dwell_s": 86_400,
+        "interactions": 1_000_000,
+        "boot_id": "boot-1",
+        "clock_synced": True,
+    },
+]
+
+
+@pytest.mark.parametrize("fields", COUNTS + SESSIONS)
+def test_records_are_the_contracts_own_json(fields: dict[str, Any]) -> None:
+    body = wire.record_json(fields)
+    model = messages.SessionRecord if fields.get("type") == "session" else messages.CountRecord
+    expected = model.model_validate({k: v for k, v in fields.items() if k != "type"})
+    assert body == expected.to_payload().decode()
+    assert model.model_validate_json(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"seq": 0}, "seq"),
+        ({"seq": 2**63}, "seq"),
+        ({"input": "Button"}, "input"),
+        ({"input": "b\n"}, "input"),
+        ({"start": datetime(2026, 3, 2, 9, 30)}, "start"),
+        ({"start": "yesterday"}, "start"),
+        ({"mono_start": -1}, "mono_start"),
+        ({"mono_start": float("nan")}, "mono_start"),
+        ({"seconds": 0}, "seconds"),
+        ({"seconds": float("inf")}, "seconds"),
+        ({"count": -1}, "count"),
+        ({"count": 1_000_001}, "count"),
+        ({"count": 2.5}, "count"),
+        ({"boot_id": ""}, "boot_id"),
+        ({"boot_id": "a b"}, "boot_id"),
+        ({"visit_id": 0}, "visit_id"),
+        ({"colour": "red"}, "colour"),
+        ({"type": "press"}, "type"),
+    ],
+)
+def test_records_the_contract_refuses_are_refused(change: dict[str, Any], field: str) -> None:
+    fields = {**COUNTS[0], **change}
+    with pytest.raises(MessageError, match=f"^invalid: {field}:"):
+        wire.record_json(fields)
+    with pytest.raises(ValueError, match=field):
+        messages.CountRecord.model_validate(fields)
+
+
+def test_a_record_without_a_required_field_is_refused() -> None:
+    fields = {k: v for k, v in COUNTS[0].items() if k != "boot_id"}
+    with pytest.raises(MessageError, match="boot_id: field required"):
+        wire.record_json(fields)
+
+
+def test_status_and_heartbeat_are_the_contracts_own_json(make_settings: SettingsMaker) -> None:
+    settings = make_settings(inputs=[{"name": "start", "kind": "button", "pin": 17, "hold_s": 2}])
+    clock = FakeClock()
+    will = status_message(settings, online=False)
+    assert will.payload == messages.Status(exhibit_id="exhibit-001", online=False).to_payload()
+    birth = status_message(settings, online=True, clock=clock)
+    parsed = messages.Status.model_validate_json(birth.payload)
+    assert parsed.inputs == ["start", "start_hold"]
+    assert birth.payload == parsed.to_payload()
+    for health in (
+        Health(),
+        Health(
+            cpu_temp_c=51.5,
+            under_voltage=False,
+            throttled=True,
+            disk_free_bytes=2**40,
+            mem_available_bytes=0,
+            wifi_signal_dbm=-67,
+        ),
+    ):
+        beat = heartbeat_message(
+            settings, clock=clock, clock_synced=True, outbox_depth=12, health=health
+        )
+        parsed_beat = messages.Heartbeat.model_validate_json(beat.payload)
+        assert beat.payload == parsed_beat.to_payload()
+
+
+def test_self_test_results_round_trip_through_the_contract() -> None:
+    result = wire.SelfTestResult(
+        exhibit_id="exhibit-001",
+        command_id="cmd-1",
+        at=T0,
+        seen={"button": True, "dial": False},
+        passed=False,
+    )
+    payload = result.to_payload()
+    parsed = messages.SelfTestResult.model_validate_json(payload)
+    assert payload == parsed.to_payload()
+    assert wire.SelfTestResult.from_json(parsed.model_dump_json()) == result
+
+
+FLEET_PAYLOADS: list[tuple[Channel, bytes]] = [
+    (
+        Channel.ASSIGNMENT,
+        messages.Assignment(exhibit_id="exhibit-001", visit_id=314, issued_at=T0).to_payload(),
+    ),
+    (Channel.ASSIGNMENT, messages.Assignment(exhibit_id="e1", issued_at=T0).to_payload()),
+    (
+        Channel.COMMAND,
+        messages.Command(
+            exhibit_id="exhibit-001",
+            command_id="c-1_x",
+            action="identify",
+            seconds=10,
+            issued_at=T0,
+        ).to_payload(),
+    ),
+    (
+        Channel.COMMAND,
+        messages.Command(
+            exhibit_id="exhibit-001",
+            command_id="c" * 64,
+            action="self_test",
+            seconds=0.5,
+            issued_at=datetime(2026, 3, 2, 11, 30, tzinfo=RIGA),
+        ).to_payload(),
+    ),
+]
+
+
+def _command(**change: Any) -> bytes:
+    fields = {
+        "schema_version": 1,
+        "exhibit_id": "exhibit-001",
+        "command_id": "c1",
+        "action": "identify",
+        "seconds": 5,
+        "issued_at": "2026-03-02T09:30:00Z",
+    }
+    fields.update(change)
+    return json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
+
+
+BAD_PAYLOADS: list[tuple[Channel, bytes]] = [
+    (Channel.COMMAND, b"x" * (wire.MAX_PAYLOAD_BYTES + 1)),
+    (Channel.COMMAND, b"{not json"),
+    (Channel.COMMAND, b"\xff\xfe"),
+    (Channel.COMMAND, b"[1, 2]"),
+    (Channel.COMMAND, _command(schema_version=2)),
+    (Channel.COMMAND, _command(schema_version=None)),
+    (Channel.COMMAND, _command(action="reboot")),
+    (Channel.COMMAND, _command(seconds=0)),
+    (Channel.COMMAND, _command(seconds=601)),
+    (Channel.COMMAND, _command(command_id="")),
+    (Channel.COMMAND, _command(command_id="a b")),
+    (Channel.COMMAND, _command(exhibit_id="Exhibit 1")),
+    (Channel.COMMAND, _command(issued_at="2026-03-02T09:30:00")),
+    (Channel.COMMAND, _command(issued_at=None)),
+    (Channel.COMMAND, _command(extra=1)),
+    (
+        Channel.ASSIGNMENT,
+        b'{"schema_version":1,"exhibit_id":"e1","visit_id":0,"issued_at":"2026-03-02T09:30:00Z"}',
+    ),
+    (
+        Channel.ASSIGNMENT,
+        b'{"schema_version":1,"exhibit_id":"e1","visit_id":1.5,"issued_at":"2026-03-02T09:30:00Z"}',
+    ),
+    (Channel.ASSIGNMENT, b'{"schema_version":1,"exhibit_id":"e1"}'),
+]
+
+
+@pytest.mark.parametrize(("channel", "payload"), FLEET_PAYLOADS + BAD_PAYLOADS)
+def _outcome(decode: Any, channel: Channel, payload: bytes) -> tuple[str, dict[str, Any]]:
+    """("ok", fields) or (reason code, {})."""
+    try:
+        message = decode(channel, payload)
+    except MessageError as exc:
+        return exc.reason, {}
+    names = ("exhibit_id", "visit_id", "command_id", "action", "seconds", "issued_at")
+    return "ok", {name: getattr(message, name) for name in names if hasattr(message, name)}
+
+
+@pytest.mark.parametrize(("channel", "payload"), FLEET_PAYLOADS + BAD_PAYLOADS)
+def test_decoding_agrees_with_the_contract(channel: Channel, payload: bytes) -> None:
+    expected = _outcome(messages.decode, channel, payload)
+    assert _outcome(wire.decode_inbound, channel, payload) == expected
+
+
+def test_the_contracts_limits_are_the_agents() -> None:
+    assert wire.SCHEMA_VERSION == messages.SCHEMA_VERSION
+    assert wire.MAX_PAYLOAD_BYTES == messages.MAX_PAYLOAD_BYTES
+    assert wire.MAX_RECORDS_PER_BATCH == messages.MAX_RECORDS_PER_BATCH
+    assert wire.SEQ_MAX == messages.SEQ_MAX
