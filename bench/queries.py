@@ -7,8 +7,9 @@ The data is generated straight into a database migrated to the project's schema,
 50 exhibits with 3 inputs, school days (weekdays) from ``FIRST_DAY``, 3 visits a day of
 5 exhibits each, 08:00-15:00 UTC; each exhibit on a visit sends one count record per
 input per minute (1,260 per exhibit-day), tagged with and attributed to its visit, seqs
-gap-free per exhibit. The rollups are the ``GROUP BY`` of the same rows, and
-``exhibit_seq_ranges`` one range per exhibit: what ingestion would have stored. 530 days
+gap-free per exhibit. The rollups (``usage_hourly``, ``visit_exhibit_totals``) are the
+``GROUP BY`` of the same rows, and ``exhibit_seq_ranges`` one range per exhibit: what
+ingestion would have stored. 530 days
 make 10,017,000 records.
 
 The endpoints are then timed in-process through httpx's ASGITransport (the real app,
@@ -182,7 +183,7 @@ def generate(engine: Engine, days: int, *, seed: int = 9) -> None:
 def _fill_records(
     db: Connection, schedule: list[dict[str, Any]], slots: list[dict[str, Any]]
 ) -> None:
-    """count_records and usage_hourly from the schedule, in SQL, secondary indexes built after."""
+    """count_records and the rollups from the schedule, in SQL, secondary indexes built after."""
     from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table
 
     from fleet_api.tables import UTCDateTime
@@ -236,6 +237,13 @@ def _fill_records(
             'INSERT INTO usage_hourly (visit_id, exhibit_id, input, hour, "count", records) '
             f"SELECT s.visit_id, s.exhibit_id, i.name, sl.hour, sum({amount}), count(*) {source} "
             "GROUP BY s.visit_id, s.exhibit_id, i.name, sl.hour"
+        )
+    )
+    db.execute(
+        text(
+            "INSERT INTO visit_exhibit_totals (visit_id, exhibit_id, interactions, records, "
+            'sessions) SELECT visit_id, exhibit_id, sum("count"), sum(records), 0 '
+            "FROM usage_hourly GROUP BY visit_id, exhibit_id"
         )
     )
     print(f"  + rollups {time.monotonic() - step:.1f} s", flush=True)

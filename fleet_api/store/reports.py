@@ -1,8 +1,8 @@
 """Reports over a period, from the rollups: usage per group, and the funder report.
 
 The visits of a period are those starting in ``[start, end)``. Their interactions and
-sessions come from ``usage_hourly``/``session_hourly`` (one grouped read each, however
-many records the visits have); the rest is visits, schools and exhibits.
+sessions come from ``visit_exhibit_totals`` (one row per visit and exhibit, however many
+records the visits have); the rest is visits, schools and exhibits.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from fleet_api.tables import (
     UNASSIGNED,
     exhibits,
     schools,
-    session_hourly,
     usage_hourly,
+    visit_exhibit_totals,
     visit_exhibits,
     visits,
 )
@@ -61,17 +61,12 @@ def _visits(connection: Connection, start: datetime | None, end: datetime | None
         .order_by(visit_exhibits.c.exhibit_id)
     ):
         members[visit_id].append(exhibit_id)
-    per_exhibit: defaultdict[int, dict[str, list[int]]] = defaultdict(dict)
-    for slot, table, measure in (
-        (0, usage_hourly, usage_hourly.c.count),
-        (1, session_hourly, session_hourly.c.sessions),
+    per_exhibit: defaultdict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    t = visit_exhibit_totals.c
+    for visit_id, exhibit_id, interactions, sessions in connection.execute(
+        select(t.visit_id, t.exhibit_id, t.interactions, t.sessions).where(t.visit_id.in_(ids))
     ):
-        for visit_id, exhibit_id, total in connection.execute(
-            select(table.c.visit_id, table.c.exhibit_id, func.sum(measure))
-            .where(table.c.visit_id.in_(ids))
-            .group_by(table.c.visit_id, table.c.exhibit_id)
-        ):
-            per_exhibit[visit_id].setdefault(exhibit_id, [0, 0])[slot] += int(total or 0)
+        per_exhibit[visit_id][exhibit_id] = (interactions, sessions)
     found = []
     for row in connection.execute(
         select(
@@ -85,7 +80,7 @@ def _visits(connection: Connection, start: datetime | None, end: datetime | None
         .where(visits.c.id.in_(ids))
         .order_by(visits.c.starts_at, visits.c.id)
     ).mappings():
-        by_exhibit = {e: (c[0], c[1]) for e, c in per_exhibit[row["id"]].items()}
+        by_exhibit = per_exhibit[row["id"]]
         line = VisitLine(
             visit_id=row["id"],
             starts_at=row["starts_at"],

@@ -150,11 +150,13 @@ def _in_use(
     # The inputs of an exhibit share bucket boundaries: DISTINCT reads a third of the rows.
     # Only differences are taken, so the times skip UTCDateTime's per-row conversion
     # (naive on SQLite, aware on PostgreSQL: consistent within one query either way).
+    # The index on (attributed_visit_id, exhibit_id, corrected_start, seconds, count, ...)
+    # covers this read; fetching all rows at once is cheaper than one by one.
     for exhibit_id, start, seconds in connection.execute(
         select(c.exhibit_id, type_coerce(c.corrected_start, DateTime()), c.seconds)
         .where(c.attributed_visit_id == visit.id, c.count > 0)
         .distinct()
-    ):
+    ).all():
         if exhibit_id not in found:
             intervals[exhibit_id].append((start, start + timedelta(seconds=seconds)))
     for exhibit_id, spans in intervals.items():

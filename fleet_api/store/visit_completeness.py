@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, exists, func, or_, select
 
 from fleet_api.attribution import TimeBasis
 from fleet_api.completeness import DataStatus, SeqRange, gaps, gaps_near, visit_data_status
@@ -63,19 +63,31 @@ def visit_completeness(
         )
     }
     ended = now >= ends_at
-    result: dict[str, Completeness] = {}
+    relevant_gaps: dict[str, list[SeqRange]] = {}
+    bounds: dict[str, int] = {}
     for exhibit_id in exhibit_ids:
         mine = seqs.get(exhibit_id, _VisitSeqs())
         missing = gaps(ranges[exhibit_id])
         if mine.first is not None and mine.last is not None:
-            relevant = gaps_near(missing, mine.first, mine.last)
-            bound = mine.last
+            relevant_gaps[exhibit_id] = gaps_near(missing, mine.first, mine.last)
+            bounds[exhibit_id] = mine.last
         else:
             before = _seq_before(connection, exhibit_id, starts_at)
-            relevant = gaps_near(missing, before + 1, 2**63 - 1)
-            bound = before
-        later = ended and _later_record(connection, exhibit_id, ends_at, bound)
-        drained = ended and drained_after(connection, exhibit_id=exhibit_id, after=ends_at)
+            relevant_gaps[exhibit_id] = gaps_near(missing, before + 1, 2**63 - 1)
+            bounds[exhibit_id] = before
+    later_ones = _later_records(connection, ends_at, bounds) if ended else set()
+    result: dict[str, Completeness] = {}
+    for exhibit_id in exhibit_ids:
+        mine = seqs.get(exhibit_id, _VisitSeqs())
+        relevant = relevant_gaps[exhibit_id]
+        later = exhibit_id in later_ones
+        # Only asked when it decides the status: gaps or a later record already do.
+        drained = (
+            ended
+            and not relevant
+            and not later
+            and drained_after(connection, exhibit_id=exhibit_id, after=ends_at)
+        )
         status = visit_data_status(
             ended=ended, relevant_gaps=relevant, later_record=later, drained=drained
         )
@@ -125,18 +137,29 @@ def _seq_before(connection: Connection, exhibit_id: str, starts_at: datetime) ->
     return 0 if latest is None else latest[1]
 
 
-def _later_record(connection: Connection, exhibit_id: str, ends_at: datetime, after: int) -> bool:
-    """Whether a record made after the visit, with a seq above ``after``, has arrived."""
-    for table in RECORD_TABLES:
-        c = table.c
-        found = connection.execute(
-            select(c.seq)
-            .where(c.exhibit_id == exhibit_id, c.corrected_start >= ends_at, c.seq > after)
-            .limit(1)
-        ).first()
-        if found is not None:
-            return True
-    return False
+def _later_records(
+    connection: Connection, ends_at: datetime, bounds: Mapping[str, int]
+) -> set[str]:
+    """The exhibits of which a record made after the visit, with a seq above the exhibit's
+    bound, has arrived: one EXISTS per exhibit and table, in one round trip."""
+    if not bounds:
+        return set()
+    ordered = sorted(bounds.items())
+    checks = [
+        or_(
+            *(
+                exists().where(
+                    table.c.exhibit_id == exhibit_id,
+                    table.c.corrected_start >= ends_at,
+                    table.c.seq > after,
+                )
+                for table in RECORD_TABLES
+            )
+        ).label(f"later_{n}")
+        for n, (exhibit_id, after) in enumerate(ordered)
+    ]
+    row = connection.execute(select(*checks)).one()
+    return {exhibit_id for (exhibit_id, _after), found in zip(ordered, row, strict=True) if found}
 
 
 def _detail(status: DataStatus, relevant: Sequence[SeqRange], later: bool) -> str:

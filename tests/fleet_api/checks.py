@@ -49,6 +49,7 @@ def assert_rollups_match_records(engine: Engine) -> None:
         stored, expected = stored_rollups(connection), rollups_from_raw(connection)
     assert stored.usage == expected.usage
     assert stored.sessions == expected.sessions
+    assert stored.totals == expected.totals
 
 
 def usage(engine: Engine, visit_id: int, now: datetime | None = None) -> VisitUsage:

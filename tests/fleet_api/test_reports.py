@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from fleet_api.models.reports import FunderReport, UsageReport
 from fleet_api.store.ingest import write_batch
 from tests.fleet_api.builders import T0, counts, iso, mixed, record, session
 
@@ -265,3 +266,31 @@ async def test_an_empty_period_is_an_empty_report(client: httpx.AsyncClient) -> 
     )
     text = (await client.get("/reports/funder", params={"format": "csv"})).text
     assert text.splitlines()[1].startswith(",,0,0")
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "model"),
+    [
+        ("/reports/funder", {}, FunderReport),
+        ("/reports/usage", {"group_by": "school"}, UsageReport),
+    ],
+)
+async def test_json_reports_are_exactly_their_documented_model(
+    client: httpx.AsyncClient,
+    visits: list[int],
+    path: str,
+    params: dict[str, str],
+    model: type[FunderReport | UsageReport],
+) -> None:
+    response = await client.get(path, params={**PERIOD, **params})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["period"] == PERIOD
+    assert model.model_validate(body).model_dump(mode="json", by_alias=True) == body
+    document = (await client.get("/openapi.json")).json()
+    content = document["paths"][path]["get"]["responses"]["200"]["content"]
+    assert content["application/json"]["schema"] == {
+        "$ref": f"#/components/schemas/{model.__name__}"
+    }
+    assert "text/csv; charset=utf-8" in content
