@@ -11,7 +11,8 @@ table and ``measure()`` returns the figures:
 - ``rss_mb`` / ``peak_rss_mb``: resident memory after the run, and its peak (VmHWM);
   ``private_mb`` / ``file_backed_mb`` split it (RssAnon: the heap; RssFile: mapped
   libraries, which the kernel can drop and read again). Most of it is the interpreter and
-  the libraries (pydantic-core and pydantic-settings alone are about 24 MB on x86-64).
+  the libraries (gpiozero about 8 MB, paho-mqtt with ssl about 7 MB on x86-64); the agent
+  imports no pydantic (``device.wire``, ``device.config``).
 - ``cpu_ms_per_interaction_burst``: process CPU (all threads: gpiozero callback, worker,
   SQLite, paho) per press while ``presses`` presses come as fast as the pin can be
   driven, so many land in one commit (a crowd).

@@ -11,212 +11,140 @@ named by ``EXHIBIT_CONFIG``. Lists and tables are JSON in the environment, e.g.:
     EXHIBIT_INPUTS='[{"name": "button", "kind": "button", "pin": 17}]'
     EXHIBIT_INDICATOR='{"pin": 27}'
 
+An indicator's fields may also come one by one (``EXHIBIT_INDICATOR__PIN=27``). Environment
+variable names are case-insensitive; unknown ``EXHIBIT_*`` variables are ignored, unknown
+keys in the file or in code are errors.
+
 Inputs and their rules are described in ``device.wiring``. ``load_settings()`` turns every
 mistake into a one-line ``ConfigError`` naming the setting and the fix
-(``device.config_errors``).
+(``device.config_errors``); so does building ``AgentSettings`` directly. Everything here is
+the standard library (``tomllib``, dataclasses, ``device.setting_types``): the agent
+imports no pydantic.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
-import re
 import tomllib
-from contextvars import ContextVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import (
-    Field,
-    SecretStr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-    TomlConfigSettingsSource,
-)
+from typing import TYPE_CHECKING, Any, Literal
 
 from broker.endpoint import BrokerEndpoint
-from broker.errors import BrokerUrlError
-from broker.messages import MAX_RECORDS_PER_BATCH
-from broker.tls import TlsSettings
 from broker.topics import validate_exhibit_id
-from device.config_errors import INPUTS_EXAMPLE, describe, setting_error
+from device.config_errors import INPUTS_EXAMPLE, raise_first, setting_error
 from device.errors import ConfigError
-from device.wiring import IndicatorSpec, InputSpec
+from device.setting_types import (
+    Loc,
+    Problem,
+    Secret,
+    current_values,
+    read_fields,
+    reader,
+    rule,
+)
+from device.wire import MAX_RECORDS_PER_BATCH
+from device.wiring import IndicatorSpec, InputSpec, read_indicator, read_inputs
+
+if TYPE_CHECKING:
+    from broker.tls import TlsSetKwargs
 
 ENV_PREFIX = "EXHIBIT_"
 CONFIG_FILE_ENV = "EXHIBIT_CONFIG"
 OUTBOX_FILE = "outbox.sqlite3"
-_CODE_ONLY: ContextVar[bool] = ContextVar("agent_settings_code_only", default=False)
+NESTED_DELIMITER = "__"
 
 
-class AgentSettings(BaseSettings):
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """The CA to trust (None: the system's) and an optional client certificate and key.
+
+    The agent's stand-in for ``broker.tls.TlsSettings`` (a pydantic model): the files were
+    checked with the settings, and ``tls_set_kwargs()`` gives paho the same arguments.
+    """
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    def tls_set_kwargs(self) -> TlsSetKwargs:
+        """Keyword arguments for paho's ``Client.tls_set`` (None lets paho use its default)."""
+        return {
+            "ca_certs": None if self.ca_file is None else str(self.ca_file),
+            "certfile": None if self.cert_file is None else str(self.cert_file),
+            "keyfile": None if self.key_file is None else str(self.key_file),
+        }
+
+
+def _broker_url(value: str) -> str:
+    return BrokerEndpoint.parse(value).url  # BrokerUrlError is a ValueError
+
+
+def _distinct_inputs(value: Any, loc: Loc) -> tuple[list[InputSpec] | None, list[Problem]]:
+    inputs, problems = read_inputs(value, loc)
+    if inputs is None:
+        return None, problems
+    owners: dict[str, str] = {}
+    for spec in inputs:
+        for name in dict.fromkeys([spec.name, *spec.count_names()]):
+            if name in owners:
+                message = f"input name {name!r} is used twice; give each input its own"
+                return None, [Problem(loc, "value", message)]
+            if len(name) > 32:
+                message = (
+                    f"input {spec.name!r} counts as {name!r}, longer than 32 characters; "
+                    "shorten the input name"
+                )
+                return None, [Problem(loc, "value", message)]
+            owners[name] = spec.name
+    return inputs, []
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentSettings:
     """Everything the agent needs to know; see the module docstring for where it comes from."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter="__",
-        extra="forbid",
-        frozen=True,
+    exhibit_id: str = field(metadata=rule(str, check=validate_exhibit_id))
+    broker_url: str = field(default="mqtt://127.0.0.1:1883", metadata=rule(str, check=_broker_url))
+    username: str | None = field(
+        default=None, metadata=rule(str, min_length=1, max_length=64, optional=True)
     )
+    password: Secret | None = field(default=None, metadata=rule(Secret, optional=True))
+    tls_ca_file: Path | None = field(default=None, metadata=rule(Path, optional=True))
+    tls_cert_file: Path | None = field(default=None, metadata=rule(Path, optional=True))
+    tls_key_file: Path | None = field(default=None, metadata=rule(Path, optional=True))
+    mqtt_protocol: Literal["auto", "5", "3.1.1"] = field(
+        default="auto", metadata=rule(str, choices=("auto", "5", "3.1.1"))
+    )
+    client_id: str | None = field(
+        default=None, metadata=rule(str, min_length=1, max_length=64, optional=True)
+    )
+    data_dir: Path = field(default=Path("/var/lib/exhibit-agent"), metadata=rule(Path))
+    inputs: list[InputSpec] = field(default_factory=list, metadata=reader(_distinct_inputs))
+    indicator: IndicatorSpec | None = field(default=None, metadata=reader(read_indicator))
+    bucket_seconds: float = field(default=60.0, metadata=rule(float, gt=0, le=86_400))
+    session_idle_s: float = field(default=30.0, metadata=rule(float, gt=0, le=3_600))
+    outbox_max_records: int = field(default=50_000, metadata=rule(int, ge=100, le=10_000_000))
+    inflight_window: int = field(default=100, metadata=rule(int, ge=1, le=1_000))
+    batch_max_records: int = field(default=500, metadata=rule(int, ge=1, le=MAX_RECORDS_PER_BATCH))
+    heartbeat_seconds: float = field(default=60.0, metadata=rule(float, gt=0, le=86_400))
+    keepalive_s: int = field(default=30, metadata=rule(int, ge=5, le=300))
+    reconnect_min_s: float = field(default=0.5, metadata=rule(float, gt=0, le=3_600))
+    reconnect_max_s: float = field(default=60.0, metadata=rule(float, gt=0, le=3_600))
+    command_max_age_s: float = field(default=3_600.0, metadata=rule(float, gt=0, le=30 * 86_400))
+    self_test_seconds: float = field(default=30.0, metadata=rule(float, gt=0, le=600))
+    identity_blink_s: float = field(default=10.0, metadata=rule(float, ge=0, le=600))
+    machine_id_file: Path = field(default=Path("/etc/machine-id"), metadata=rule(Path))
+    cpuinfo_file: Path = field(default=Path("/proc/cpuinfo"), metadata=rule(Path))
+    sd_cid_file: Path = field(default=Path("/sys/block/mmcblk0/device/cid"), metadata=rule(Path))
 
-    exhibit_id: str
-    broker_url: str = "mqtt://127.0.0.1:1883"
-    username: str | None = Field(default=None, min_length=1, max_length=64)
-    password: SecretStr | None = None
-    tls_ca_file: Path | None = None
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-    mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
-    client_id: str | None = Field(default=None, min_length=1, max_length=64)
-    data_dir: Path = Path("/var/lib/exhibit-agent")
-    inputs: list[InputSpec] = Field(default_factory=list)
-    indicator: IndicatorSpec | None = None
-    bucket_seconds: float = Field(default=60.0, gt=0, le=86_400)
-    session_idle_s: float = Field(default=30.0, gt=0, le=3_600)
-    outbox_max_records: int = Field(default=50_000, ge=100, le=10_000_000)
-    inflight_window: int = Field(default=100, ge=1, le=1_000)
-    batch_max_records: int = Field(default=500, ge=1, le=MAX_RECORDS_PER_BATCH)
-    heartbeat_seconds: float = Field(default=60.0, gt=0, le=86_400)
-    keepalive_s: int = Field(default=30, ge=5, le=300)
-    reconnect_min_s: float = Field(default=0.5, gt=0, le=3_600)
-    reconnect_max_s: float = Field(default=60.0, gt=0, le=3_600)
-    command_max_age_s: float = Field(default=3_600.0, gt=0, le=30 * 86_400)
-    self_test_seconds: float = Field(default=30.0, gt=0, le=600)
-    identity_blink_s: float = Field(default=10.0, ge=0, le=600)
-    machine_id_file: Path = Path("/etc/machine-id")
-    cpuinfo_file: Path = Path("/proc/cpuinfo")
-    sd_cid_file: Path = Path("/sys/block/mmcblk0/device/cid")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Code, then environment, then the TOML file named by EXHIBIT_CONFIG (if any)."""
-        if _CODE_ONLY.get():
-            return (init_settings,)
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get(CONFIG_FILE_ENV)
-        if config_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
-        return tuple(sources)
-
-    @field_validator("exhibit_id")
-    @classmethod
-    def _exhibit_id_fits_a_topic(cls, value: str) -> str:
-        return validate_exhibit_id(value)
-
-    @field_validator("broker_url")
-    @classmethod
-    def _broker_url_parses(cls, value: str) -> str:
-        try:
-            return BrokerEndpoint.parse(value).url
-        except BrokerUrlError as exc:
-            raise ValueError(str(exc)) from None
-
-    @field_validator("inputs")
-    @classmethod
-    def _inputs_are_distinct(cls, inputs: list[InputSpec]) -> list[InputSpec]:
-        owners: dict[str, str] = {}
-        for spec in inputs:
-            for name in dict.fromkeys([spec.name, *spec.count_names()]):
-                if name in owners:
-                    raise ValueError(f"input name {name!r} is used twice; give each input its own")
-                if len(name) > 32:
-                    raise ValueError(
-                        f"input {spec.name!r} counts as {name!r}, longer than 32 characters; "
-                        "shorten the input name"
-                    )
-                owners[name] = spec.name
-        return inputs
-
-    @field_validator("reconnect_max_s")
-    @classmethod
-    def _backoff_is_ordered(cls, value: float, info: ValidationInfo) -> float:
-        low = info.data.get("reconnect_min_s")
-        if low is not None and value < low:
-            raise ValueError(
-                f"{value} is below reconnect_min_s ({low}); raise it to at least {low}"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _whole_config_holds_together(self) -> AgentSettings:
-        self._check_pins()
-        self._check_credentials()
-        self._check_tls()
-        return self
-
-    def _check_pins(self) -> None:
-        used: dict[int, str] = {}
-        wired = [(spec.name, spec.pins()) for spec in self.inputs]
-        if self.indicator is not None:
-            wired.append(("indicator", {"pin": self.indicator.pin}))
-        for owner, pins in wired:
-            for role, pin in pins.items():
-                other = used.get(pin)
-                if other is not None:
-                    raise setting_error(
-                        "indicator" if owner == "indicator" else "inputs",
-                        f"pin {pin} is used by both {other!r} and {owner!r} ({role}); "
-                        "wire each to its own pin",
-                    )
-                used[pin] = owner
-
-    def _check_credentials(self) -> None:
-        if self.password is not None and self.username is None:
-            raise setting_error(
-                "username", "a password is set without a username; set EXHIBIT_USERNAME too"
-            )
-        if self.username is not None and self.password is None:
-            raise setting_error(
-                "password",
-                f"username {self.username!r} has no password; set EXHIBIT_PASSWORD "
-                "(fleet-api broker add-exhibit prints it)",
-            )
-        if self.endpoint.tls and self.username is None:
-            raise setting_error(
-                "username",
-                f"{self.broker_url} needs credentials; set EXHIBIT_USERNAME and "
-                "EXHIBIT_PASSWORD (fleet-api broker add-exhibit prints them)",
-            )
-
-    def _check_tls(self) -> None:
-        files = {
-            "tls_ca_file": self.tls_ca_file,
-            "tls_cert_file": self.tls_cert_file,
-            "tls_key_file": self.tls_key_file,
-        }
-        given = [name for name, path in files.items() if path is not None]
-        if given and not self.endpoint.tls:
-            raise setting_error(
-                given[0],
-                f"TLS files are set but broker_url {self.broker_url} is not TLS; "
-                "use mqtts:// or wss://",
-            )
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            missing = "tls_key_file" if self.tls_key_file is None else "tls_cert_file"
-            raise setting_error(
-                missing, "a client certificate and its key go together; set both or neither"
-            )
-        for name, path in files.items():
-            if path is not None and not path.is_file():
-                raise setting_error(
-                    name,
-                    f"{path} does not exist or is not a file; copy it there or fix the setting",
-                )
+    def __post_init__(self) -> None:
+        for name, value in _checked(current_values(self)).items():
+            object.__setattr__(self, name, value)
 
     @property
     def endpoint(self) -> BrokerEndpoint:
@@ -224,11 +152,11 @@ class AgentSettings(BaseSettings):
         return BrokerEndpoint.parse(self.broker_url)
 
     @property
-    def tls(self) -> TlsSettings | None:
-        """TLS settings for a TLS broker URL (CA None: the system's), else None."""
+    def tls(self) -> TlsFiles | None:
+        """TLS files for a TLS broker URL (CA None: the system's), else None."""
         if not self.endpoint.tls:
             return None
-        return TlsSettings(
+        return TlsFiles(
             ca_file=self.tls_ca_file, cert_file=self.tls_cert_file, key_file=self.tls_key_file
         )
 
@@ -249,7 +177,7 @@ class AgentSettings(BaseSettings):
     def config_hash(self) -> str:
         """A short hash of what shapes the counts (inputs, buckets, sessions), sent at birth."""
         shape = {
-            "inputs": [spec.model_dump(mode="json") for spec in self.inputs],
+            "inputs": [dataclasses.asdict(spec) for spec in self.inputs],
             "bucket_seconds": self.bucket_seconds,
             "session_idle_s": self.session_idle_s,
         }
@@ -257,39 +185,168 @@ class AgentSettings(BaseSettings):
         return digest[:16]
 
 
-def load_settings(*, use_environment: bool = True, **values: Any) -> AgentSettings:
-    """Build settings from ``values``, the environment and EXHIBIT_CONFIG; raise ConfigError.
+FIELDS = frozenset(spec.name for spec in dataclasses.fields(AgentSettings))
 
-    With ``use_environment=False`` only ``values`` count (e.g. many simulated agents in
-    one process, whatever EXHIBIT_* variables that process has).
-    """
-    fields = set(AgentSettings.model_fields)
-    if not use_environment:
-        token = _CODE_ONLY.set(True)
-        try:
-            return AgentSettings(**values)
-        except ValidationError as exc:
-            raise ConfigError(describe(exc, fields)) from None
-        finally:
-            _CODE_ONLY.reset(token)
-    config_file = os.environ.get(CONFIG_FILE_ENV)
-    if config_file and not Path(config_file).is_file():
+
+def _checked(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` read and checked as settings; ConfigError naming the first problem."""
+    values, problems = read_fields(AgentSettings, raw)
+    low, high = values.get("reconnect_min_s"), values.get("reconnect_max_s")
+    if low is not None and high is not None and high < low:
+        message = f"{high} is below reconnect_min_s ({low}); raise it to at least {low}"
+        problems.append(Problem(("reconnect_max_s",), "value", message))
+    raise_first(problems, FIELDS)
+    for check in (_pins_problem, _credentials_problem, _tls_problem):
+        problem = check(values)
+        if problem is not None:
+            raise_first([problem], FIELDS)
+    return values
+
+
+def _pins_problem(values: Mapping[str, Any]) -> Problem | None:
+    used: dict[int, str] = {}
+    wired: list[tuple[str, dict[str, int]]] = [
+        (spec.name, spec.pins()) for spec in values.get("inputs", [])
+    ]
+    indicator: IndicatorSpec | None = values.get("indicator")
+    if indicator is not None:
+        wired.append(("indicator", {"pin": indicator.pin}))
+    for owner, pins in wired:
+        for role, pin in pins.items():
+            other = used.get(pin)
+            if other is not None:
+                return setting_error(
+                    "indicator" if owner == "indicator" else "inputs",
+                    f"pin {pin} is used by both {other!r} and {owner!r} ({role}); "
+                    "wire each to its own pin",
+                )
+            used[pin] = owner
+    return None
+
+
+def _credentials_problem(values: Mapping[str, Any]) -> Problem | None:
+    username, password = values.get("username"), values.get("password")
+    broker_url = values.get("broker_url", "mqtt://127.0.0.1:1883")
+    if password is not None and username is None:
+        return setting_error(
+            "username", "a password is set without a username; set EXHIBIT_USERNAME too"
+        )
+    if username is not None and password is None:
+        return setting_error(
+            "password",
+            f"username {username!r} has no password; set EXHIBIT_PASSWORD "
+            "(fleet-api broker add-exhibit prints it)",
+        )
+    if BrokerEndpoint.parse(broker_url).tls and username is None:
+        return setting_error(
+            "username",
+            f"{broker_url} needs credentials; set EXHIBIT_USERNAME and "
+            "EXHIBIT_PASSWORD (fleet-api broker add-exhibit prints them)",
+        )
+    return None
+
+
+def _tls_problem(values: Mapping[str, Any]) -> Problem | None:
+    broker_url = values.get("broker_url", "mqtt://127.0.0.1:1883")
+    files: dict[str, Path | None] = {
+        name: values.get(name) for name in ("tls_ca_file", "tls_cert_file", "tls_key_file")
+    }
+    given = [name for name, path in files.items() if path is not None]
+    if given and not BrokerEndpoint.parse(broker_url).tls:
+        return setting_error(
+            given[0],
+            f"TLS files are set but broker_url {broker_url} is not TLS; use mqtts:// or wss://",
+        )
+    if (files["tls_cert_file"] is None) != (files["tls_key_file"] is None):
+        missing = "tls_key_file" if files["tls_key_file"] is None else "tls_cert_file"
+        return setting_error(
+            missing, "a client certificate and its key go together; set both or neither"
+        )
+    for name, path in files.items():
+        if path is not None and not path.is_file():
+            return setting_error(
+                name, f"{path} does not exist or is not a file; copy it there or fix the setting"
+            )
+    return None
+
+
+# -- where the values come from ----------------------------------------------------------
+
+_STRUCTURED = ("inputs", "indicator")
+"""Settings given as JSON in the environment."""
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``; tables merged key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given as ``EXHIBIT_*`` variables (JSON for lists and tables)."""
+    by_name = {key.upper(): value for key, value in environ.items()}
+    found: dict[str, Any] = {}
+    for name in sorted(FIELDS):
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        if variable in by_name:
+            found[name] = by_name[variable]
+            if name in _STRUCTURED:
+                try:
+                    found[name] = json.loads(by_name[variable])
+                except json.JSONDecodeError:
+                    raise ConfigError(
+                        f"setting {name} ({variable}): not valid JSON; lists are JSON in the "
+                        f"environment, e.g. {ENV_PREFIX}INPUTS='{INPUTS_EXAMPLE}'"
+                    ) from None
+        prefix = variable + NESTED_DELIMITER
+        nested = {
+            key[len(prefix) :].lower(): value
+            for key, value in by_name.items()
+            if key.startswith(prefix)
+        }
+        if nested:
+            current = found.get(name)
+            found[name] = _merge(current if isinstance(current, dict) else {}, nested)
+    return found
+
+
+def _from_file(path: str) -> dict[str, Any]:
+    """The settings in the TOML file named by EXHIBIT_CONFIG."""
+    if not Path(path).is_file():
         raise ConfigError(
-            f"setting {CONFIG_FILE_ENV}: {config_file!r} is not a file; "
+            f"setting {CONFIG_FILE_ENV}: {path!r} is not a file; "
             "point it at the agent's TOML config or unset it"
         )
     try:
-        return AgentSettings(**values)
-    except ValidationError as exc:
-        raise ConfigError(describe(exc, fields)) from None
+        with Path(path).open("rb") as file:
+            return tomllib.load(file)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"setting {CONFIG_FILE_ENV}: {config_file} is not valid TOML ({exc}); fix the file"
+            f"setting {CONFIG_FILE_ENV}: {path} is not valid TOML ({exc}); fix the file"
         ) from None
-    except SettingsError as exc:
-        found = re.search(r'field "(\w+)"', str(exc))
-        field = found.group(1) if found else "inputs"
+    except OSError as exc:
         raise ConfigError(
-            f"setting {field} ({ENV_PREFIX}{field.upper()}): not valid JSON; lists are JSON in "
-            f"the environment, e.g. {ENV_PREFIX}INPUTS='{INPUTS_EXAMPLE}'"
+            f"setting {CONFIG_FILE_ENV}: cannot read {path} ({exc}); fix its permissions"
         ) from None
+
+
+def load_settings(*, use_environment: bool = True, **values: Any) -> AgentSettings:
+    """Build settings from ``values``, the environment and EXHIBIT_CONFIG; raise ConfigError.
+
+    Precedence, highest first: ``values``, ``EXHIBIT_*`` variables, the TOML file. With
+    ``use_environment=False`` only ``values`` count (e.g. many simulated agents in one
+    process, whatever EXHIBIT_* variables that process has).
+    """
+    raw: dict[str, Any] = {}
+    if use_environment:
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            raw = _from_file(config_file)
+        raw = _merge(raw, _from_environment(os.environ))
+    raw = _merge(raw, values)
+    return AgentSettings(**_checked(raw))

@@ -1,24 +1,24 @@
 """One line per configuration mistake: which setting, where it comes from, and the fix.
 
-pydantic reports *where* a value failed (``inputs.0.button.pin``) and *what* failed; the
-agent's user needs the setting's name as they wrote it (``inputs[0].pin``), the
-environment variable that sets it (``EXHIBIT_INPUTS``) and how to fix it. Checks that
-span several settings raise ``setting_error()``, which carries its setting's name.
+Reading the settings (``device.setting_types``) reports *where* a value failed
+(``("inputs", 0, "pin")``) and *what* failed; the agent's user needs the setting's name as
+they wrote it (``inputs[0].pin``), the environment variable that sets it
+(``EXHIBIT_INPUTS``) and how to fix it. Checks that span several settings report
+``setting_error()``, which carries its setting's name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Sequence, Set
 
-from pydantic import ValidationError
-from pydantic_core import PydanticCustomError
+from device.errors import ConfigError
+from device.setting_types import Loc, Problem
 
 ENV_PREFIX = "EXHIBIT_"
 INPUTS_EXAMPLE = '[{"name": "button", "kind": "button", "pin": 17}]'
 _KINDS = "button, motion, distance, line, beam or rotary"
-_SETTING_ERROR = "agent_setting"
 
-# How to fix a setting when pydantic's own message does not say it: by the innermost
+# How to fix a setting when the problem's own message does not say it: by the innermost
 # name (fields of an input or of the indicator), then by the top-level setting.
 _INNER_FIXES: dict[str, str] = {
     "name": "input names are lowercase letters, digits and _, starting with a letter",
@@ -54,42 +54,29 @@ _FIXES: dict[str, str] = {
     "reconnect_max_s": "use seconds at least reconnect_min_s, e.g. 60",
     "mqtt_protocol": "use auto, 5 or 3.1.1",
 }
-_KIND_TAGS = {"button", "motion", "distance", "line", "beam", "rotary"}
 
 
-def setting_error(setting: str, message: str) -> PydanticCustomError:
-    """An error for a check spanning several settings, naming the one to fix."""
-    return PydanticCustomError(
-        _SETTING_ERROR, "{message}", {"setting": setting, "message": message}
-    )
+def setting_error(setting: str, message: str) -> Problem:
+    """A problem of a check spanning several settings, naming the one to fix."""
+    return Problem((setting,), "setting", message)
 
 
-def _setting_name(loc: tuple[int | str, ...]) -> str:
+def _setting_name(loc: Loc) -> str:
     head = str(loc[0]) if loc else "settings"
     tail = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
     return head + tail
 
 
-def describe(exc: ValidationError, fields: Set[str]) -> str:
-    """The first error of ``exc`` as one line: setting, environment variable, problem, fix."""
-    error = exc.errors()[0]
-    loc = tuple(error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == _SETTING_ERROR:
-        loc = (str(error["ctx"]["setting"]),)
-    if len(loc) > 2 and loc[0] == "inputs" and loc[2] in _KIND_TAGS:
-        loc = loc[:2] + loc[3:]  # pydantic names the union member; the user wrote none
+def describe(problems: Sequence[Problem], fields: Set[str]) -> str:
+    """The first of ``problems`` as one line: setting, environment variable, problem, fix."""
+    problem = problems[0]
+    loc = problem.loc
+    message = problem.message
     top = str(loc[0]) if loc else ""
-    if error["type"] == "missing":
+    if problem.kind == "missing":
         message = "is required"
-    elif error["type"] == "extra_forbidden":
+    elif problem.kind == "extra":
         message = "is not a setting of the agent (misspelt?)"
-    elif error["type"] == "union_tag_invalid":
-        loc = (*loc, "kind")
-        message = f"unknown input kind {error['ctx']['tag']!r}"
-    elif error["type"] == "union_tag_not_found":
-        loc = (*loc, "kind")
-        message = "is required"
     setting = _setting_name(loc)
     where = f"{ENV_PREFIX}{top.upper()}" if top in fields else "config"
     leaf = str(loc[-1]) if loc else ""
@@ -97,6 +84,12 @@ def describe(exc: ValidationError, fields: Set[str]) -> str:
     fix = fix or _FIXES.get(top, "")
     if fix and "e.g." not in message and "; " not in message:
         message = f"{message}; {fix}"
-    more = exc.error_count() - 1
+    more = len(problems) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return " ".join(f"setting {setting} ({where}): {message}{suffix}".split())
+
+
+def raise_first(problems: Sequence[Problem], fields: Set[str] = frozenset()) -> None:
+    """Raise the one-line ConfigError of ``problems``, if there are any."""
+    if problems:
+        raise ConfigError(describe(problems, fields))

@@ -12,8 +12,9 @@ subscriptions (the exhibit's assignment and command topics, retained) are made a
 the birth message (retained online status) is published before the agent hears about it.
 
 Transport and security come from the broker URL (``broker.endpoint``): TCP or WebSocket
-(with its path), TLS with the CA and optional client certificate of
-``broker.tls.TlsSettings`` (the server certificate is always verified).
+(with its path), TLS with the CA and optional client certificate of ``TlsOptions``
+(``device.config.TlsFiles``, or ``broker.tls.TlsSettings``; the server certificate is always
+verified).
 
 MQTT 5 where the broker speaks it: with ``protocol="auto"`` the link starts with v5 and
 falls back to 3.1.1 for the rest of the process when the broker answers "unsupported
@@ -35,16 +36,26 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from broker.tls import TlsSettings
 from device.link import LinkEvents, Publication
 
+if TYPE_CHECKING:
+    from broker.tls import TlsSetKwargs
+
 log = logging.getLogger(__name__)
+
+
+class TlsOptions(Protocol):
+    """TLS files to use: anything that gives paho's ``tls_set`` keyword arguments."""
+
+    def tls_set_kwargs(self) -> TlsSetKwargs:
+        """Keyword arguments for ``Client.tls_set`` (None: paho's default)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +67,7 @@ class LinkOptions:
     client_id: str
     transport: Literal["tcp", "websockets"] = "tcp"
     ws_path: str = "/mqtt"
-    tls: TlsSettings | None = None
+    tls: TlsOptions | None = None
     username: str | None = None
     password: str | None = None
     protocol: Literal["auto", "5", "3.1.1"] = "auto"

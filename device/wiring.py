@@ -26,15 +26,17 @@ Sessions and the self-test speak of inputs by ``name``; counts use the count nam
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from device.config_errors import raise_first
+from device.setting_types import Loc, Problem, current_values, read_fields, rule
+from device.wire import INPUT_NAME_PATTERN
 
-from broker.messages import InputName
-
-Pin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number on the 40-pin header")]
-Seconds = Annotated[float, Field(ge=0, le=10)]
+PIN = rule(int, ge=0, le=27)
+"""A BCM GPIO number on the 40-pin header."""
 
 
 class InputKind(StrEnum):
@@ -51,15 +53,23 @@ class InputKind(StrEnum):
 DEFAULT_DEBOUNCE_S: dict[InputKind, float] = {InputKind.BUTTON: 0.05, InputKind.BEAM: 0.1}
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, kw_only=True)
+class _Checked:
+    """A frozen dataclass whose fields are checked (and converted) when it is made."""
 
+    def __post_init__(self) -> None:
+        values, problems = read_fields(type(self), current_values(self))
+        raise_first(problems)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Input(_Checked):
     kind: str
-    name: InputName
-    debounce_s: Seconds | None = Field(
-        default=None,
-        description="ignore an event this soon after the last accepted one (per-kind default)",
-    )
+    name: str = field(metadata=rule(str, pattern=INPUT_NAME_PATTERN))
+    debounce_s: float | None = field(default=None, metadata=rule(float, ge=0, le=10, optional=True))
+    """Ignore an event this soon after the last accepted one (per-kind default)."""
 
     @property
     def debounce(self) -> float:
@@ -77,21 +87,22 @@ class _Input(BaseModel):
         return [self.name]
 
 
+@dataclass(frozen=True, kw_only=True)
 class _SinglePin(_Input):
-    pin: Pin
+    pin: int = field(metadata=PIN)
 
     def pins(self) -> dict[str, int]:
         """The one pin of this input."""
         return {"pin": self.pin}
 
 
+@dataclass(frozen=True, kw_only=True)
 class ButtonInput(_SinglePin):
     """A push button to ground (internal pull-up): presses, and optionally long holds."""
 
-    kind: Literal["button"] = "button"
-    hold_s: float | None = Field(
-        default=None, gt=0, le=60, description="a press held this long also counts as name_hold"
-    )
+    kind: str = field(default="button", metadata=rule(str, choices=("button",)))
+    hold_s: float | None = field(default=None, metadata=rule(float, gt=0, le=60, optional=True))
+    """A press held this long also counts as ``name_hold``."""
 
     def count_names(self) -> list[str]:
         """``name``, plus ``name_hold`` when holds are counted."""
@@ -103,50 +114,57 @@ class ButtonInput(_SinglePin):
         return f"{self.name}_hold"
 
 
+@dataclass(frozen=True, kw_only=True)
 class MotionInput(_SinglePin):
     """A PIR motion sensor: a presence start is an interaction."""
 
-    kind: Literal["motion"] = "motion"
-    sample_rate_hz: float = Field(default=10.0, gt=0, le=1_000, description="readings per second")
+    kind: str = field(default="motion", metadata=rule(str, choices=("motion",)))
+    sample_rate_hz: float = field(default=10.0, metadata=rule(float, gt=0, le=1_000))
+    """Readings per second."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class DistanceInput(_Input):
     """An HC-SR04 ultrasonic sensor: a visitor coming within ``threshold_m`` is an interaction."""
 
-    kind: Literal["distance"] = "distance"
-    echo_pin: Pin
-    trigger_pin: Pin
-    threshold_m: float = Field(default=0.5, gt=0, le=4)
-    max_distance_m: float = Field(default=2.0, gt=0, le=4)
-    queue_len: int = Field(default=5, ge=1, le=30, description="readings in the median")
+    kind: str = field(default="distance", metadata=rule(str, choices=("distance",)))
+    echo_pin: int = field(metadata=PIN)
+    trigger_pin: int = field(metadata=PIN)
+    threshold_m: float = field(default=0.5, metadata=rule(float, gt=0, le=4))
+    max_distance_m: float = field(default=2.0, metadata=rule(float, gt=0, le=4))
+    queue_len: int = field(default=5, metadata=rule(int, ge=1, le=30))
+    """Readings in the median."""
 
     def pins(self) -> dict[str, int]:
         """Echo and trigger pins."""
         return {"echo_pin": self.echo_pin, "trigger_pin": self.trigger_pin}
 
 
+@dataclass(frozen=True, kw_only=True)
 class LineInput(_SinglePin):
     """A line (or reflective beam) sensor: the chosen edge is an interaction."""
 
-    kind: Literal["line"] = "line"
-    count_on: Literal["line", "no_line"] = "no_line"
-    sample_rate_hz: float = Field(default=100.0, gt=0, le=1_000)
-    queue_len: int = Field(default=5, ge=1, le=30)
+    kind: str = field(default="line", metadata=rule(str, choices=("line",)))
+    count_on: str = field(default="no_line", metadata=rule(str, choices=("line", "no_line")))
+    sample_rate_hz: float = field(default=100.0, metadata=rule(float, gt=0, le=1_000))
+    queue_len: int = field(default=5, metadata=rule(int, ge=1, le=30))
 
 
+@dataclass(frozen=True, kw_only=True)
 class BeamInput(_SinglePin):
     """An IR break-beam receiver (open collector, pulled up): a break is an interaction."""
 
-    kind: Literal["beam"] = "beam"
+    kind: str = field(default="beam", metadata=rule(str, choices=("beam",)))
 
 
+@dataclass(frozen=True, kw_only=True)
 class RotaryInput(_Input):
     """A two-pin incremental rotary encoder: turns, counted per direction."""
 
-    kind: Literal["rotary"] = "rotary"
-    a_pin: Pin
-    b_pin: Pin
-    steps_per_interaction: int = Field(default=5, ge=1, le=1_000)
+    kind: str = field(default="rotary", metadata=rule(str, choices=("rotary",)))
+    a_pin: int = field(metadata=PIN)
+    b_pin: int = field(metadata=PIN)
+    steps_per_interaction: int = field(default=5, metadata=rule(int, ge=1, le=1_000))
 
     def pins(self) -> dict[str, int]:
         """The encoder's A and B pins."""
@@ -167,18 +185,74 @@ class RotaryInput(_Input):
         return f"{self.name}_ccw"
 
 
-InputSpec = Annotated[
-    ButtonInput | MotionInput | DistanceInput | LineInput | BeamInput | RotaryInput,
-    Field(discriminator="kind"),
-]
-"""One input of an exhibit; ``kind`` picks the model."""
+InputSpec = ButtonInput | MotionInput | DistanceInput | LineInput | BeamInput | RotaryInput
+"""One input of an exhibit; ``kind`` picks the class."""
+
+INPUT_CLASSES: dict[str, type[InputSpec]] = {
+    InputKind.BUTTON: ButtonInput,
+    InputKind.MOTION: MotionInput,
+    InputKind.DISTANCE: DistanceInput,
+    InputKind.LINE: LineInput,
+    InputKind.BEAM: BeamInput,
+    InputKind.ROTARY: RotaryInput,
+}
 
 
-class IndicatorSpec(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class IndicatorSpec(_Checked):
     """The LED that blinks for identify and for errors (PWMLED when ``pwm``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    pin: int = field(metadata=PIN)
+    pwm: bool = field(default=False, metadata=rule(bool))
+    """Fade with PWM instead of plain on/off."""
+    active_high: bool = field(default=True, metadata=rule(bool))
 
-    pin: Pin
-    pwm: bool = Field(default=False, description="fade with PWM instead of plain on/off")
-    active_high: bool = True
+
+def _table(value: Any, loc: Loc) -> dict[str, Any] | Problem:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return current_values(value)
+    if isinstance(value, dict):
+        return value
+    return Problem(
+        loc, "value", "Input should be a valid dictionary or object to extract fields from"
+    )
+
+
+def read_input(value: Any, loc: Loc) -> tuple[InputSpec | None, list[Problem]]:
+    """One input from its table (``kind`` picks the class)."""
+    raw = _table(value, loc)
+    if isinstance(raw, Problem):
+        return None, [raw]
+    if "kind" not in raw:
+        return None, [Problem((*loc, "kind"), "kind_missing", "is required")]
+    cls = INPUT_CLASSES.get(raw["kind"]) if isinstance(raw["kind"], str) else None
+    if cls is None:
+        message = f"unknown input kind {raw['kind']!r}"
+        return None, [Problem((*loc, "kind"), "unknown_kind", message)]
+    values, problems = read_fields(cls, raw, loc)
+    return (None if problems else cls(**values)), problems
+
+
+def read_inputs(value: Any, loc: Loc) -> tuple[list[InputSpec] | None, list[Problem]]:
+    """The list of inputs, each checked (see ``read_input``)."""
+    if not isinstance(value, list | tuple):
+        return None, [Problem(loc, "value", "Input should be a valid list")]
+    specs: list[InputSpec] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(value):
+        spec, found = read_input(item, (*loc, index))
+        problems.extend(found)
+        if spec is not None:
+            specs.append(spec)
+    return (None if problems else specs), problems
+
+
+def read_indicator(value: Any, loc: Loc) -> tuple[IndicatorSpec | None, list[Problem]]:
+    """The indicator LED from its table, or None."""
+    if value is None:
+        return None, []
+    raw = _table(value, loc)
+    if isinstance(raw, Problem):
+        return None, [raw]
+    values, problems = read_fields(IndicatorSpec, raw, loc)
+    return (None if problems else IndicatorSpec(**values)), problems

@@ -270,3 +270,42 @@ def test_config_hash_changes_with_the_inputs_only() -> None:
     same = load_settings(exhibit_id="e2", inputs=[BUTTON_3])
     other = load_settings(exhibit_id="e1", inputs=[{**BUTTON_3, "pin": 4}])
     assert one.config_hash() == same.config_hash() != other.config_hash()
+
+
+def test_environment_strings_become_numbers_booleans_and_tables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("exhibit_exhibit_id", "e1")  # names are case-insensitive
+    monkeypatch.setenv("EXHIBIT_INFLIGHT_WINDOW", "20")
+    monkeypatch.setenv("EXHIBIT_SESSION_IDLE_S", "12.5")
+    monkeypatch.setenv("EXHIBIT_INDICATOR", '{"pin": 27}')
+    monkeypatch.setenv("EXHIBIT_INDICATOR__PWM", "true")
+    monkeypatch.setenv("EXHIBIT_NOT_A_SETTING", "ignored")
+    settings = load_settings()
+    assert (settings.exhibit_id, settings.inflight_window, settings.session_idle_s) == (
+        "e1",
+        20,
+        12.5,
+    )
+    assert settings.indicator is not None
+    assert (settings.indicator.pin, settings.indicator.pwm) == (27, True)
+    monkeypatch.setenv("EXHIBIT_INFLIGHT_WINDOW", "many")
+    with pytest.raises(ConfigError, match=r"setting inflight_window .*valid integer.*; use 1-1000"):
+        load_settings()
+
+
+def test_an_unknown_key_in_the_file_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text('exhibit_id = "e1"\nbucket_secs = 30\n[indicator]\npin = 27\n')
+    monkeypatch.setenv("EXHIBIT_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=r"^setting bucket_secs \(config\): is not a setting"):
+        load_settings()
+
+
+def test_building_settings_directly_checks_them_too() -> None:
+    with pytest.raises(ConfigError, match=r"setting inputs\[0\]\.pin .*less than or equal to 27"):
+        AgentSettings(exhibit_id="e1", inputs=[{"name": "b", "kind": "button", "pin": 28}])
+    with pytest.raises(ConfigError, match=r"setting inflight_window .* \(and 1 more problem\)"):
+        AgentSettings(exhibit_id="e1", keepalive_s=1, inflight_window=0)

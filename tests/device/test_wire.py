@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -260,3 +264,46 @@ def test_the_contracts_limits_are_the_agents() -> None:
     assert wire.MAX_PAYLOAD_BYTES == messages.MAX_PAYLOAD_BYTES
     assert wire.MAX_RECORDS_PER_BATCH == messages.MAX_RECORDS_PER_BATCH
     assert wire.SEQ_MAX == messages.SEQ_MAX
+
+
+def test_the_running_agent_imports_no_pydantic(tmp_path: Path) -> None:
+    """A real agent (mock pins, no broker) counts a press without importing pydantic."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from gpiozero.pins.mock import MockFactory
+        import device.cli, device.mqtt_link, device.status_report
+        from device.agent import Agent
+        from device.config import load_settings
+
+        settings = load_settings(
+            use_environment=False,
+            exhibit_id="exhibit-001",
+            broker_url="mqtts://127.0.0.1:1",
+            username="exhibit-001",
+            password="pw",
+            data_dir={str(tmp_path)!r},
+            inputs=[{{"name": "button", "kind": "button", "pin": 17, "debounce_s": 0}}],
+            bucket_seconds=0.01,
+            reconnect_min_s=0.05,
+            reconnect_max_s=0.1,
+        )
+        factory = MockFactory()
+        agent = Agent(settings, pin_factory=factory)
+        agent.start()
+        factory.pin(17).drive_low()
+        factory.pin(17).drive_high()
+        assert agent.wait_recorded(10)
+        agent.stop()
+        loaded = sorted(
+            name for name in sys.modules
+            if name.split(".")[0] in ("pydantic", "pydantic_core", "pydantic_settings", "dotenv")
+        )
+        print(loaded)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
