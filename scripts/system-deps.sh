@@ -11,6 +11,12 @@ missing=()
 have mosquitto || missing+=(mosquitto)
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The Ansible suite boots Debian roots with systemd-nspawn and reaches them over SSH.
+have debootstrap || missing+=(debootstrap)
+have systemd-nspawn || missing+=(systemd-container)
+have zstd || missing+=(zstd)
+have ssh || missing+=(openssh-client)
+have ip || missing+=(iproute2)
 # PostgreSQL: only when no server answers already (FLEET_TEST_DATABASE_URL may point elsewhere).
 if [ -z "${FLEET_TEST_DATABASE_URL:-}" ] && ! have pg_ctlcluster; then
   missing+=(postgresql)

@@ -328,9 +328,13 @@ class Fleet:
             # and kept in this run's directory, not the repo's dist/.
             "exhibit_fleet_wheel_source_dir": str(self.source),
             "exhibit_fleet_wheel_dist_dir": str(self.workdir / "dist"),
-            # No GPIO chip here: gpiozero mock pins the test presses (tests/ansible/pinbench).
+            # No GPIO chip here: gpiozero's MockFactory, with mock pins the test can press
+            # from outside the agent's process (tests/ansible/pinbench).
             "exhibit_agent_extra_wheels": [str(self.pinbench)],
-            "exhibit_agent_environment": {"GPIOZERO_PIN_FACTORY": "pinbench"},
+            "exhibit_agent_environment": {
+                "GPIOZERO_PIN_FACTORY": "mock",
+                "GPIOZERO_MOCK_PIN_CLASS": "pinbench",
+            },
             # Short buckets so that counts leave the Pi within seconds.
             "exhibit_agent_settings": {"bucket_seconds": 2},
             "exhibit_fleet_update_serial": 1,

@@ -37,7 +37,7 @@ BUILD_ROOT = REPO / "scripts" / "nspawn" / "build-root.sh"
 CACHE_DIR = Path(os.environ.get("EXHIBIT_TEST_CACHE", "/var/cache/exhibit-fleet-tests"))
 PREFIX = "exf"
 SSH_USER = "ansible"
-BOOT_TIMEOUT_S = 60.0
+BOOT_TIMEOUT_S = 150.0  # a boot takes 5-15 s; much more when the machine is busy
 REGISTRY = Path("/run/exhibit-fleet-testbeds")  # tag -> pid of the process that owns it
 TMPFS_SIZE = "6G"  # three roots of ~0.6 GB each once deployed, with room to spare
 
@@ -267,6 +267,7 @@ class Testbed:
 
     def _wait_for_ssh(self, machine: Machine) -> None:
         deadline = time.monotonic() + BOOT_TIMEOUT_S
+        last = "no answer on port 22 yet"
         while time.monotonic() < deadline:
             assert machine.process is not None
             if machine.process.poll() is not None:
@@ -276,16 +277,30 @@ class Testbed:
             try:
                 with socket.create_connection((machine.address, 22), timeout=1):
                     pass
-            except OSError:
+            except OSError as exc:
+                last = f"port 22: {exc}"
                 time.sleep(0.2)
                 continue
             done = self.ssh(machine, "systemctl is-system-running --wait", check=False)
-            if done.stdout.strip() in {"running", "degraded"}:
+            state = done.stdout.strip()
+            if state in {"running", "degraded"}:
                 return
+            last = f"ssh exit {done.returncode}, system state {state!r}: {done.stderr.strip()}"
             time.sleep(0.2)
         raise RuntimeError(
-            f"{machine.name} did not accept SSH in {BOOT_TIMEOUT_S:.0f}s:\n{self.console(machine)}"
+            f"{machine.name} was not up in {BOOT_TIMEOUT_S:.0f}s ({last}):\n"
+            f"{self.console(machine)}\n{self.journal(machine)}"
         )
+
+    def journal(self, machine: Machine, lines: int = 60) -> str:
+        """The end of a machine's systemd journal, read from its root on the host."""
+        done = subprocess.run(
+            ["journalctl", "--no-pager", "-q", "-n", str(lines), "--root", str(machine.root)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout or done.stderr
 
     def ssh(
         self, machine: Machine | str, command: str, *, check: bool = True
