@@ -23,18 +23,13 @@ import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from broker.accounts import AccountStore, Issued
-from broker.acl import Role
 from broker.devca import DevCa, ensure_dev_ca
 from broker.endpoint import BrokerEndpoint
 from broker.messages import MAX_PAYLOAD_BYTES
 from broker.mosquitto import (
-    INSTALL_HINT,
     MosquittoProcess,
-    free_port,
-    mosquitto_binary,
-    wait_listening,
 )
-from broker.mosquitto.production import MAX_PACKET_BYTES, ProductionConfig, render_security
+from broker.mosquitto.production import MAX_PACKET_BYTES, ProductionConfig
 from broker.tls import TlsSettings
 from broker.topics import Channel, exhibit_topic, subscription
 from tests.broker.mqtt_probe import (
@@ -47,7 +42,7 @@ from tests.broker.mqtt_probe import (
     connect,
     raw_publish_v5,
 )
-from tests.conftest import require
+from tests.broker.secured import secured_mosquitto
 
 pytestmark = pytest.mark.integration
 
@@ -123,28 +118,8 @@ class SecureBroker:
 
 @pytest.fixture
 def secure(tmp_path: Path, dev_ca: DevCa) -> Iterator[SecureBroker]:
-    require(mosquitto_binary() is not None, "mosquitto", INSTALL_HINT)
-    store = AccountStore(tmp_path / "passwd", tmp_path / "acl")
-    issued = {name: store.add(name, Role.EXHIBIT) for name in (A, B)}
-    issued[INGEST] = store.add(INGEST, Role.SERVICE)
-    config = ProductionConfig(
-        passwd_file=store.passwd_file,
-        acl_file=store.acl_file,
-        ca_file=dev_ca.ca_cert,
-        cert_file=dev_ca.server_cert,
-        key_file=dev_ca.server_key,
-        bind="127.0.0.1",
-        tls_port=free_port(),
-        websocket_port=free_port(),
-        service_port=free_port(),
-        service_bind="127.0.0.1",
-    )
-    with MosquittoProcess(tmp_path / "mosquitto", extra_config=render_security(config)) as m:
-        # The harness waits for its own listener, which Mosquitto opens first.
-        for port in (config.tls_port, config.websocket_port, config.service_port):
-            assert port is not None
-            assert wait_listening("127.0.0.1", port, 10)
-        broker = SecureBroker(m, store, dev_ca, config, issued, [])
+    with secured_mosquitto(tmp_path, dev_ca, exhibits=(A, B), services=(INGEST,)) as m:
+        broker = SecureBroker(m.process, m.store, dev_ca, m.config, m.issued, [])
         yield broker
         for probe in broker.probes:
             probe.close()

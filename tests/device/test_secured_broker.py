@@ -14,27 +14,23 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from broker.accounts import AccountStore, Issued
-from broker.acl import Role
+from broker.accounts import Issued
 from broker.devca import DevCa, ensure_dev_ca
 from broker.embedded import EmbeddedBroker
 from broker.endpoint import BrokerEndpoint
 from broker.messages import CountBatch
 from broker.mosquitto import (
-    INSTALL_HINT,
     MosquittoProcess,
     free_port,
-    mosquitto_binary,
-    wait_listening,
 )
-from broker.mosquitto.production import ProductionConfig, render_security
+from broker.mosquitto.production import ProductionConfig
 from broker.tls import TlsSettings
 from broker.topics import Channel, subscription
 from device.agent import Agent
 from device.mqtt_link import MqttLink
 from simulator.netfault import PartitionProxy
 from tests.broker.mqtt_probe import Probe, connect
-from tests.conftest import require
+from tests.broker.secured import secured_mosquitto
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import eventually
 
@@ -75,26 +71,8 @@ def dev_ca(tmp_path_factory: pytest.TempPathFactory) -> DevCa:
 
 @pytest.fixture
 def secured(tmp_path: Path, dev_ca: DevCa) -> Iterator[Secured]:
-    require(mosquitto_binary() is not None, "mosquitto", INSTALL_HINT)
-    store = AccountStore(tmp_path / "passwd", tmp_path / "acl")
-    issued = {name: store.add(name, Role.EXHIBIT) for name in (A, B)}
-    issued[INGEST] = store.add(INGEST, Role.SERVICE)
-    config = ProductionConfig(
-        passwd_file=store.passwd_file,
-        acl_file=store.acl_file,
-        ca_file=dev_ca.ca_cert,
-        cert_file=dev_ca.server_cert,
-        key_file=dev_ca.server_key,
-        bind="127.0.0.1",
-        tls_port=free_port(),
-        websocket_port=free_port(),
-        service_port=free_port(),
-        service_bind="127.0.0.1",
-    )
-    with MosquittoProcess(tmp_path / "mosquitto", extra_config=render_security(config)):
-        for port in (config.tls_port, config.websocket_port, config.service_port):
-            assert port is not None
-            assert wait_listening("127.0.0.1", port, 10)
+    with secured_mosquitto(tmp_path, dev_ca, exhibits=(A, B), services=(INGEST,)) as m:
+        config, issued = m.config, m.issued
         cert, key = dev_ca.client_certs[INGEST]
         ingest = connect(
             BrokerEndpoint.parse(f"mqtts://127.0.0.1:{config.service_port}"),
