@@ -7,15 +7,11 @@ lets scripted visitors use them, and prints the usage as it arrives. Ctrl-C stop
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +20,7 @@ from rich.console import Console
 from broker.embedded import EmbeddedBroker
 from broker.mosquitto import free_port
 from simulator.fleet_client import FleetClient
+from simulator.fleet_process import FleetApiProcess
 from simulator.runner import RunConfig, exhibit_ids, register, run
 
 DEMO_HOURS = 8
@@ -37,49 +34,6 @@ def preferred_port(port: int) -> int:
         except OSError:
             return free_port()
     return port
-
-
-def start_api(
-    *, port: int, broker_port: int, data_dir: Path, admin_token: str
-) -> subprocess.Popen[bytes]:
-    """The fleet API on SQLite in ``data_dir`` with ``admin_token``, logging to ``api.log``."""
-    env = dict(os.environ)
-    env["FLEET_DATABASE_URL"] = f"sqlite:///{data_dir / 'fleet.db'}"
-    env["FLEET_MQTT_URL"] = f"mqtt://127.0.0.1:{broker_port}"
-    env["FLEET_BOOTSTRAP_ADMIN_TOKEN"] = admin_token
-    log = (data_dir / "api.log").open("ab")
-    try:
-        # Its own session: Ctrl-C reaches only us, and we stop the API in order.
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fleet_api",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
-
-
-def wait_healthy(client: FleetClient, api: subprocess.Popen[bytes], timeout: float) -> None:
-    """Block until the API answers /healthz; raise if it exits or never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if api.poll() is not None:
-            raise RuntimeError(f"the fleet API exited with code {api.returncode}")
-        if client.healthy():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"the fleet API did not answer within {timeout:.0f}s")
 
 
 def usage_line(client: FleetClient, visit_id: int) -> str:
@@ -120,13 +74,18 @@ def demo(
     stop = threading.Event()
     with EmbeddedBroker(broker_port):
         console.print(f"embedded MQTT broker on 127.0.0.1:{broker_port} (loopback only)")
-        api = start_api(
-            port=api_port, broker_port=broker_port, data_dir=data_dir, admin_token=token
+        api = FleetApiProcess(
+            database_url=f"sqlite:///{data_dir / 'fleet.db'}",
+            mqtt_url=f"mqtt://127.0.0.1:{broker_port}",
+            token=token,
+            log_path=data_dir / "api.log",
+            port=api_port,
+            own_session=True,
         )
         client = FleetClient(api_url, token=token)
         simulation: threading.Thread | None = None
         try:
-            wait_healthy(client, api, timeout=60)
+            api.start(timeout=60)
             ids = exhibit_ids(exhibits)
             visit_id = register(client, ids, duration_s=DEMO_HOURS * 3600)
             config = RunConfig(
@@ -169,11 +128,6 @@ def demo(
             if simulation is not None:
                 simulation.join()
             client.close()
-            api.terminate()
-            try:
-                api.wait(15)
-            except subprocess.TimeoutExpired:
-                api.kill()
-                api.wait()
+            api.stop(timeout=15)
     console.print("stopped: broker, fleet API and simulated exhibits are down")
     return 0

@@ -35,7 +35,11 @@ class FleetApiProcess:
         token: str,
         log_path: Path,
         port: int | None = None,
+        own_session: bool = False,
     ) -> None:
+        """``own_session``: a session of its own, so a terminal's Ctrl-C reaches only us
+        and we stop the API in order (the demo)."""
+        self.own_session = own_session
         self.database_url = database_url
         self.mqtt_url = mqtt_url
         self.token = token
@@ -78,6 +82,7 @@ class FleetApiProcess:
                 env=self.environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=self.own_session,
             )
         self.wait_ready(timeout)
         return self
