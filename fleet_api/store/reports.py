@@ -39,7 +39,7 @@ from fleet_api.tables import (
 @dataclass
 class _Visit:
     line: VisitLine
-    # Interactions and sessions per exhibit of this visit.
+    # Interactions and sessions per member exhibit of this visit.
     by_exhibit: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -54,33 +54,48 @@ def _visit_ids(start: datetime | None, end: datetime | None) -> Select[tuple[int
 
 def _visits(connection: Connection, start: datetime | None, end: datetime | None) -> list[_Visit]:
     ids = _visit_ids(start, end)
+    t, member = visit_exhibit_totals.c, visit_exhibits.c
     members: defaultdict[int, list[str]] = defaultdict(list)
-    for visit_id, exhibit_id in connection.execute(
-        select(visit_exhibits.c.visit_id, visit_exhibits.c.exhibit_id)
-        .where(visit_exhibits.c.visit_id.in_(ids))
-        .order_by(visit_exhibits.c.exhibit_id)
-    ):
-        members[visit_id].append(exhibit_id)
     per_exhibit: defaultdict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-    t = visit_exhibit_totals.c
     for visit_id, exhibit_id, interactions, sessions in connection.execute(
-        select(t.visit_id, t.exhibit_id, t.interactions, t.sessions).where(t.visit_id.in_(ids))
-    ):
-        per_exhibit[visit_id][exhibit_id] = (interactions, sessions)
-    found = []
-    for row in connection.execute(
-        select(
-            visits,
-            schools.c.name.label("school"),
-            schools.c.municipality,
-            schools.c.region,
-            schools.c.area,
+        select(member.visit_id, member.exhibit_id, t.interactions, t.sessions)
+        .outerjoin(
+            visit_exhibit_totals,
+            (t.visit_id == member.visit_id) & (t.exhibit_id == member.exhibit_id),
         )
-        .join(schools, schools.c.id == visits.c.school_id)
-        .where(visits.c.id.in_(ids))
-        .order_by(visits.c.starts_at, visits.c.id)
-    ).mappings():
-        by_exhibit = per_exhibit[row["id"]]
+        .where(member.visit_id.in_(ids))
+        .order_by(member.exhibit_id)
+    ).all():  # a year is thousands of rows: one fetch, not one per row
+        members[visit_id].append(exhibit_id)
+        per_exhibit[visit_id][exhibit_id] = (interactions or 0, sessions or 0)
+    # A visit's own totals also count exhibits that are not (or no longer) its members
+    # but whose records are attributed to it (a tag): summed per visit in SQL.
+    totals: dict[int, tuple[int, int]] = {
+        visit_id: (int(interactions), int(sessions))
+        for visit_id, interactions, sessions in connection.execute(
+            select(t.visit_id, func.sum(t.interactions), func.sum(t.sessions))
+            .where(t.visit_id.in_(ids))
+            .group_by(t.visit_id)
+        ).all()
+    }
+    found = []
+    for row in (
+        connection.execute(
+            select(
+                visits,
+                schools.c.name.label("school"),
+                schools.c.municipality,
+                schools.c.region,
+                schools.c.area,
+            )
+            .join(schools, schools.c.id == visits.c.school_id)
+            .where(visits.c.id.in_(ids))
+            .order_by(visits.c.starts_at, visits.c.id)
+        )
+        .mappings()
+        .all()
+    ):
+        interactions, sessions = totals.get(row["id"], (0, 0))
         line = VisitLine(
             visit_id=row["id"],
             starts_at=row["starts_at"],
@@ -95,10 +110,10 @@ def _visits(connection: Connection, start: datetime | None, end: datetime | None
             staff=row["staff"],
             programme=row["programme"],
             exhibit_ids=members[row["id"]],
-            interactions=sum(c[0] for c in by_exhibit.values()),
-            sessions=sum(c[1] for c in by_exhibit.values()),
+            interactions=interactions,
+            sessions=sessions,
         )
-        found.append(_Visit(line, by_exhibit))
+        found.append(_Visit(line, per_exhibit[row["id"]]))
     return found
 
 
