@@ -28,7 +28,7 @@ answer (the first synced reference of a boot, a visit created or changed).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -130,6 +130,31 @@ class VisitIndex:
         window = self._by_exhibit[exhibit_id][position]
         return window if window.contains(at) else None
 
+    def scheduled_over(
+        self, exhibit_id: str, since: datetime, until: datetime
+    ) -> tuple[bool, VisitWindow | None]:
+        """``scheduled`` for every time in ``[since, until]`` at once, if it is the same.
+
+        ``(True, window)`` if ``scheduled(exhibit_id, at)`` is ``window`` (or None) for
+        every such ``at``; ``(False, None)`` if it varies.
+        """
+        starts = self._starts.get(exhibit_id)
+        if not starts:
+            return True, None
+        position = bisect.bisect_right(starts, since) - 1
+        if bisect.bisect_right(starts, until) - 1 != position:
+            return False, None  # a visit starts within the span
+        if position < 0:
+            return True, None
+        # Every time of the span picks this window (the latest starting at or before
+        # it), which starts at or before ``since``: only its end can split the span.
+        window = self._by_exhibit[exhibit_id][position]
+        if until < window.ends_at:
+            return True, window
+        if since >= window.ends_at:
+            return True, None
+        return False, None
+
 
 def attribute(
     index: VisitIndex, *, exhibit_id: str, tag: int | None, at: datetime, basis: TimeBasis
@@ -145,6 +170,38 @@ def attribute(
                 return tagged.id
     scheduled = index.scheduled(exhibit_id, at)
     return None if scheduled is None else scheduled.id
+
+
+def attribute_many(
+    index: VisitIndex,
+    *,
+    exhibit_id: str,
+    tag: int | None,
+    times: Sequence[datetime],
+    basis: TimeBasis,
+) -> list[int | None]:
+    """:func:`attribute` of each of ``times``, decided once when it is the same for all.
+
+    The records of one batch share exhibit, tag and basis, and their times lie within a
+    few hours: one visit window (or none) usually holds them all.
+    """
+    if not times:
+        return []
+    since, until = min(times), max(times)
+    if tag is not None:
+        tagged = index.get(tag)
+        if tagged is not None and exhibit_id in tagged.exhibit_ids:
+            if basis is TimeBasis.UNSYNCED or (
+                tagged.starts_at - TAG_GRACE <= since and until < tagged.ends_at + TAG_GRACE
+            ):
+                return [tagged.id] * len(times)
+            return [
+                attribute(index, exhibit_id=exhibit_id, tag=tag, at=at, basis=basis) for at in times
+            ]
+    same, window = index.scheduled_over(exhibit_id, since, until)
+    if same:
+        return [None if window is None else window.id] * len(times)
+    return [attribute(index, exhibit_id=exhibit_id, tag=None, at=at, basis=basis) for at in times]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fleet_api.tables import UTCDateTime
@@ -24,65 +24,79 @@ def insert(connection: Connection, table: Table) -> Insert:
 def insert_new(
     connection: Connection,
     table: Table,
-    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
     *,
     key: Sequence[str],
-    returning: Sequence[str],
-) -> Sequence[Row[Any]]:
-    """Insert ``rows``, skipping those whose ``key`` exists; return the ones inserted.
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (values in ``columns`` order), skipping those whose ``key`` exists;
+    return the ``key`` of each row inserted.
 
     Only the rows actually inserted come back, so a caller maintaining totals (rollups)
     adds exactly what is new and a replay adds nothing.
 
     The statement goes to the driver as SQL text with values converted here, column by
     column, the way the table's types would convert them: SQLAlchemy's per-row parameter
-    processing was most of the write path's time (6-13k rows/s).
+    processing was most of the write path's time (6-13k rows/s). A batch repeats few
+    distinct times, so each is converted once.
     """
     if not rows:
         return []
-    names = list(rows[0])
     quote = connection.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
+    names = ", ".join(quote(name) for name in columns)
     conflict = f"ON CONFLICT ({', '.join(quote(k) for k in key)}) DO NOTHING"
-    back = f"RETURNING {', '.join(quote(name) for name in returning)}"
+    back = f"RETURNING {', '.join(quote(k) for k in key)}"
     target = quote(table.name)
-    found: list[Row[Any]] = []
+    times = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)]
     if connection.dialect.name == "postgresql":
         # One statement with one array per column: psycopg parses a many-row VALUES
         # statement in Python, which made this 5x slower (5.7k vs 28k rows/s).
-        casts = [table.c[name].type.compile(connection.dialect) for name in names]
-        arrays = ", ".join(f"%({n})s::{cast}[]" for n, cast in zip(names, casts, strict=True))
+        casts = [table.c[name].type.compile(connection.dialect) for name in columns]
+        arrays = ", ".join(f"%s::{cast}[]" for cast in casts)
         statement = (
-            f"INSERT INTO {target} ({columns}) SELECT * FROM unnest({arrays}) {conflict} {back}"
+            f"INSERT INTO {target} ({names}) SELECT * FROM unnest({arrays}) {conflict} {back}"
         )
-        values = {
-            name: [_aware(row[name]) for row in rows]
-            if _is_time(table, name)
-            else [row[name] for row in rows]
-            for name in names
-        }
-        found += connection.exec_driver_sql(statement, values).all()
-        return found
-    converters = [_sqlite_time if _is_time(table, name) else None for name in names]
+        values: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]
+        aware = _Converted(_aware)
+        for n in times:
+            values[n] = [aware(value) for value in values[n]]
+        return [tuple(row) for row in connection.exec_driver_sql(statement, tuple(values))]
+    text = _Converted(_sqlite_time)
+    found: list[tuple[Any, ...]] = []
     for first in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
         chunk = rows[first : first + _SQLITE_ROWS_PER_STATEMENT]
-        placeholders = ", ".join(["(" + ", ".join("?" * len(names)) + ")"] * len(chunk))
+        placeholders = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(chunk))
         params: list[Any] = []
         for row in chunk:
-            for name, convert in zip(names, converters, strict=True):
-                value = row[name]
-                params.append(value if convert is None or value is None else convert(value))
-        statement = f"INSERT INTO {target} ({columns}) VALUES {placeholders} {conflict} {back}"
-        found += connection.exec_driver_sql(statement, tuple(params)).all()
+            converted = list(row)
+            for n in times:
+                converted[n] = text(converted[n])
+            params += converted
+        statement = f"INSERT INTO {target} ({names}) VALUES {placeholders} {conflict} {back}"
+        found += [tuple(row) for row in connection.exec_driver_sql(statement, tuple(params))]
     return found
+
+
+class _Converted:
+    """``convert`` of each distinct non-None value, computed once."""
+
+    def __init__(self, convert: Callable[[datetime], Any]) -> None:
+        self._convert = convert
+        self._done: dict[datetime, Any] = {}
+
+    def __call__(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        done = self._done.get(value)
+        if done is None:
+            # Equal datetimes are the same instant, so they convert to the same UTC value;
+            # a naive one never equals an aware one, so it still reaches _aware's refusal.
+            done = self._done[value] = self._convert(value)
+        return done
 
 
 # SQLite allows 32,766 variables per statement (3.32+): 500 rows of up to ~65 columns.
 _SQLITE_ROWS_PER_STATEMENT = 500
-
-
-def _is_time(table: Table, name: str) -> bool:
-    return isinstance(table.c[name].type, UTCDateTime)
 
 
 def _aware(value: datetime | None) -> datetime | None:

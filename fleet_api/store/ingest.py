@@ -21,12 +21,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from broker.messages import MAX_PAYLOAD_BYTES, Heartbeat, SelfTestResult, Status
+from broker.errors import TopicError
+from broker.messages import MAX_PAYLOAD_BYTES, CountBatch, Heartbeat, SelfTestResult, Status
+from broker.topics import Channel, parse
 from fleet_api.inbound import Inbound, QuarantineReason
+from fleet_api.record_rows import RecordBatch, read_counts, rows_of
 from fleet_api.store.commands import store_self_tests
 from fleet_api.store.dialect import insert
 from fleet_api.store.heartbeats import DEFAULT_HISTORY_DAYS, store_heartbeats
-from fleet_api.store.records import store_records
+from fleet_api.store.records import Received, store_records
 from fleet_api.tables import exhibit_status, exhibits, quarantine
 from fleet_api.triage import Accepted, Rejected, triage
 
@@ -48,6 +51,22 @@ class BatchOutcome:
         return self.records_received - self.records_inserted
 
 
+@dataclass(frozen=True, slots=True)
+class ReadCounts:
+    """A CountBatch read straight to rows (:mod:`fleet_api.record_rows`), from its own topic."""
+
+    inbound: Inbound
+    batch: RecordBatch
+
+    @property
+    def exhibit_id(self) -> str:
+        """The exhibit that sent it."""
+        return self.batch.exhibit_id
+
+
+Sorted = Accepted | Rejected | ReadCounts
+
+
 def write_batch(
     engine: Engine,
     messages: Sequence[Inbound],
@@ -55,9 +74,27 @@ def write_batch(
     history_days: float = DEFAULT_HISTORY_DAYS,
 ) -> BatchOutcome:
     """Triage and store ``messages`` in one committed transaction."""
-    sorted_out = [triage(message) for message in messages]
+    sorted_out = [sort(message) for message in messages]
     with engine.begin() as connection:
         return store_triaged(connection, sorted_out, history_days=history_days)
+
+
+def sort(inbound: Inbound) -> Sorted:
+    """:func:`fleet_api.triage.triage`, reading canonical count batches without a model.
+
+    Whatever :func:`fleet_api.record_rows.read_counts` leaves (anything not in our agents'
+    exact form, valid or not) goes through the model, so the outcome and the quarantine
+    reasons are triage's.
+    """
+    try:
+        topic = parse(inbound.topic)
+    except TopicError:
+        return triage(inbound)
+    if topic.channel is Channel.COUNTS:
+        batch = read_counts(inbound.payload)
+        if batch is not None and batch.exhibit_id == topic.exhibit_id:
+            return ReadCounts(inbound, batch)
+    return triage(inbound)
 
 
 def write_rejected(engine: Engine, message: Inbound, *, reason: str, detail: str) -> BatchOutcome:
@@ -68,47 +105,64 @@ def write_rejected(engine: Engine, message: Inbound, *, reason: str, detail: str
 
 def store_triaged(
     connection: Connection,
-    sorted_out: Sequence[Accepted | Rejected],
+    sorted_out: Sequence[Sorted],
     *,
     history_days: float = DEFAULT_HISTORY_DAYS,
 ) -> BatchOutcome:
     """Store accepted messages of registered exhibits, quarantine the rest; no commit."""
     outcome = BatchOutcome(messages=len(sorted_out))
-    accepted = [item for item in sorted_out if isinstance(item, Accepted)]
+    accepted = [item for item in sorted_out if not isinstance(item, Rejected)]
     rejected = [item for item in sorted_out if isinstance(item, Rejected)]
-    registered = _registered(connection, {item.message.exhibit_id for item in accepted})
-    stored: list[Accepted] = []
+    registered = _registered(connection, {_exhibit_of(item) for item in accepted})
+    stored: list[Accepted | ReadCounts] = []
     for item in accepted:
-        if item.message.exhibit_id in registered:
+        if _exhibit_of(item) in registered:
             stored.append(item)
         else:
             rejected.append(
                 Rejected(
                     item.inbound,
                     QuarantineReason.UNKNOWN_EXHIBIT,
-                    f"exhibit {item.message.exhibit_id!r} is not registered: "
+                    f"exhibit {_exhibit_of(item)!r} is not registered: "
                     "register it with POST /exhibits (until then its messages are kept here)",
                 )
             )
-    records = store_records(connection, stored)
+    records = store_records(connection, [r for item in stored if (r := _records_of(item))])
     outcome.records_received, outcome.records_inserted = records.received, records.inserted
-    _update_status(connection, stored)
+    messages = [item for item in stored if isinstance(item, Accepted)]
+    _update_status(connection, messages)
     store_heartbeats(
         connection,
-        [(i.message, i.inbound.received_at) for i in stored if isinstance(i.message, Heartbeat)],
+        [(i.message, i.inbound.received_at) for i in messages if isinstance(i.message, Heartbeat)],
         history_days=history_days,
     )
     store_self_tests(
         connection,
         [
             (i.message, i.inbound.received_at)
-            for i in stored
+            for i in messages
             if isinstance(i.message, SelfTestResult)
         ],
     )
     _quarantine(connection, rejected)
     outcome.quarantined.update(str(item.reason) for item in rejected)
     return outcome
+
+
+def _exhibit_of(item: Accepted | ReadCounts) -> str:
+    return item.exhibit_id if isinstance(item, ReadCounts) else item.message.exhibit_id
+
+
+def _records_of(item: Accepted | ReadCounts) -> Received | None:
+    """What store_records needs of ``item``: its records, or its heartbeat's clock."""
+    received_at = item.inbound.received_at
+    if isinstance(item, ReadCounts):
+        return item.batch, received_at
+    if isinstance(item.message, CountBatch):
+        return rows_of(item.message), received_at
+    if isinstance(item.message, Heartbeat):
+        return item.message, received_at
+    return None
 
 
 def _registered(connection: Connection, exhibit_ids: set[str]) -> set[str]:

@@ -10,29 +10,60 @@ In the caller's transaction, in this order:
    (exhibit_id, seq) is stored already;
 3. only the rows actually inserted are added to the rollups and the seq ranges, so a
    replay changes nothing.
+
+Records arrive as rows (:mod:`fleet_api.record_rows`), and are placed a run at a time:
+consecutive records of one message with the same boot, clock state and tag share
+their clock reference and, nearly always, their visit (:func:`attribute_many`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from itertools import groupby
+from typing import TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
-from broker.messages import CountBatch, CountRecord, Heartbeat, SessionRecord
-from fleet_api.attribution import ClockReference, Placement, attribute, correct_time
-from fleet_api.completeness import singles
+from broker.messages import Heartbeat
+from fleet_api.attribution import ClockReference, TimeBasis, attribute_many, hour_of
+from fleet_api.completeness import SeqRange
+from fleet_api.record_rows import COUNT, RecordBatch, RecordRow
 from fleet_api.store import clocks, seq_ranges
 from fleet_api.store.clocks import BootKey, Candidate
 from fleet_api.store.dialect import insert_new
 from fleet_api.store.reattribution import rebase_boots
-from fleet_api.store.rollups import RollupDelta, apply
+from fleet_api.store.rollups import RollupDelta, visit_key
+from fleet_api.store.rollups import apply as apply_rollups
 from fleet_api.store.windows import load_index
 from fleet_api.tables import count_records, session_records
-from fleet_api.triage import Accepted
+
+Received = tuple[RecordBatch | Heartbeat, datetime]
+"""A batch's records or a heartbeat, and when the fleet received it."""
+
+COUNT_COLUMNS = (
+    "exhibit_id", "seq", "input", "start", "mono_start", "seconds", "count", "boot_id",
+    "clock_synced", "visit_id", "received_at", "corrected_start", "time_basis",
+    "attributed_visit_id",
+)  # fmt: skip
+SESSION_COLUMNS = (
+    "exhibit_id", "seq", "start", "mono_start", "dwell_s", "interactions", "boot_id",
+    "clock_synced", "visit_id", "received_at", "corrected_start", "time_basis",
+    "attributed_visit_id",
+)  # fmt: skip
+_KEY = ("exhibit_id", "seq")
+
+CountRow = tuple[
+    str, int, str, datetime, float, float, int, str, bool, int | None, datetime, datetime, str,
+    int | None,
+]  # fmt: skip
+"""A count_records row, in COUNT_COLUMNS order."""
+SessionRow = tuple[
+    str, int, datetime, float, float, int, str, bool, int | None, datetime, datetime, str,
+    int | None,
+]  # fmt: skip
+"""A session_records row, in SESSION_COLUMNS order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,143 +75,183 @@ class RecordsOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _Item:
+class _Run:
+    """Consecutive records of one message sharing boot, clock state and tag."""
+
     exhibit_id: str
-    record: CountRecord | SessionRecord
     received_at: datetime
+    boot_id: str
+    synced: bool
+    tag: int | None
+    records: list[RecordRow]
 
 
-def store_records(connection: Connection, stored: Sequence[Accepted]) -> RecordsOutcome:
-    """Store the records of the batches in ``stored`` (their exhibits are registered)."""
-    items: list[_Item] = []
+def store_records(connection: Connection, received: Sequence[Received]) -> RecordsOutcome:
+    """Store the records of ``received`` in order (their exhibits are registered)."""
     candidates: dict[BootKey, Candidate] = {}
-    for accepted in stored:
-        message = accepted.message
-        received_at = accepted.inbound.received_at
-        if isinstance(message, CountBatch):
-            for record in message.records:
-                items.append(_Item(message.exhibit_id, record, received_at))
-                if record.clock_synced:
-                    candidates.setdefault(
-                        (message.exhibit_id, record.boot_id),
-                        Candidate(
-                            ClockReference(record.start.astimezone(UTC), record.mono_start),
-                            record.type,
-                            received_at,
-                        ),
-                    )
-        elif isinstance(message, Heartbeat) and message.clock_synced:
-            candidates.setdefault(
-                (message.exhibit_id, message.boot_id),
-                Candidate(
-                    ClockReference(message.at.astimezone(UTC), message.uptime_s),
-                    "heartbeat",
-                    received_at,
-                ),
-            )
+    runs: list[_Run] = []
+    seen: dict[str, set[int]] = {}
+    total = 0
+    for message, received_at in received:
+        if isinstance(message, Heartbeat):
+            if message.clock_synced:
+                candidates.setdefault(
+                    (message.exhibit_id, message.boot_id),
+                    Candidate(
+                        ClockReference(message.at.astimezone(UTC), message.uptime_s),
+                        "heartbeat",
+                        received_at,
+                    ),
+                )
+            continue
+        exhibit_id = message.exhibit_id
+        total += len(message.records)
+        _offer(candidates, exhibit_id, message.records, received_at)
+        runs += _runs(exhibit_id, received_at, _first_of_each(message.records, seen, exhibit_id))
     established = clocks.establish(connection, candidates)
     rebase_boots(connection, {key: candidates[key].reference for key in established})
-    if not items:
-        return RecordsOutcome(0, 0)
-    placed = _place(connection, _first_of_each(items))
-    delta = RollupDelta()
-    new_seqs: defaultdict[str, list[int]] = defaultdict(list)
-    inserted = 0
-    for table, kind in ((count_records, CountRecord), (session_records, SessionRecord)):
-        mine = [(item, placement) for item, placement in placed if isinstance(item.record, kind)]
-        rows = [_row(item, placement) for item, placement in mine]
-        keys = {
-            (row.exhibit_id, row.seq)
-            for row in insert_new(
-                connection, table, rows, key=("exhibit_id", "seq"), returning=("exhibit_id", "seq")
+    if not runs:
+        return RecordsOutcome(total, 0)
+    placed = _place(connection, runs)
+    return RecordsOutcome(total, _insert(connection, runs, placed))
+
+
+def _offer(
+    candidates: dict[BootKey, Candidate],
+    exhibit_id: str,
+    records: Sequence[RecordRow],
+    received_at: datetime,
+) -> None:
+    """The first synced record of each boot offers it a clock reference (repeats too)."""
+    for kind, _seq, boot_id, start, mono_start, synced, *_ in records:
+        if synced and (exhibit_id, boot_id) not in candidates:
+            candidates[(exhibit_id, boot_id)] = Candidate(
+                ClockReference(start.astimezone(UTC), mono_start), kind, received_at
             )
-        }
-        for item, placement in mine:
-            if (item.exhibit_id, item.record.seq) not in keys:
-                continue
-            inserted += 1
-            new_seqs[item.exhibit_id].append(item.record.seq)
-            _contribute(delta, item, placement)
-    apply(connection, delta)
-    seq_ranges.add_ranges(connection, {e: singles(seqs) for e, seqs in new_seqs.items()})
-    return RecordsOutcome(len(items), inserted)
 
 
-def _first_of_each(items: Sequence[_Item]) -> list[_Item]:
-    """One item per (exhibit_id, seq): a batch may repeat a record; the first one counts."""
-    seen: set[tuple[str, int]] = set()
+def _first_of_each(
+    records: Sequence[RecordRow], seen: dict[str, set[int]], exhibit_id: str
+) -> list[RecordRow]:
+    """One record per (exhibit_id, seq): a batch may repeat a record; the first one counts."""
+    mine = seen.setdefault(exhibit_id, set())
     unique = []
-    for item in items:
-        key = (item.exhibit_id, item.record.seq)
-        if key not in seen:
-            seen.add(key)
-            unique.append(item)
+    for record in records:
+        if record[1] not in mine:
+            mine.add(record[1])
+            unique.append(record)
     return unique
 
 
-def _place(connection: Connection, items: Sequence[_Item]) -> list[tuple[_Item, Placement]]:
-    references = clocks.load(connection, {(i.exhibit_id, i.record.boot_id) for i in items})
-    times = [
-        correct_time(
-            start=i.record.start,
-            mono_start=i.record.mono_start,
-            clock_synced=i.record.clock_synced,
-            reference=references.get((i.exhibit_id, i.record.boot_id)),
-        )
-        for i in items
+def _runs(exhibit_id: str, received_at: datetime, records: list[RecordRow]) -> list[_Run]:
+    return [
+        _Run(exhibit_id, received_at, boot_id, synced, tag, list(group))
+        for (boot_id, synced, tag), group in groupby(records, key=lambda r: (r[2], r[5], r[6]))
     ]
+
+
+def _place(
+    connection: Connection, runs: Sequence[_Run]
+) -> list[tuple[list[datetime], TimeBasis, list[int | None]]]:
+    """Each run's corrected times, their basis and visits (rules of fleet_api.attribution)."""
+    references = clocks.load(
+        connection, {(run.exhibit_id, run.boot_id) for run in runs if not run.synced}
+    )
+    timed: list[tuple[list[datetime], TimeBasis]] = []
+    for run in runs:
+        reference = None if run.synced else references.get((run.exhibit_id, run.boot_id))
+        if reference is not None:
+            times = [reference.wall_at(r[4]).astimezone(UTC) for r in run.records]
+            timed.append((times, TimeBasis.REBASED))
+            continue
+        # Parsed times are UTC already; astimezone only for other zones (same instant).
+        times = [r[3] if r[3].tzinfo is UTC else r[3].astimezone(UTC) for r in run.records]
+        timed.append((times, TimeBasis.SYNCED if run.synced else TimeBasis.UNSYNCED))
     index = load_index(
         connection,
-        exhibit_ids={i.exhibit_id for i in items},
-        since=min(t.at for t in times),
-        until=max(t.at for t in times),
-        visit_ids={i.record.visit_id for i in items if i.record.visit_id is not None},
+        exhibit_ids={run.exhibit_id for run in runs},
+        since=min(min(times) for times, _ in timed),
+        until=max(max(times) for times, _ in timed),
+        visit_ids={run.tag for run in runs if run.tag is not None},
     )
     return [
         (
-            item,
-            Placement(
-                time.at,
-                time.basis,
-                attribute(
-                    index,
-                    exhibit_id=item.exhibit_id,
-                    tag=item.record.visit_id,
-                    at=time.at,
-                    basis=time.basis,
-                ),
-            ),
+            times,
+            basis,
+            attribute_many(index, exhibit_id=run.exhibit_id, tag=run.tag, times=times, basis=basis),
         )
-        for item, time in zip(items, times, strict=True)
+        for run, (times, basis) in zip(runs, timed, strict=True)
     ]
 
 
-def _row(item: _Item, placement: Placement) -> dict[str, Any]:
-    return {
-        "exhibit_id": item.exhibit_id,
-        **item.record.model_dump(exclude={"type"}),
-        "received_at": item.received_at,
-        "corrected_start": placement.at,
-        "time_basis": str(placement.basis),
-        "attributed_visit_id": placement.visit_id,
-    }
-
-
-def _contribute(delta: RollupDelta, item: _Item, placement: Placement) -> None:
-    record = item.record
-    if isinstance(record, CountRecord):
-        delta.add_count(
-            visit_id=placement.visit_id,
-            exhibit_id=item.exhibit_id,
-            input=record.input,
-            at=placement.at,
-            count=record.count,
-        )
-    else:
+def _insert(
+    connection: Connection,
+    runs: Sequence[_Run],
+    placed: Sequence[tuple[list[datetime], TimeBasis, list[int | None]]],
+) -> int:
+    """Insert the rows, then roll up and range the ones inserted; return how many."""
+    count_rows: list[CountRow] = []
+    session_rows: list[SessionRow] = []
+    for run, (times, basis, visits) in zip(runs, placed, strict=True):
+        e, got, how = run.exhibit_id, run.received_at, str(basis)
+        for (kind, seq, boot, start, mono, synced, tag, name, a, b), at, visit in zip(
+            run.records, times, visits, strict=True
+        ):
+            if kind == COUNT:
+                count_rows.append(
+                    (e, seq, name, start, mono, a, b, boot, synced, tag, got, at, how, visit)
+                )
+            else:
+                session_rows.append(
+                    (e, seq, start, mono, a, b, boot, synced, tag, got, at, how, visit)
+                )
+    new_counts = _new(connection, count_records, COUNT_COLUMNS, count_rows)
+    new_sessions = _new(connection, session_records, SESSION_COLUMNS, session_rows)
+    delta = RollupDelta()
+    hours: dict[datetime, datetime] = {}
+    new_seqs: dict[str, list[int]] = {}
+    for e, seq, name, _, _, _, count, _, _, _, _, at, _, visit in new_counts:
+        hour = hours.get(at) or hours.setdefault(at, hour_of(at))
+        # add_count for each record, summed per cell first: the same integers.
+        cell = delta.usage[(visit_key(visit), e, name, hour)]
+        cell.count += count
+        cell.records += 1
+        new_seqs.setdefault(e, []).append(seq)
+    for e, seq, _, _, dwell, interactions, _, _, _, _, at, _, visit in new_sessions:
         delta.add_session(
-            visit_id=placement.visit_id,
-            exhibit_id=item.exhibit_id,
-            at=placement.at,
-            interactions=record.interactions,
-            dwell_s=record.dwell_s,
+            visit_id=visit, exhibit_id=e, at=at, interactions=interactions, dwell_s=dwell
         )
+        new_seqs.setdefault(e, []).append(seq)
+    apply_rollups(connection, delta)
+    seq_ranges.add_ranges(connection, {e: _ranges(seqs) for e, seqs in new_seqs.items()})
+    return len(new_counts) + len(new_sessions)
+
+
+Row = TypeVar("Row", CountRow, SessionRow)
+
+
+def _new(
+    connection: Connection, table: Table, columns: Sequence[str], rows: list[Row]
+) -> list[Row]:
+    """Insert ``rows``; the ones actually inserted (RETURNING), in their order."""
+    if not rows:
+        return []
+    keys = insert_new(connection, table, columns, rows, key=_KEY)
+    if len(keys) == len(rows):
+        return rows  # every row was new: the usual case for a first delivery
+    inserted = set(keys)
+    return [row for row in rows if (row[0], row[1]) in inserted]
+
+
+def _ranges(seqs: list[int]) -> list[SeqRange]:
+    """The maximal ranges of distinct seqs (fleet_api.completeness.singles, in one pass)."""
+    seqs.sort()
+    ranges: list[SeqRange] = []
+    first = last = seqs[0]
+    for seq in seqs[1:]:
+        if seq != last + 1:
+            ranges.append(SeqRange(first, last))
+            first = seq
+        last = seq
+    ranges.append(SeqRange(first, last))
+    return ranges
