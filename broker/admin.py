@@ -62,9 +62,11 @@ def settings_lines(
         f"{prefix}USERNAME={issued.name}",
         f"{prefix}PASSWORD={issued.password}",
     ]
+    # The agent's settings say EXHIBIT_TLS_CA_FILE, the fleet API's FLEET_MQTT_CA_FILE.
+    tls = "TLS_" if issued.role is Role.EXHIBIT else ""
     for key, value in (("CA", ca_file), ("CERT", cert_file), ("KEY", key_file)):
         if value:
-            lines.append(f"{prefix}TLS_{key}_FILE={value}")
+            lines.append(f"{prefix}{tls}{key}_FILE={value}")
     return lines
 
 

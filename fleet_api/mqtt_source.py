@@ -62,8 +62,7 @@ class MqttSource:
                 None if password is None else password.get_secret_value(),
             )
         if self._endpoint.tls:
-            ca_file = settings.mqtt_ca_file
-            client.tls_set(ca_certs=None if ca_file is None else str(ca_file))
+            client.tls_set(**settings.mqtt_tls().tls_set_kwargs())
         client.reconnect_delay_set(settings.mqtt_reconnect_min_s, settings.mqtt_reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

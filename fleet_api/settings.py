@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from broker.tls import TlsSettings
 from fleet_api.errors import ConfigError
 
 ENV_PREFIX = "FLEET_"
@@ -66,6 +67,17 @@ class Settings(BaseSettings):
     mqtt_password: SecretStr | None = Field(default=None, description="the broker password")
     mqtt_ca_file: Path | None = Field(
         default=None, description="a PEM file of the CA that signed the broker's certificate"
+    )
+    mqtt_cert_file: Path | None = Field(
+        default=None,
+        description="a PEM file of the ingest's client certificate, for the broker's service "
+        "listener (8884), together with FLEET_MQTT_KEY_FILE",
+    )
+    mqtt_key_file: Path | None = Field(
+        default=None,
+        validate_default=True,
+        description="the PEM file of the client certificate's private key, together with "
+        "FLEET_MQTT_CERT_FILE",
     )
     mqtt_client_id: str = Field(
         default="fleet-ingest",
@@ -171,11 +183,20 @@ class Settings(BaseSettings):
             _parse_mqtt_url(value)
         return value
 
-    @field_validator("mqtt_ca_file")
+    @field_validator("mqtt_ca_file", "mqtt_cert_file")
     @classmethod
     def _ca_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError("no such file")
+        return value
+
+    @field_validator("mqtt_key_file")
+    @classmethod
+    def _key_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file")
+        if (value is None) != (info.data.get("mqtt_cert_file") is None):
+            raise ValueError("a client certificate and its key go together: set both or neither")
         return value
 
     @field_validator("mqtt_client_id")
@@ -198,6 +219,12 @@ class Settings(BaseSettings):
         if value is not None and not _BEARER_TOKEN.fullmatch(value.get_secret_value()):
             raise ValueError("not 32-256 letters, digits or '._~+/=-'")
         return value
+
+    def mqtt_tls(self) -> TlsSettings:
+        """The CA to trust and the client certificate, for an mqtts:// broker."""
+        return TlsSettings(
+            ca_file=self.mqtt_ca_file, cert_file=self.mqtt_cert_file, key_file=self.mqtt_key_file
+        )
 
     def mqtt_endpoint(self) -> MqttEndpoint | None:
         """The broker to ingest from, or None when ingestion has nowhere to connect."""

@@ -20,6 +20,8 @@ from broker.mosquitto.production import (
     render_production,
     render_security,
 )
+from broker.tls import TlsSettings
+from fleet_api.settings import Settings, load_settings
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def test_add_service_writes_its_settings_to_an_owner_only_file(
     env = _env(env_file.read_text())
     assert env["FLEET_MQTT_URL"] == "mqtts://localhost:8884"
     assert env["FLEET_MQTT_USERNAME"] == "fleet-ingest"
-    assert (env["FLEET_MQTT_TLS_CERT_FILE"], env["FLEET_MQTT_TLS_KEY_FILE"]) == (
+    assert (env["FLEET_MQTT_CERT_FILE"], env["FLEET_MQTT_KEY_FILE"]) == (
         "/c/ingest.crt",
         "/c/ingest.key",
     )
@@ -208,3 +210,28 @@ def test_render_config_options(tmp_path: Path) -> None:
     assert {"listener 18883 10.0.0.5", "listener 443 10.0.0.5", "log_dest syslog"} <= set(lines)
     assert {"cafile /srv/certs/ca.crt", "user mqtt"} <= set(lines)
     assert not any(re.match(r"listener \d+$", line) for line in lines)  # no service listener
+
+
+def test_add_service_prints_the_settings_the_fleet_api_reads(
+    files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pem = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    for path in pem.values():
+        path.write_text("PEM")
+    argv = ["add-service", "fleet-ingest", "--ca-file", str(pem["ca"])]
+    argv += ["--cert-file", str(pem["cert"]), "--key-file", str(pem["key"])]
+    assert main(argv) == 0
+    for name in list(Settings.model_fields):
+        monkeypatch.delenv(f"FLEET_{name.upper()}", raising=False)
+    for name, value in _env(capsys.readouterr().out).items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.mqtt_url == "mqtts://localhost:8884"
+    assert settings.mqtt_username is not None
+    assert settings.mqtt_username.get_secret_value() == "fleet-ingest"
+    assert settings.mqtt_tls() == TlsSettings(
+        ca_file=pem["ca"], cert_file=pem["cert"], key_file=pem["key"]
+    )

@@ -59,9 +59,9 @@ class Deployment:
             username=env["FLEET_MQTT_USERNAME"],
             password=env["FLEET_MQTT_PASSWORD"],
             tls=TlsSettings(
-                ca_file=Path(env["FLEET_MQTT_TLS_CA_FILE"]),
-                cert_file=Path(env["FLEET_MQTT_TLS_CERT_FILE"]),
-                key_file=Path(env["FLEET_MQTT_TLS_KEY_FILE"]),
+                ca_file=Path(env["FLEET_MQTT_CA_FILE"]),
+                cert_file=Path(env["FLEET_MQTT_CERT_FILE"]),
+                key_file=Path(env["FLEET_MQTT_KEY_FILE"]),
             ),
             client_id=f"fleet-ingest:{number}",
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 
@@ -119,3 +121,23 @@ def test_settings_are_read_once_and_can_be_overridden_per_app(
     assert app_settings(create_app(mine)) is mine
     app.dependency_overrides[get_settings] = lambda: mine
     assert app_settings(app) is mine
+
+
+def test_a_client_certificate_and_its_key_go_together(tmp_path: Path) -> None:
+    cert, key = tmp_path / "client.crt", tmp_path / "client.key"
+    cert.write_text("cert")
+    key.write_text("key")
+    tls = load_settings(mqtt_cert_file=cert, mqtt_key_file=key).mqtt_tls()
+    assert (tls.cert_file, tls.key_file) == (cert, key)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(mqtt_cert_file=cert)
+    assert "FLEET_MQTT_KEY_FILE=None: a client certificate and its key go together" in str(
+        caught.value
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(mqtt_key_file=key)
+    assert "FLEET_MQTT_KEY_FILE" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(mqtt_cert_file=tmp_path / "missing.crt", mqtt_key_file=key)
+    assert "FLEET_MQTT_CERT_FILE=" in str(caught.value)
+    assert "no such file" in str(caught.value)
