@@ -1,12 +1,20 @@
 """The agents' side of the ingest benchmark: real agents draining pre-filled outboxes.
 
-``python -m bench.drain BROKER_URL DATA_DIR EXHIBIT_ID...`` starts one real agent per
-exhibit (each on its own MockFactory), waits until every outbox is acknowledged, and
-prints the wall times it started and finished.
+``python -m bench.drain [--processes N] BROKER_URL DATA_DIR EXHIBIT_ID...`` starts one real
+agent per exhibit (each on its own MockFactory, its own outbox, its own MQTT connection),
+spread over N OS processes, waits until every outbox is acknowledged, and prints the
+wall time the first agent started, the time the last outbox was empty, and whether all
+drained. On real hardware each exhibit is its own Pi: fifty agents behind one GIL
+measured the interpreter, not the system, so the agents are split across processes.
+
+Each process builds its agents (imports and setup are not timed), says ``ready``, and
+starts them when the parent says ``go``, so all start together.
 """
 
 from __future__ import annotations
 
+import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,8 +34,49 @@ INPUTS = [
 
 
 def main() -> None:
-    """Start the agents, wait for their outboxes to empty, print start and end."""
-    broker_url, data_dir, exhibit_ids = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+    """Run the agents in ``--processes`` processes; print start, end and whether all drained."""
+    parser = argparse.ArgumentParser(prog="python -m bench.drain")
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--group", action="store_true", help="internal: one process's agents")
+    parser.add_argument("broker_url")
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("exhibit_ids", nargs="+")
+    args = parser.parse_args()
+    if args.group:
+        drain_group(args.broker_url, args.data_dir, args.exhibit_ids)
+        return
+    groups = [args.exhibit_ids[n :: args.processes] for n in range(args.processes)]
+    command = [sys.executable, "-m", "bench.drain", "--group", args.broker_url, str(args.data_dir)]
+    children = [
+        subprocess.Popen(
+            [*command, *group],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for group in groups
+        if group
+    ]
+    for child in children:
+        assert child.stdout is not None
+        if child.stdout.readline().strip() != "ready":
+            raise RuntimeError("an agents' process did not start")
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    results = []
+    for child in children:
+        out, _ = child.communicate(timeout=600)
+        began, ended, drained = out.split()
+        results.append((float(began), float(ended), drained == "True"))
+    start = min(r[0] for r in results)
+    end = max(r[1] for r in results)
+    print(f"{start!r} {end!r} {all(r[2] for r in results)}", flush=True)
+
+
+def drain_group(broker_url: str, data_dir: Path, exhibit_ids: list[str]) -> None:
+    """Build these exhibits' agents, wait for ``go``, run them until their outboxes are empty."""
     agents = [
         Agent(
             load_settings(
@@ -43,6 +92,9 @@ def main() -> None:
         )
         for exhibit_id in exhibit_ids
     ]
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        return
     start = time.time()
     for agent in agents:
         agent.start()
