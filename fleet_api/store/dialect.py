@@ -50,9 +50,11 @@ def insert_new(
     times = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)]
     if connection.dialect.name == "postgresql":
         # One statement with one array per column: psycopg parses a many-row VALUES
-        # statement in Python, which made this 5x slower (5.7k vs 28k rows/s).
+        # statement in Python, which made this 5x slower (5.7k vs 28k rows/s). The arrays
+        # go in binary (%b): psycopg's text array dumper quotes each element with regexes
+        # in Python, 3.5x the client CPU (0.94 vs 0.27 CPU-s for 63k rows).
         casts = [table.c[name].type.compile(connection.dialect) for name in columns]
-        arrays = ", ".join(f"%s::{cast}[]" for cast in casts)
+        arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
         statement = (
             f"INSERT INTO {target} ({names}) SELECT * FROM unnest({arrays}) {conflict} {back}"
         )
