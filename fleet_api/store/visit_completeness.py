@@ -7,14 +7,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, case, exists, func, or_, select
+from sqlalchemy import Connection, case, exists, func, or_, select, union_all
 
 from fleet_api.attribution import TimeBasis
 from fleet_api.completeness import DataStatus, SeqRange, gaps, gaps_near, visit_data_status
 from fleet_api.models.usage import Completeness, SeqGap
 from fleet_api.store.heartbeats import drained_after
 from fleet_api.store.seq_ranges import load_ranges
-from fleet_api.tables import count_records, exhibit_heartbeats, exhibit_status, session_records
+from fleet_api.tables import (
+    count_records,
+    exhibit_heartbeats,
+    exhibit_status,
+    exhibits,
+    session_records,
+)
 
 MAX_GAPS_SHOWN = 20
 RECORD_TABLES = (count_records, session_records)
@@ -44,23 +50,20 @@ def visit_completeness(
     """Completeness of each exhibit's data for the visit."""
     ranges = load_ranges(connection, exhibit_ids)
     seqs = _visit_seqs(connection, visit_id)
-    status_rows = {
-        row.exhibit_id: row
+    status_c, beat_c = exhibit_status.c, exhibit_heartbeats.c
+    # The latest status and heartbeat of each exhibit, in one round trip (every column
+    # read is NOT NULL, so None means no row).
+    reported = {
+        row.id: row
         for row in connection.execute(
-            select(exhibit_status.c.exhibit_id, exhibit_status.c.last_seen_at).where(
-                exhibit_status.c.exhibit_id.in_(exhibit_ids)
+            select(exhibits.c.id, status_c.last_seen_at, beat_c.outbox_depth, beat_c.received_at)
+            .select_from(
+                exhibits.outerjoin(exhibit_status, status_c.exhibit_id == exhibits.c.id).outerjoin(
+                    exhibit_heartbeats, beat_c.exhibit_id == exhibits.c.id
+                )
             )
-        )
-    }
-    beats = {
-        row.exhibit_id: row
-        for row in connection.execute(
-            select(
-                exhibit_heartbeats.c.exhibit_id,
-                exhibit_heartbeats.c.outbox_depth,
-                exhibit_heartbeats.c.received_at,
-            ).where(exhibit_heartbeats.c.exhibit_id.in_(exhibit_ids))
-        )
+            .where(exhibits.c.id.in_(exhibit_ids))
+        ).all()
     }
     ended = now >= ends_at
     relevant_gaps: dict[str, list[SeqRange]] = {}
@@ -91,33 +94,35 @@ def visit_completeness(
         status = visit_data_status(
             ended=ended, relevant_gaps=relevant, later_record=later, drained=drained
         )
-        beat = beats.get(exhibit_id)
-        seen = status_rows.get(exhibit_id)
+        facts = reported.get(exhibit_id)
         result[exhibit_id] = Completeness(
             status=status,
             detail=_detail(status, relevant, later),
             missing_records=sum(gap.size for gap in relevant),
             gaps=[SeqGap(first=g.first, last=g.last) for g in relevant[:MAX_GAPS_SHOWN]],
             max_seq=ranges[exhibit_id][-1].last if ranges[exhibit_id] else None,
-            last_seen_at=None if seen is None else seen.last_seen_at,
-            outbox_depth=None if beat is None else beat.outbox_depth,
-            outbox_reported_at=None if beat is None else beat.received_at,
+            last_seen_at=None if facts is None else facts.last_seen_at,
+            outbox_depth=None if facts is None else facts.outbox_depth,
+            outbox_reported_at=None if facts is None else facts.received_at,
             unsynced_records=mine.unsynced,
         )
     return result
 
 
 def _visit_seqs(connection: Connection, visit_id: int) -> dict[str, _VisitSeqs]:
-    found: dict[str, _VisitSeqs] = {}
+    """Seq span and unsynced records per exhibit, over both record tables in one query."""
+    parts = []
     for table in RECORD_TABLES:
         c = table.c
         unsynced = func.sum(case((c.time_basis == str(TimeBasis.UNSYNCED), 1), else_=0))
-        for row in connection.execute(
+        parts.append(
             select(c.exhibit_id, func.min(c.seq), func.max(c.seq), unsynced)
             .where(c.attributed_visit_id == visit_id)
             .group_by(c.exhibit_id)
-        ):
-            found.setdefault(row[0], _VisitSeqs()).add(row[1], row[2], int(row[3] or 0))
+        )
+    found: dict[str, _VisitSeqs] = {}
+    for row in connection.execute(union_all(*parts)).all():
+        found.setdefault(row[0], _VisitSeqs()).add(row[1], row[2], int(row[3] or 0))
     return found
 
 
