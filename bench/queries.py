@@ -312,7 +312,7 @@ async def _time_calls(
         ingest_enabled=False,
         bootstrap_admin_token=TOKEN,
     )
-    app = create_app(settings)
+    app = create_app(settings, freeze_gc=True)  # as `fleet-api serve` runs it
     rng = random.Random(seed)  # noqa: S311 (test data)
     visit_count = days * VISITS_PER_DAY
     span = school_days(days)

@@ -110,7 +110,7 @@ def _serve(settings: Settings, *, host: str, port: int, log_level: str) -> int:
     finally:
         engine.dispose()
     uvicorn.run(
-        "fleet_api.main:create_app",
+        "fleet_api.main:create_server_app",
         factory=True,
         host=host,
         port=port,

@@ -1,7 +1,7 @@
 """The FastAPI application: ``create_app()`` builds it, its lifespan opens everything.
 
-Nothing is built at import time. ``uvicorn --factory fleet_api.main:create_app`` (or
-``fleet-api serve``) calls :func:`create_app`; the lifespan then reads the settings
+Nothing is built at import time. ``fleet-api serve`` (uvicorn's factory
+``fleet_api.main:create_server_app``) calls :func:`create_app`; the lifespan then reads the settings
 (through ``app.dependency_overrides`` if a test replaced them), creates the engine,
 migrates or checks the schema, and starts MQTT ingestion if ``FLEET_MQTT_URL`` is set.
 """
@@ -9,6 +9,7 @@ migrates or checks the schema, and starts MQTT ingestion if ``FLEET_MQTT_URL`` i
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -55,9 +56,19 @@ def _mqtt_source(settings: Settings) -> MessageSource:
 
 
 def create_app(
-    settings: Settings | None = None, *, message_source: SourceFactory | None = None
+    settings: Settings | None = None,
+    *,
+    message_source: SourceFactory | None = None,
+    freeze_gc: bool = False,
 ) -> FastAPI:
-    """Build the app; ``settings`` default to the environment, read when it starts."""
+    """Build the app; ``settings`` default to the environment, read when it starts.
+
+    ``freeze_gc``: once started, move everything built so far (routes, models, the
+    engine) out of the garbage collector's sight. A server process wants this: a full
+    collection over those ~150k long-lived objects otherwise lands on some request
+    and adds 85-100 ms to it (docs/benchmarks.md). Tests, which build many apps in one
+    process, must not: cycles of a frozen app would never be collected.
+    """
     app = FastAPI(
         title="Exhibit fleet API",
         version=__version__,
@@ -70,6 +81,7 @@ def create_app(
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.message_source = message_source or _mqtt_source
+    app.state.freeze_gc = freeze_gc
     install_problems(app)
     # Outside the problem middleware, so it counts the 500s that middleware answers.
     app.state.metrics = FleetMetrics(app.state)
@@ -117,6 +129,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ingestor is not None:
             ingestor.start()
             log.info("ingesting from %s as %s", settings.mqtt_url, settings.mqtt_client_id)
+        if app.state.freeze_gc:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -125,6 +140,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.engine = app.state.ingestor = None
     finally:
         engine.dispose()
+
+
+def create_server_app() -> FastAPI:
+    """The app as ``fleet-api serve`` runs it (uvicorn's factory): settings from the
+    environment, the collector frozen after start-up."""
+    return create_app(freeze_gc=True)
 
 
 def _bootstrap(engine: Engine, token: SecretStr) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import signal
 import subprocess
@@ -15,6 +17,7 @@ import pytest
 from broker.mosquitto import free_port
 from fleet_api.cli import main
 from fleet_api.db import current_revision, head_revision, make_engine
+from fleet_api.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -117,3 +120,24 @@ def test_broker_subcommand_manages_accounts(
     assert "EXHIBIT_EXHIBIT_ID=exhibit-042" in out
     assert passwd.read_text().startswith("exhibit-042:$7$")
     assert "user exhibit-042" in acl.read_text()
+
+
+def test_the_served_app_freezes_the_collector_after_start_up_and_test_apps_do_not(
+    tmp_path: Path,
+) -> None:
+    from fleet_api.main import create_app, create_server_app
+
+    assert create_server_app().state.freeze_gc is True
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'fleet.db'}", ingest_enabled=False)
+
+    async def frozen_after_start(freeze_gc: bool) -> int:
+        app = create_app(settings, freeze_gc=freeze_gc)
+        async with app.router.lifespan_context(app):
+            return gc.get_freeze_count()
+
+    gc.unfreeze()
+    try:
+        assert asyncio.run(frozen_after_start(False)) == 0
+        assert asyncio.run(frozen_after_start(True)) > 10_000
+    finally:
+        gc.unfreeze()
