@@ -2,6 +2,15 @@
 
 Numbers are written unformatted (``1234.5``, never ``1 234,5``) and times as ISO 8601 in
 UTC: a spreadsheet or the web pages format them for the reader's language.
+
+What staff do with a download is open it in a spreadsheet, so:
+
+- the file starts with a UTF-8 byte order mark, without which Excel reads it as the
+  local 8-bit code page and "Cēsu novads" turns into "CÄ“su novads";
+- text that a spreadsheet would run as a formula (a school named ``=HYPERLINK(...)``,
+  anything starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a
+  leading apostrophe, OWASP's advice against CSV injection. Numbers are never changed:
+  ``-3`` stays a number.
 """
 
 from __future__ import annotations
@@ -15,11 +24,14 @@ from fastapi import Response
 
 Cell = str | int | float | bool | date | datetime | None
 MEDIA_TYPE = "text/csv; charset=utf-8"
+BOM = "\ufeff"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
-    """The table as RFC 4180 text; None is an empty field."""
+    """The table as RFC 4180 text after a byte order mark; None is an empty field."""
     buffer = io.StringIO(newline="")
+    buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
     for row in rows:
@@ -36,6 +48,8 @@ def _cell(value: Cell) -> str:
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
     return str(value)
 
 

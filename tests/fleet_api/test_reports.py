@@ -190,7 +190,8 @@ def parse_csv(response: httpx.Response) -> list[list[str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"].startswith('attachment; filename="funder-')
-    text = response.content.decode("utf-8")
+    assert response.content.startswith(b"\xef\xbb\xbf")  # the BOM spreadsheets need
+    text = response.content.decode("utf-8-sig")
     assert text.endswith("\r\n")
     return list(csv.reader(io.StringIO(text, newline="")))
 
@@ -230,7 +231,7 @@ async def test_usage_csv(client: httpx.AsyncClient, visits: list[int]) -> None:
     assert response.headers["content-disposition"] == (
         'attachment; filename="usage-by-region-20260501-20260701.csv"'
     )
-    rows = list(csv.reader(io.StringIO(response.text, newline="")))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
     assert rows[0][:2] == ["key", "label"]
     assert [row[1] for row in rows[1:]] == ["Latgale", "Vidzeme"]
 
