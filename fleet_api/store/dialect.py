@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from fleet_api.tables import UTCDateTime
 
@@ -49,20 +51,9 @@ def insert_new(
     target = quote(table.name)
     times = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)]
     if connection.dialect.name == "postgresql":
-        # One statement with one array per column: psycopg parses a many-row VALUES
-        # statement in Python, which made this 5x slower (5.7k vs 28k rows/s). The arrays
-        # go in binary (%b): psycopg's text array dumper quotes each element with regexes
-        # in Python, 3.5x the client CPU (0.94 vs 0.27 CPU-s for 63k rows).
-        casts = [table.c[name].type.compile(connection.dialect) for name in columns]
-        arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
-        statement = (
-            f"INSERT INTO {target} ({names}) SELECT * FROM unnest({arrays}) {conflict} {back}"
-        )
-        values: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]
-        aware = _Converted(_aware)
-        for n in times:
-            values[n] = [aware(value) for value in values[n]]
-        return [tuple(row) for row in connection.exec_driver_sql(statement, tuple(values))]
+        staged = _stage(connection, table, columns, rows, times)
+        statement = f"INSERT INTO {target} ({names}) SELECT {names} FROM {staged} {conflict} {back}"
+        return [tuple(row) for row in connection.exec_driver_sql(statement).all()]
     text = _Converted(_sqlite_time)
     found: list[tuple[Any, ...]] = []
     for first in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
@@ -75,8 +66,62 @@ def insert_new(
                 converted[n] = text(converted[n])
             params += converted
         statement = f"INSERT INTO {target} ({names}) VALUES {placeholders} {conflict} {back}"
-        found += [tuple(row) for row in connection.exec_driver_sql(statement, tuple(params))]
+        found += [tuple(row) for row in connection.exec_driver_sql(statement, tuple(params)).all()]
     return found
+
+
+def _stage(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    times: Sequence[int],
+) -> str:
+    """COPY ``rows`` into this connection's staging table for ``table``; return its name.
+
+    PostgreSQL only. Binary COPY is formatted in psycopg's C code: for 63k rows, 0.15
+    client CPU-s and 0.7 s in all, against 0.27 and 0.9 for one binary array per column
+    through unnest (0.94 and 1.8 with text arrays). The staging table is temporary (one
+    per connection, created by its first batch, and again after a rollback undid that)
+    and emptied at every commit; TRUNCATE first in case this transaction staged before.
+    """
+    quote = connection.dialect.identifier_preparer.quote
+    staged = quote(f"staged_{table.name}")
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staged} (LIKE {quote(table.name)}) "
+        "ON COMMIT DELETE ROWS"
+    )
+    connection.exec_driver_sql(f"TRUNCATE {staged}")
+    types = [
+        _PG_TYPE.sub("", table.c[name].type.compile(connection.dialect)).lower() for name in columns
+    ]
+    statement = f"COPY {staged} ({', '.join(quote(n) for n in columns)}) FROM STDIN (FORMAT BINARY)"
+    aware = _Converted(_aware)
+    dbapi = connection.dialect.loaded_dbapi
+    cursor: Any = connection.connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            copy.set_types(types)
+            for row in rows:
+                if times:
+                    values = list(row)
+                    for n in times:
+                        values[n] = aware(values[n])
+                    copy.write_row(values)
+                else:
+                    copy.write_row(row)
+    except dbapi.Error as exc:
+        # What SQLAlchemy would have raised, so ingestion tells bad data from a lost database.
+        raise DBAPIError.instance(
+            statement, None, exc, dbapi.Error, dialect=connection.dialect
+        ) from exc
+    finally:
+        cursor.close()
+    return staged
+
+
+_PG_TYPE = re.compile(r"\(.*\)")
+"""A type's length or precision: psycopg knows ``varchar``, not ``VARCHAR(64)``."""
 
 
 class _Converted:
