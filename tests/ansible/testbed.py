@@ -30,6 +30,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +41,13 @@ SSH_USER = "ansible"
 BOOT_TIMEOUT_S = 150.0  # a boot takes 5-15 s; much more when the machine is busy
 REGISTRY = Path("/run/exhibit-fleet-testbeds")  # tag -> pid of the process that owns it
 TMPFS_SIZE = "6G"  # three roots of ~0.6 GB each once deployed, with room to spare
+# Where each machine gets a cgroup of its own (see Testbed.boot): the hierarchy systemd
+# tracks units in (name=systemd on a legacy/hybrid host), the unified one, or both.
+CGROUP_ROOTS = (
+    Path("/sys/fs/cgroup/systemd"),
+    Path("/sys/fs/cgroup/unified"),
+    Path("/sys/fs/cgroup"),
+)
 
 
 def run(*argv: str, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -239,10 +247,19 @@ class Testbed:
     # -- running ----------------------------------------------------------------------
 
     def boot(self) -> None:
-        """Boot every machine that is not running yet and wait until each accepts SSH."""
+        """Boot every machine that is not running yet and wait until each accepts SSH.
+
+        Each nspawn starts in a cgroup of its own. With ``--keep-unit`` nspawn boots the
+        container in the cgroup it was started in; machines sharing one would each run
+        their systemd over the same ``system.slice/*.service`` cgroups, and units with
+        the same name on two machines (every unit at boot, the agent on both Pis) race:
+        seen as ``status=219/CGROUP`` failures, e.g. of systemd-user-sessions.service,
+        which then leaves /run/nologin in place and SSH refused.
+        """
         for machine in self.machines.values():
             if machine.process is not None:
                 continue
+            cgroups = self._cgroups(machine)
             log = machine.log.open("ab")
             machine.process = subprocess.Popen(
                 [
@@ -260,10 +277,21 @@ class Testbed:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=partial(_join_cgroups, cgroups),
             )
             log.close()
         for machine in self.machines.values():
             self._wait_for_ssh(machine)
+
+    def _cgroups(self, machine: Machine) -> list[Path]:
+        """Make (and return) ``exf-TAG-NAME`` in every cgroup hierarchy we can use."""
+        made = []
+        for root in CGROUP_ROOTS:
+            if (root / "cgroup.procs").exists():
+                cgroup = root / f"{PREFIX}-{self.tag}-{machine.name}"
+                cgroup.mkdir(exist_ok=True)
+                made.append(cgroup)
+        return made
 
     def _wait_for_ssh(self, machine: Machine) -> None:
         deadline = time.monotonic() + BOOT_TIMEOUT_S
@@ -338,12 +366,40 @@ class Testbed:
         if self._bridge_up:
             run("ip", "link", "del", self.bridge, check=False)
             self._bridge_up = False
+        for machine in self.machines.values():
+            for root in CGROUP_ROOTS:
+                _remove_cgroup(root / f"{PREFIX}-{self.tag}-{machine.name}")
         if self._tmpfs:
             self._tmpfs = (
                 run("umount", "--lazy", str(self.machines_dir), check=False).returncode != 0
             )
         shutil.rmtree(self.machines_dir, ignore_errors=True)
         (REGISTRY / self.tag).unlink(missing_ok=True)
+
+
+def _join_cgroups(cgroups: list[Path]) -> None:
+    """In the child, before exec: move this process into each of ``cgroups``."""
+    for cgroup in cgroups:
+        (cgroup / "cgroup.procs").write_text("0")
+
+
+def _remove_cgroup(cgroup: Path, timeout: float = 5.0) -> None:
+    """Remove a cgroup and what the container's systemd made in it, deepest first.
+
+    The killed container's processes may take a moment to leave it: retry until then.
+    """
+    deadline = time.monotonic() + timeout
+    while cgroup.is_dir():
+        for path in sorted(
+            (p for p in cgroup.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+        ):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        with contextlib.suppress(OSError):
+            cgroup.rmdir()
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
 
 
 def _quote(command: str) -> str:
@@ -409,6 +465,11 @@ def sweep() -> list[str]:
         if name.startswith(PREFIX) and name.endswith("br") and not _owned_by_a_live_process(tag):
             run("ip", "link", "del", name, check=False)
             removed.append(name)
+    for root in CGROUP_ROOTS:
+        for cgroup in root.glob(f"{PREFIX}-*-*") if (root / "cgroup.procs").exists() else ():
+            if not _owned_by_a_live_process(cgroup.name.split("-")[1]):
+                _remove_cgroup(cgroup)
+                removed.append(str(cgroup))
     if REGISTRY.is_dir():
         for entry in REGISTRY.iterdir():
             if not _owned_by_a_live_process(entry.name):
