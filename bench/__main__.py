@@ -53,9 +53,13 @@ def ingest_rows(exhibits: int, work: Path, console: Console) -> list[list[str]]:
                 else postgres_database()
             )
             label = f"ingest path: agents -> Mosquitto -> {backend}, {workers} worker(s)"
-            result = ingest.ingest_path(
-                template, exhibits, work, database_url=url, workers=workers, label=label
-            )
+            try:
+                result = ingest.ingest_path(
+                    template, exhibits, work, database_url=url, workers=workers, label=label
+                )
+            finally:
+                if backend == "postgresql":
+                    queries.drop_postgres(url)
             rows.append(_row(result, base))
     backlog = next(r for r in rows if "sqlite, 1 worker" in r[0])
     console.print(
