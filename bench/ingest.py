@@ -69,6 +69,15 @@ def exhibit_ids(count: int) -> list[str]:
     return [f"bench-{n:03d}" for n in range(1, count + 1)]
 
 
+def outbox_payloads(root: Path, count: int) -> list[tuple[str, bytes]]:
+    """(exhibit id, CountBatch payload) for every batch the agents under ``root`` send."""
+    return [
+        (i, p)
+        for i in exhibit_ids(count)
+        for p in batches(root / i / "outbox.sqlite3", exhibit_id=i, batch_records=BATCH_RECORDS)
+    ]
+
+
 def prepare(template: Path, count: int) -> int:
     """Fill one outbox per exhibit under ``template``; return the total records."""
     return sum(fill(template / i / "outbox.sqlite3", exhibit_id=i) for i in exhibit_ids(count))
@@ -82,9 +91,7 @@ too short a run for a stable rate on a shared machine."""
 def baseline(template: Path, count: int, work: Path) -> Throughput:
     """Publish the same payloads with a plain paho client, window 100, to a plain subscriber."""
     payloads = [
-        (exhibit_topic(i, Channel.COUNTS), p)
-        for i in exhibit_ids(count)
-        for p in batches(template / i / "outbox.sqlite3", exhibit_id=i, batch_records=BATCH_RECORDS)
+        (exhibit_topic(i, Channel.COUNTS), p) for i, p in outbox_payloads(template, count)
     ] * BASELINE_ROUNDS
     events = sum(payload_events(p) for _, p in payloads)
     with MosquittoProcess(work / "mosquitto-baseline") as broker:
@@ -130,11 +137,7 @@ def storage_floor(template: Path, count: int, work: Path) -> Throughput:
     No validation, placement, rollups or secondary indexes: what the ingest path does
     on top of this is its own cost.
     """
-    payloads = [
-        p
-        for i in exhibit_ids(count)
-        for p in batches(template / i / "outbox.sqlite3", exhibit_id=i, batch_records=BATCH_RECORDS)
-    ]
+    payloads = [p for _, p in outbox_payloads(template, count)]
     events = sum(payload_events(p) for p in payloads)
     path = work / "floor.sqlite3"
     path.unlink(missing_ok=True)
@@ -246,11 +249,7 @@ def ingest_path(
     data = work / f"agents-{uuid.uuid4().hex[:6]}"
     shutil.copytree(template, data)
     ids = exhibit_ids(count)
-    payloads = [
-        p
-        for i in ids
-        for p in batches(data / i / "outbox.sqlite3", exhibit_id=i, batch_records=BATCH_RECORDS)
-    ]
+    payloads = [p for _, p in outbox_payloads(data, count)]
     total = sum(payload_events(p) for p in payloads)
     engine = make_engine(database_url)
     upgrade(engine)
@@ -301,11 +300,7 @@ def agents_only(template: Path, count: int, work: Path) -> Throughput:
     data = work / f"agents-{uuid.uuid4().hex[:6]}"
     shutil.copytree(template, data)
     ids = exhibit_ids(count)
-    payloads = [
-        p
-        for i in ids
-        for p in batches(data / i / "outbox.sqlite3", exhibit_id=i, batch_records=BATCH_RECORDS)
-    ]
+    payloads = [p for _, p in outbox_payloads(data, count)]
     events = sum(payload_events(p) for p in payloads)
     with MosquittoProcess(work / f"mosquitto-{uuid.uuid4().hex[:6]}") as broker:
         sub = subprocess.Popen(
