@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from broker.errors import BrokerStartError
-from broker.messages import MAX_PAYLOAD_BYTES
+from broker.limits import MAX_PAYLOAD_BYTES
 
 LOOPBACK = "127.0.0.1"
 

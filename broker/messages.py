@@ -19,19 +19,24 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from broker.errors import MessageError
+from broker.limits import (
+    BOOT_ID_MAX_LENGTH,
+    BOOT_ID_PATTERN,
+    INPUT_NAME_PATTERN,
+    MAX_AMOUNT,
+    MAX_PAYLOAD_BYTES,
+    MAX_RECORDS_PER_BATCH,
+    MAX_SPAN_S,
+    SCHEMA_VERSION,
+    SEQ_MAX,
+)
 from broker.topics import EXHIBIT_ID_PATTERN, Channel
 
-SCHEMA_VERSION = 1
-MAX_PAYLOAD_BYTES = 256 * 1024
-"""Largest payload we publish or accept; the broker's message size limit matches it."""
-MAX_RECORDS_PER_BATCH = 1000
-SEQ_MAX = 2**63 - 1
-
 ExhibitId = Annotated[str, Field(pattern=EXHIBIT_ID_PATTERN)]
-InputName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+InputName = Annotated[str, Field(pattern=INPUT_NAME_PATTERN)]
 Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 VisitId = Annotated[int, Field(ge=1, le=SEQ_MAX)]
-BootId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+BootId = Annotated[str, Field(min_length=1, max_length=BOOT_ID_MAX_LENGTH, pattern=BOOT_ID_PATTERN)]
 ShortText = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f]*$")]
 
 
@@ -58,8 +63,8 @@ class CountRecord(Message):
     input: InputName
     start: AwareDatetime = Field(description="wall time at bucket start, as the Pi's clock said")
     mono_start: float = Field(ge=0, description="monotonic seconds since boot at bucket start")
-    seconds: float = Field(gt=0, le=86_400, description="bucket length")
-    count: int = Field(ge=0, le=1_000_000)
+    seconds: float = Field(gt=0, le=MAX_SPAN_S, description="bucket length")
+    count: int = Field(ge=0, le=MAX_AMOUNT)
     boot_id: BootId
     clock_synced: bool
     visit_id: VisitId | None = Field(
@@ -78,8 +83,8 @@ class SessionRecord(Message):
     seq: Seq
     start: AwareDatetime = Field(description="wall time of the first interaction")
     mono_start: float = Field(ge=0)
-    dwell_s: float = Field(ge=0, le=86_400, description="first to last interaction")
-    interactions: int = Field(ge=1, le=1_000_000)
+    dwell_s: float = Field(ge=0, le=MAX_SPAN_S, description="first to last interaction")
+    interactions: int = Field(ge=1, le=MAX_AMOUNT)
     boot_id: BootId
     clock_synced: bool
     visit_id: VisitId | None = None

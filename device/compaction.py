@@ -20,13 +20,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from broker.limits import MAX_SPAN_S  # a merged bucket stays within CountRecord.seconds
 from device.outbox import MAX_COUNT_PER_RECORD, Outbox
 
 log = logging.getLogger(__name__)
 
 TARGET_FRACTION = 0.75
 """Compact down to this share of the cap, so a full outbox is not compacted on every seal."""
-MAX_SPAN_S = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from broker.endpoint import BrokerEndpoint
+from broker.limits import MAX_RECORDS_PER_BATCH
 from broker.topics import validate_exhibit_id
 from device.config_errors import INPUTS_EXAMPLE, raise_first, setting_error
 from device.errors import ConfigError
@@ -47,7 +48,6 @@ from device.setting_types import (
     reader,
     rule,
 )
-from device.wire import MAX_RECORDS_PER_BATCH
 from device.wiring import IndicatorSpec, InputSpec, read_indicator, read_inputs
 
 if TYPE_CHECKING:

@@ -33,15 +33,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from broker.errors import MessageError
+from broker.limits import MAX_AMOUNT, SEQ_MAX
 from device.errors import IdentityMismatch, OutboxError
 from device.events import Interaction
 from device.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION
-from device.wire import SEQ_MAX, record_json
+from device.wire import record_json
 
 if TYPE_CHECKING:
     from broker.messages import CountRecord, SessionRecord
 
-MAX_COUNT_PER_RECORD = 1_000_000  # CountRecord.count's bound; larger buckets are split
+MAX_COUNT_PER_RECORD = MAX_AMOUNT  # CountRecord.count's bound; larger buckets are split
 
 _OPEN_COLUMNS = (
     "input, boot_id, bucket, visit_id, mono_start, wall_start, seconds, count, clock_synced"

@@ -23,13 +23,14 @@ import json
 import logging
 from collections.abc import Callable
 
+from broker.limits import MAX_PAYLOAD_BYTES
 from broker.topics import Channel, exhibit_topic
 from device.clock import Clock
 from device.config import AgentSettings
 from device.events import Acked
 from device.link import Link, Publication
 from device.outbox import Outbox
-from device.wire import MAX_PAYLOAD_BYTES, format_time
+from device.wire import format_time
 
 log = logging.getLogger(__name__)
 

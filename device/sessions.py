@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from broker.limits import MAX_SPAN_S
 from device.events import Interaction
 from device.outbox import MAX_COUNT_PER_RECORD, Outbox
 
-MAX_DWELL_S = 86_400.0  # SessionRecord.dwell_s's bound: a longer burst becomes two sessions
+MAX_DWELL_S = float(MAX_SPAN_S)  # SessionRecord.dwell_s's bound: a longer burst is two sessions
 
 _COLUMNS = "boot_id, first_mono, last_mono, first_wall, clock_synced, visit_id, interactions"
 

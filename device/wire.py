@@ -30,17 +30,21 @@ from datetime import datetime
 from typing import Any, Literal
 
 from broker.errors import MessageError
+from broker.limits import (
+    BOOT_ID_MAX_LENGTH,
+    BOOT_ID_PATTERN,
+    INPUT_NAME_PATTERN,
+    MAX_AMOUNT,
+    MAX_PAYLOAD_BYTES,
+    MAX_SPAN_S,
+    SCHEMA_VERSION,
+    SEQ_MAX,
+)
 from broker.topics import EXHIBIT_ID_PATTERN, Channel
-
-SCHEMA_VERSION = 1
-MAX_PAYLOAD_BYTES = 256 * 1024
-MAX_RECORDS_PER_BATCH = 1000
-SEQ_MAX = 2**63 - 1
-INPUT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 
 _EXHIBIT_ID = re.compile(EXHIBIT_ID_PATTERN)
 _INPUT_NAME = re.compile(INPUT_NAME_PATTERN)
-_BOOT_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_BOOT_ID = re.compile(BOOT_ID_PATTERN)
 _SHORT_TEXT = re.compile(r"^[^\x00-\x1f]*$")
 _COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _ACTIONS = ("identify", "self_test")
@@ -120,7 +124,7 @@ def _input_name(name: str, value: object) -> str:
 
 
 def _boot_id(value: object) -> str:
-    return _text("boot_id", value, pattern=_BOOT_ID, min_length=1, max_length=64)
+    return _text("boot_id", value, pattern=_BOOT_ID, min_length=1, max_length=BOOT_ID_MAX_LENGTH)
 
 
 def _time(name: str, value: object) -> datetime:
@@ -203,8 +207,8 @@ def record_json(fields: Mapping[str, Any]) -> str:
                 "seq": _int("seq", fields["seq"], ge=1, le=SEQ_MAX),
                 "start": format_time(_time("start", fields["start"])),
                 "mono_start": _float("mono_start", fields["mono_start"], ge=0),
-                "dwell_s": _float("dwell_s", fields["dwell_s"], ge=0, le=86_400),
-                "interactions": _int("interactions", fields["interactions"], ge=1, le=1_000_000),
+                "dwell_s": _float("dwell_s", fields["dwell_s"], ge=0, le=MAX_SPAN_S),
+                "interactions": _int("interactions", fields["interactions"], ge=1, le=MAX_AMOUNT),
                 "boot_id": _boot_id(fields["boot_id"]),
                 "clock_synced": _bool("clock_synced", fields["clock_synced"]),
                 "visit_id": _visit_id(fields.get("visit_id")),
@@ -220,8 +224,8 @@ def record_json(fields: Mapping[str, Any]) -> str:
             "input": _input_name("input", fields["input"]),
             "start": format_time(_time("start", fields["start"])),
             "mono_start": _float("mono_start", fields["mono_start"], ge=0),
-            "seconds": _float("seconds", fields["seconds"], gt=0, le=86_400),
-            "count": _int("count", fields["count"], ge=0, le=1_000_000),
+            "seconds": _float("seconds", fields["seconds"], gt=0, le=MAX_SPAN_S),
+            "count": _int("count", fields["count"], ge=0, le=MAX_AMOUNT),
             "boot_id": _boot_id(fields["boot_id"]),
             "clock_synced": _bool("clock_synced", fields["clock_synced"]),
             "visit_id": _visit_id(fields.get("visit_id")),

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from broker.limits import INPUT_NAME_PATTERN
 from device.config_errors import raise_first
 from device.setting_types import Loc, Problem, current_values, read_fields, rule
-from device.wire import INPUT_NAME_PATTERN
 
 PIN = rule(int, ge=0, le=27)
 """A BCM GPIO number on the 40-pin header."""

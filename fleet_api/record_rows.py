@@ -22,7 +22,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from broker.messages import MAX_PAYLOAD_BYTES, MAX_RECORDS_PER_BATCH, SEQ_MAX, CountBatch
+from broker.limits import (
+    BOOT_ID_MAX_LENGTH,
+    BOOT_ID_PATTERN,
+    INPUT_NAME_PATTERN,
+    MAX_AMOUNT,
+    MAX_PAYLOAD_BYTES,
+    MAX_RECORDS_PER_BATCH,
+    MAX_SPAN_S,
+    SCHEMA_VERSION,
+    SEQ_MAX,
+)
+from broker.messages import CountBatch
 from broker.topics import EXHIBIT_ID_PATTERN
 
 RecordRow = tuple[str, int, str, datetime, float, bool, int | None, str, float, int]
@@ -63,10 +74,10 @@ _SESSION_KEYS = frozenset(
 )
 _TAGGED_COUNT_KEYS = _COUNT_KEYS | {"visit_id"}
 _TAGGED_SESSION_KEYS = _SESSION_KEYS | {"visit_id"}
-# The contract's patterns (broker/messages.py), matched whole: no ^/$ needed.
+# The contract's patterns (broker/limits.py).
 _EXHIBIT_ID = re.compile(EXHIBIT_ID_PATTERN)
-_INPUT = re.compile(r"[a-z][a-z0-9_]{0,31}")
-_BOOT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_INPUT = re.compile(INPUT_NAME_PATTERN)
+_BOOT_ID = re.compile(BOOT_ID_PATTERN)
 # UTC only, at most microseconds: every other form is left to pydantic's own parser.
 _UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|\+00:00)")
 _EXACT_FLOAT = 2**53
@@ -95,7 +106,7 @@ def _read(raw: Any) -> RecordBatch:
     version = raw["schema_version"]
     exhibit_id = raw["exhibit_id"]
     records = raw["records"]
-    if type(version) is not int or version != 1:
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise _Defer
     if type(exhibit_id) is not str or _EXHIBIT_ID.fullmatch(exhibit_id) is None:
         raise _Defer
@@ -123,7 +134,11 @@ def _read(raw: Any) -> RecordBatch:
                 inputs.add(name)
             seconds = _float(record["seconds"])
             count = record["count"]
-            if not 0 < seconds <= 86_400 or type(count) is not int or not 0 <= count <= 1_000_000:
+            if (
+                not 0 < seconds <= MAX_SPAN_S
+                or type(count) is not int
+                or not 0 <= count <= MAX_AMOUNT
+            ):
                 raise _Defer
             second, amount = seconds, count
         elif kind == SESSION:
@@ -133,9 +148,9 @@ def _read(raw: Any) -> RecordBatch:
             dwell = _float(record["dwell_s"])
             interactions = record["interactions"]
             if (
-                not 0 <= dwell <= 86_400
+                not 0 <= dwell <= MAX_SPAN_S
                 or type(interactions) is not int
-                or not 1 <= interactions <= 1_000_000
+                or not 1 <= interactions <= MAX_AMOUNT
             ):
                 raise _Defer
             second, amount = dwell, interactions
@@ -146,7 +161,11 @@ def _read(raw: Any) -> RecordBatch:
             raise _Defer
         boot_id = record["boot_id"]
         if boot_id not in boots:
-            if type(boot_id) is not str or _BOOT_ID.fullmatch(boot_id) is None:
+            if (
+                type(boot_id) is not str
+                or len(boot_id) > BOOT_ID_MAX_LENGTH
+                or _BOOT_ID.fullmatch(boot_id) is None
+            ):
                 raise _Defer
             boots.add(boot_id)
         mono_start = _float(record["mono_start"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from broker.messages import MAX_PAYLOAD_BYTES
+from broker.limits import MAX_PAYLOAD_BYTES
 from broker.mosquitto import BASE_CONF
 
 CONFIG_DIR = Path(__file__).parent

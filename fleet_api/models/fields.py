@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
-from broker.messages import SEQ_MAX
+from broker.limits import SEQ_MAX
 from broker.messages import ExhibitId as ExhibitId
 
 

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from broker.errors import TopicError
-from broker.messages import MAX_PAYLOAD_BYTES, CountBatch, Heartbeat, SelfTestResult, Status
+from broker.limits import MAX_PAYLOAD_BYTES
+from broker.messages import CountBatch, Heartbeat, SelfTestResult, Status
 from broker.topics import Channel, parse
 from fleet_api.inbound import Inbound, QuarantineReason
 from fleet_api.record_rows import RecordBatch, read_counts, rows_of

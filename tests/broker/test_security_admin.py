@@ -10,7 +10,7 @@ import pytest
 
 from broker import passwords
 from broker.admin import main
-from broker.messages import MAX_PAYLOAD_BYTES
+from broker.limits import MAX_PAYLOAD_BYTES
 from broker.mosquitto import BASE_CONF
 from broker.mosquitto.production import (
     EXAMPLE,

@@ -25,7 +25,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from broker.accounts import AccountStore, Issued
 from broker.devca import DevCa, ensure_dev_ca
 from broker.endpoint import BrokerEndpoint
-from broker.messages import MAX_PAYLOAD_BYTES
+from broker.limits import MAX_PAYLOAD_BYTES
 from broker.mosquitto import (
     MosquittoProcess,
 )

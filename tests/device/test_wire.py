@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from broker import messages
+from broker import limits, messages
 from broker.errors import MessageError
 from broker.topics import Channel
 from device import wire
@@ -215,7 +215,7 @@ def _command(**change: Any) -> bytes:
 
 
 BAD_PAYLOADS: list[tuple[Channel, bytes]] = [
-    (Channel.COMMAND, b"x" * (wire.MAX_PAYLOAD_BYTES + 1)),
+    (Channel.COMMAND, b"x" * (limits.MAX_PAYLOAD_BYTES + 1)),
     (Channel.COMMAND, b"{not json"),
     (Channel.COMMAND, b"\xff\xfe"),
     (Channel.COMMAND, b"[1, 2]"),
@@ -259,11 +259,26 @@ def test_decoding_agrees_with_the_contract(channel: Channel, payload: bytes) -> 
     assert _outcome(wire.decode_inbound, channel, payload) == expected
 
 
-def test_the_contracts_limits_are_the_agents() -> None:
-    assert wire.SCHEMA_VERSION == messages.SCHEMA_VERSION
-    assert wire.MAX_PAYLOAD_BYTES == messages.MAX_PAYLOAD_BYTES
-    assert wire.MAX_RECORDS_PER_BATCH == messages.MAX_RECORDS_PER_BATCH
-    assert wire.SEQ_MAX == messages.SEQ_MAX
+@pytest.mark.parametrize(
+    ("field", "last_good", "first_bad"),
+    [
+        ("count", limits.MAX_AMOUNT, limits.MAX_AMOUNT + 1),
+        ("seconds", limits.MAX_SPAN_S, limits.MAX_SPAN_S + 1),
+        ("seq", limits.SEQ_MAX, limits.SEQ_MAX + 1),
+        ("boot_id", "b" * limits.BOOT_ID_MAX_LENGTH, "b" * (limits.BOOT_ID_MAX_LENGTH + 1)),
+    ],
+)
+def test_the_agent_and_the_contract_hold_the_same_limits(
+    field: str, last_good: object, first_bad: object
+) -> None:
+    good = {**COUNTS[0], field: last_good}
+    model = messages.CountRecord.model_validate(good)
+    assert wire.record_json(good) == model.model_dump_json(exclude_none=True)
+    bad = {**COUNTS[0], field: first_bad}
+    with pytest.raises(MessageError, match=f"^invalid: {field}:"):
+        wire.record_json(bad)
+    with pytest.raises(ValueError, match=field):
+        messages.CountRecord.model_validate(bad)
 
 
 def test_the_running_agent_imports_no_pydantic(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from broker.messages import MAX_PAYLOAD_BYTES
+from broker.limits import MAX_PAYLOAD_BYTES
 from fleet_api.store.ingest import write_batch
 from fleet_api.store.quarantine import PREVIEW_BYTES
 from tests.fleet_api.builders import T0, iso, raw, status

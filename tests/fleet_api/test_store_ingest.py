@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import Engine, select
 
-from broker.messages import MAX_PAYLOAD_BYTES
+from broker.limits import MAX_PAYLOAD_BYTES
 from fleet_api.inbound import Inbound
 from fleet_api.store.ingest import write_batch
 from fleet_api.tables import count_records, exhibit_status
