@@ -25,7 +25,8 @@ from tests.ansible.fleet import (
     build_pinbench,
     build_wheelhouse,
 )
-from tests.ansible.testbed import Testbed, ensure_root_tarball, missing_tools, sweep
+from tests.ansible.hostside import sweep
+from tests.ansible.testbed import Testbed, ensure_root_tarball, missing_tools
 from tests.conftest import require
 
 MACHINES = ("server", "pi1", "pi2")

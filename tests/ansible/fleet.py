@@ -30,7 +30,8 @@ from typing import Any
 
 import yaml
 
-from tests.ansible.testbed import CACHE_DIR, REPO, Testbed, run
+from tests.ansible.hostside import run
+from tests.ansible.testbed import CACHE_DIR, REPO, Testbed
 
 ANSIBLE_DIR = REPO / "ansible"
 EXAMPLE = ANSIBLE_DIR / "inventories" / "example"

@@ -8,8 +8,9 @@ technician reaches a Pi or the fleet server. The machines reach each other and t
 host through the bridge, and nothing else (no route to the internet).
 
 Everything is torn down by ``Testbed.close()``, also after a failure; ``sweep()``
-removes what a killed run left behind (network namespaces and bridges named ``exf*``,
-and only the container processes inside those namespaces).
+(``tests/ansible/hostside.py``, with the other host-side pieces: namespaces, bridges,
+tmpfs mounts, cgroups) removes what a killed run left behind, named ``exf*``, and only
+the container processes inside those namespaces.
 
 Run by hand for debugging::
 
@@ -18,11 +19,9 @@ Run by hand for debugging::
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,31 +32,24 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from tests.ansible.hostside import (
+    CGROUP_ROOTS,
+    PREFIX,
+    REGISTRY,
+    free_subnet,
+    join_cgroups,
+    kill_netns_processes,
+    remove_cgroup,
+    run,
+    sweep,
+)
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD_ROOT = REPO / "scripts" / "nspawn" / "build-root.sh"
 CACHE_DIR = Path(os.environ.get("EXHIBIT_TEST_CACHE", "/var/cache/exhibit-fleet-tests"))
-PREFIX = "exf"
 SSH_USER = "ansible"
 BOOT_TIMEOUT_S = 150.0  # a boot takes 5-15 s; much more when the machine is busy
-REGISTRY = Path("/run/exhibit-fleet-testbeds")  # tag -> pid of the process that owns it
 TMPFS_SIZE = "6G"  # three roots of ~0.6 GB each once deployed, with room to spare
-# Where each machine gets a cgroup of its own (see Testbed.boot): the hierarchy systemd
-# tracks units in (name=systemd on a legacy/hybrid host), the unified one, or both.
-CGROUP_ROOTS = (
-    Path("/sys/fs/cgroup/systemd"),
-    Path("/sys/fs/cgroup/unified"),
-    Path("/sys/fs/cgroup"),
-)
-
-
-def run(*argv: str, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run a command, capture its output as text, and raise with that output on failure."""
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
-    if check and done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
-    return done  # type: ignore[no-any-return]
 
 
 def missing_tools() -> list[str]:
@@ -112,7 +104,7 @@ class Testbed:
     workdir: Path
     tarball: Path
     tag: str = field(default_factory=lambda: secrets.token_hex(2))
-    subnet: int = field(default_factory=lambda: _free_subnet())
+    subnet: int = field(default_factory=lambda: free_subnet())
     machines: dict[str, Machine] = field(default_factory=dict)
     key: Path = field(init=False)
 
@@ -277,7 +269,7 @@ class Testbed:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=partial(_join_cgroups, cgroups),
+                preexec_fn=partial(join_cgroups, cgroups),
             )
             log.close()
         for machine in self.machines.values():
@@ -360,7 +352,7 @@ class Testbed:
                 process.kill()
                 process.wait(timeout=10)
         for machine in self.machines.values():
-            _kill_netns_processes(machine.netns)
+            kill_netns_processes(machine.netns)
             run("ip", "netns", "del", machine.netns, check=False)
             run("ip", "link", "del", machine.host_veth, check=False)
         if self._bridge_up:
@@ -368,7 +360,7 @@ class Testbed:
             self._bridge_up = False
         for machine in self.machines.values():
             for root in CGROUP_ROOTS:
-                _remove_cgroup(root / f"{PREFIX}-{self.tag}-{machine.name}")
+                remove_cgroup(root / f"{PREFIX}-{self.tag}-{machine.name}")
         if self._tmpfs:
             self._tmpfs = (
                 run("umount", "--lazy", str(self.machines_dir), check=False).returncode != 0
@@ -377,104 +369,8 @@ class Testbed:
         (REGISTRY / self.tag).unlink(missing_ok=True)
 
 
-def _join_cgroups(cgroups: list[Path]) -> None:
-    """In the child, before exec: move this process into each of ``cgroups``."""
-    for cgroup in cgroups:
-        (cgroup / "cgroup.procs").write_text("0")
-
-
-def _remove_cgroup(cgroup: Path, timeout: float = 5.0) -> None:
-    """Remove a cgroup and what the container's systemd made in it, deepest first.
-
-    The killed container's processes may take a moment to leave it: retry until then.
-    """
-    deadline = time.monotonic() + timeout
-    while cgroup.is_dir():
-        for path in sorted(
-            (p for p in cgroup.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
-        ):
-            with contextlib.suppress(OSError):
-                path.rmdir()
-        with contextlib.suppress(OSError):
-            cgroup.rmdir()
-        if time.monotonic() > deadline:
-            return
-        time.sleep(0.1)
-
-
 def _quote(command: str) -> str:
     return "'" + command.replace("'", "'\"'\"'") + "'"
-
-
-def _kill_netns_processes(netns: str) -> None:
-    # Only processes inside one of our own namespaces: what our containers left running.
-    done = run("ip", "netns", "pids", netns, check=False)
-    for pid in done.stdout.split():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid), signal.SIGKILL)
-
-
-def _owned_by_a_live_process(tag: str) -> bool:
-    try:
-        pid = int((REGISTRY / tag).read_text())
-    except (OSError, ValueError):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _free_subnet() -> int:
-    """A 10.213.N.0/24 that no interface of this host uses yet."""
-    used = run("ip", "-4", "-o", "addr", "show", check=False).stdout
-    for candidate in range(100 + os.getpid() % 50, 250):
-        if f" 10.213.{candidate}." not in used:
-            return candidate
-    raise RuntimeError(
-        "no free 10.213.N.0/24 for a testbed: run `python -m tests.ansible.testbed sweep`"
-    )
-
-
-def sweep() -> list[str]:
-    """Remove what killed runs left behind; return what was removed.
-
-    Only testbeds whose owning process is gone (see REGISTRY): a run going on in parallel
-    keeps its machines.
-    """
-    removed: list[str] = []
-    for line in run("ip", "netns", "list", check=False).stdout.splitlines():
-        name = line.split()[0] if line.split() else ""
-        if name.startswith(f"{PREFIX}-") and not _owned_by_a_live_process(name.split("-")[1]):
-            _kill_netns_processes(name)
-            run("ip", "netns", "del", name, check=False)
-            removed.append(name)
-    mounts = run("findmnt", "-rn", "-o", "SOURCE,TARGET", "-t", "tmpfs", check=False).stdout
-    for line in mounts.splitlines():
-        source, _, target = line.partition(" ")
-        tag = source.removeprefix("exf-machines-")
-        if source.startswith("exf-machines-") and not _owned_by_a_live_process(tag):
-            run("umount", "--lazy", target, check=False)
-            removed.append(target)
-    for line in run("ip", "-o", "link", "show", "type", "bridge", check=False).stdout.splitlines():
-        name = line.split(":")[1].strip().split("@")[0]
-        tag = name.removeprefix(PREFIX).removesuffix("br")
-        if name.startswith(PREFIX) and name.endswith("br") and not _owned_by_a_live_process(tag):
-            run("ip", "link", "del", name, check=False)
-            removed.append(name)
-    for root in CGROUP_ROOTS:
-        for cgroup in root.glob(f"{PREFIX}-*-*") if (root / "cgroup.procs").exists() else ():
-            if not _owned_by_a_live_process(cgroup.name.split("-")[1]):
-                _remove_cgroup(cgroup)
-                removed.append(str(cgroup))
-    if REGISTRY.is_dir():
-        for entry in REGISTRY.iterdir():
-            if not _owned_by_a_live_process(entry.name):
-                entry.unlink(missing_ok=True)
-    return removed
 
 
 def main(argv: list[str]) -> int:
