@@ -5,29 +5,18 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from bench import agent, ingest, queries
+from bench import agent, ingest, queries, querydata
 from bench.machine import describe
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def postgres_database() -> str:
-    """A fresh PostgreSQL database for this run; its SQLAlchemy URL."""
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 def median_of(runs: int, measure: Callable[[], ingest.Throughput]) -> ingest.Throughput:
@@ -52,7 +41,7 @@ def ingest_rows(exhibits: int, work: Path, console: Console) -> list[list[str]]:
             url = (
                 f"sqlite:///{work / f'fleet-{workers}.db'}"
                 if backend == "sqlite"
-                else postgres_database()
+                else querydata.new_postgres_database("bench")
             )
             label = f"ingest path: agents -> Mosquitto -> {backend}, {workers} worker(s)"
             try:
@@ -61,7 +50,7 @@ def ingest_rows(exhibits: int, work: Path, console: Console) -> list[list[str]]:
                 )
             finally:
                 if backend == "postgresql":
-                    queries.drop_postgres(url)
+                    querydata.drop_postgres(url)
             rows.append(_row(result, base))
     backlog = next(r for r in rows if "sqlite, 1 worker" in r[0])
     console.print(
@@ -184,8 +173,8 @@ def main() -> None:
     parser.add_argument(
         "--days",
         type=int,
-        default=queries.DEFAULT_DAYS,
-        help=f"school days of stored events for the queries ({queries.DEFAULT_DAYS}: ~10M)",
+        default=querydata.DEFAULT_DAYS,
+        help=f"school days of stored events for the queries ({querydata.DEFAULT_DAYS}: ~10M)",
     )
     parser.add_argument(
         "--skip", action="append", default=[], choices=("ingest", "queries", "agent")
@@ -209,10 +198,10 @@ def main() -> None:
     generation: dict[str, str] = {}
     if "queries" not in args.skip:
         console.print(
-            f"queries over {queries.records_for(args.days):,} count records ({args.days} days)"
+            f"queries over {querydata.records_for(args.days):,} count records ({args.days} days)"
         )
         latencies, generation = queries.measure(days=args.days, console=console)
-        table = Table(title=f"queries over {queries.records_for(args.days):,} stored events")
+        table = Table(title=f"queries over {querydata.records_for(args.days):,} stored events")
         for header in QUERY_HEADERS:
             table.add_column(header)
         for row in _query_rows(latencies):
@@ -233,11 +222,12 @@ def main() -> None:
     if latencies:
         notes += [
             "",
-            f"Queries: {queries.records_for(args.days):,} count records ({args.days} school days, "
-            f"{queries.EXHIBITS} exhibits x {len(queries.INPUTS)} inputs, "
-            f"{queries.VISITS_PER_DAY} one-day visits of {queries.EXHIBITS_PER_VISIT} exhibits "
+            f"Queries: {querydata.records_for(args.days):,} count records "
+            f"({args.days} school days, "
+            f"{querydata.EXHIBITS} exhibits x {len(querydata.INPUTS)} inputs, "
+            f"{querydata.VISITS_PER_DAY} one-day visits of {querydata.EXHIBITS_PER_VISIT} exhibits "
             "a day) generated straight into each database with their rollups and seq ranges "
-            "(`bench/queries.py`); generation "
+            "(`bench/querydata.py`); generation "
             + ", ".join(f"{k} {v}" for k, v in generation.items())
             + ". Endpoints called in-process through httpx's ASGITransport; "
             f"{queries.USAGE_CALLS} random visits, {queries.REPORT_CALLS} random periods each.",
