@@ -30,7 +30,7 @@ from device.config import AgentSettings
 from device.events import Acked
 from device.link import Link, Publication
 from device.outbox import Outbox
-from device.wire import format_time
+from device.wire_values import format_time
 
 log = logging.getLogger(__name__)
 

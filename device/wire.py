@@ -22,7 +22,6 @@ agrees with ``broker.messages.decode`` on good and bad payloads alike.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,125 +30,30 @@ from typing import Any, Literal
 
 from broker.errors import MessageError
 from broker.limits import (
-    BOOT_ID_MAX_LENGTH,
-    BOOT_ID_PATTERN,
-    INPUT_NAME_PATTERN,
     MAX_AMOUNT,
     MAX_PAYLOAD_BYTES,
     MAX_SPAN_S,
     SCHEMA_VERSION,
     SEQ_MAX,
 )
-from broker.topics import EXHIBIT_ID_PATTERN, Channel
+from broker.topics import Channel
+from device.wire_values import (
+    bool_value,
+    boot_id_value,
+    compact_json,
+    exhibit_id_value,
+    float_value,
+    format_time,
+    input_name_value,
+    int_value,
+    invalid,
+    text_value,
+    time_value,
+)
 
-_EXHIBIT_ID = re.compile(EXHIBIT_ID_PATTERN)
-_INPUT_NAME = re.compile(INPUT_NAME_PATTERN)
-_BOOT_ID = re.compile(BOOT_ID_PATTERN)
 _SHORT_TEXT = re.compile(r"^[^\x00-\x1f]*$")
 _COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _ACTIONS = ("identify", "self_test")
-
-
-def _invalid(name: str, problem: str) -> MessageError:
-    return MessageError("invalid", f"{name}: {problem}")
-
-
-# -- values, checked the way the contract's fields check them ----------------------------
-
-
-def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _invalid(name, f"{value!r} is not a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise _invalid(name, "finite number required")
-    return number
-
-
-def _float(
-    name: str,
-    value: object,
-    *,
-    gt: float | None = None,
-    ge: float | None = None,
-    le: float | None = None,
-) -> float:
-    number = _number(name, value)
-    if (gt is not None and not number > gt) or (ge is not None and not number >= ge):
-        raise _invalid(name, f"{number!r} is too small")
-    if le is not None and not number <= le:
-        raise _invalid(name, f"{number!r} is too large")
-    return number
-
-
-def _int(name: str, value: object, *, ge: int, le: int | None = None) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # 3.0 is the integer 3, as pydantic has it
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid(name, f"{value!r} is not an integer")
-    if value < ge or (le is not None and value > le):
-        raise _invalid(name, f"{value!r} is not in [{ge}, {le if le is not None else 'inf'}]")
-    return value
-
-
-def _bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _invalid(name, f"{value!r} is not a boolean")
-    return value
-
-
-def _text(
-    name: str,
-    value: object,
-    *,
-    pattern: re.Pattern[str] | None = None,
-    min_length: int = 0,
-    max_length: int | None = None,
-) -> str:
-    if not isinstance(value, str):
-        raise _invalid(name, f"{value!r} is not a string")
-    if len(value) < min_length or (max_length is not None and len(value) > max_length):
-        raise _invalid(name, f"{value!r} has the wrong length")
-    if pattern is not None and not pattern.fullmatch(value):
-        raise _invalid(name, f"{value!r} does not match {pattern.pattern}")
-    return value
-
-
-def _exhibit_id(value: object) -> str:
-    return _text("exhibit_id", value, pattern=_EXHIBIT_ID)
-
-
-def _input_name(name: str, value: object) -> str:
-    return _text(name, value, pattern=_INPUT_NAME)
-
-
-def _boot_id(value: object) -> str:
-    return _text("boot_id", value, pattern=_BOOT_ID, min_length=1, max_length=BOOT_ID_MAX_LENGTH)
-
-
-def _time(name: str, value: object) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise _invalid(name, f"{value!r} is not an ISO 8601 time") from None
-    if not isinstance(value, datetime):
-        raise _invalid(name, f"{value!r} is not a time")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise _invalid(name, "a time with its UTC offset is required")
-    return value
-
-
-def format_time(value: datetime) -> str:
-    """An aware time as the contract writes it (ISO 8601, UTC as ``Z``)."""
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _json(fields: Mapping[str, Any]) -> str:
-    """Compact JSON of ``fields`` in their order, None values left out."""
-    present = {key: value for key, value in fields.items() if value is not None}
-    return json.dumps(present, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 # -- records (the outbox stores them as this exact JSON) ---------------------------------
@@ -184,16 +88,16 @@ _SESSION_FIELDS = frozenset(
 
 
 def _visit_id(value: object) -> int | None:
-    return None if value is None else _int("visit_id", value, ge=1, le=SEQ_MAX)
+    return None if value is None else int_value("visit_id", value, ge=1, le=SEQ_MAX)
 
 
 def _required(fields: Mapping[str, Any], allowed: frozenset[str]) -> None:
     extra = sorted(set(fields) - allowed)
     if extra:
-        raise _invalid(extra[0], "extra field not permitted")
+        raise invalid(extra[0], "extra field not permitted")
     missing = sorted(allowed - {"type", "visit_id"} - set(fields))
     if missing:
-        raise _invalid(missing[0], "field required")
+        raise invalid(missing[0], "field required")
 
 
 def record_json(fields: Mapping[str, Any]) -> str:
@@ -201,33 +105,35 @@ def record_json(fields: Mapping[str, Any]) -> str:
     kind = fields.get("type", "count")
     if kind == "session":
         _required(fields, _SESSION_FIELDS)
-        return _json(
+        return compact_json(
             {
                 "type": "session",
-                "seq": _int("seq", fields["seq"], ge=1, le=SEQ_MAX),
-                "start": format_time(_time("start", fields["start"])),
-                "mono_start": _float("mono_start", fields["mono_start"], ge=0),
-                "dwell_s": _float("dwell_s", fields["dwell_s"], ge=0, le=MAX_SPAN_S),
-                "interactions": _int("interactions", fields["interactions"], ge=1, le=MAX_AMOUNT),
-                "boot_id": _boot_id(fields["boot_id"]),
-                "clock_synced": _bool("clock_synced", fields["clock_synced"]),
+                "seq": int_value("seq", fields["seq"], ge=1, le=SEQ_MAX),
+                "start": format_time(time_value("start", fields["start"])),
+                "mono_start": float_value("mono_start", fields["mono_start"], ge=0),
+                "dwell_s": float_value("dwell_s", fields["dwell_s"], ge=0, le=MAX_SPAN_S),
+                "interactions": int_value(
+                    "interactions", fields["interactions"], ge=1, le=MAX_AMOUNT
+                ),
+                "boot_id": boot_id_value(fields["boot_id"]),
+                "clock_synced": bool_value("clock_synced", fields["clock_synced"]),
                 "visit_id": _visit_id(fields.get("visit_id")),
             }
         )
     if kind != "count":
-        raise _invalid("type", f"{kind!r} is neither 'count' nor 'session'")
+        raise invalid("type", f"{kind!r} is neither 'count' nor 'session'")
     _required(fields, _COUNT_FIELDS)
-    return _json(
+    return compact_json(
         {
             "type": "count",
-            "seq": _int("seq", fields["seq"], ge=1, le=SEQ_MAX),
-            "input": _input_name("input", fields["input"]),
-            "start": format_time(_time("start", fields["start"])),
-            "mono_start": _float("mono_start", fields["mono_start"], ge=0),
-            "seconds": _float("seconds", fields["seconds"], gt=0, le=MAX_SPAN_S),
-            "count": _int("count", fields["count"], ge=0, le=MAX_AMOUNT),
-            "boot_id": _boot_id(fields["boot_id"]),
-            "clock_synced": _bool("clock_synced", fields["clock_synced"]),
+            "seq": int_value("seq", fields["seq"], ge=1, le=SEQ_MAX),
+            "input": input_name_value("input", fields["input"]),
+            "start": format_time(time_value("start", fields["start"])),
+            "mono_start": float_value("mono_start", fields["mono_start"], ge=0),
+            "seconds": float_value("seconds", fields["seconds"], gt=0, le=MAX_SPAN_S),
+            "count": int_value("count", fields["count"], ge=0, le=MAX_AMOUNT),
+            "boot_id": boot_id_value(fields["boot_id"]),
+            "clock_synced": bool_value("clock_synced", fields["clock_synced"]),
             "visit_id": _visit_id(fields.get("visit_id")),
         }
     )
@@ -249,18 +155,20 @@ def status_payload(
     """A ``Status`` (birth, offline, or the last will without ``at``) as its payload."""
 
     def short(name: str, value: str | None) -> str | None:
-        return None if value is None else _text(name, value, pattern=_SHORT_TEXT, max_length=64)
+        return (
+            None if value is None else text_value(name, value, pattern=_SHORT_TEXT, max_length=64)
+        )
 
-    return _json(
+    return compact_json(
         {
             "schema_version": SCHEMA_VERSION,
-            "exhibit_id": _exhibit_id(exhibit_id),
-            "online": _bool("online", online),
-            "at": None if at is None else format_time(_time("at", at)),
-            "boot_id": None if boot_id is None else _boot_id(boot_id),
+            "exhibit_id": exhibit_id_value(exhibit_id),
+            "online": bool_value("online", online),
+            "at": None if at is None else format_time(time_value("at", at)),
+            "boot_id": None if boot_id is None else boot_id_value(boot_id),
             "agent_version": short("agent_version", agent_version),
             "config_hash": short("config_hash", config_hash),
-            "inputs": None if inputs is None else [_input_name("inputs", n) for n in inputs],
+            "inputs": None if inputs is None else [input_name_value("inputs", n) for n in inputs],
         }
     ).encode()
 
@@ -285,21 +193,23 @@ def heartbeat_payload(
     def optional(value: Any, check: Any, name: str, **bounds: Any) -> Any:
         return None if value is None else check(name, value, **bounds)
 
-    return _json(
+    return compact_json(
         {
             "schema_version": SCHEMA_VERSION,
-            "exhibit_id": _exhibit_id(exhibit_id),
-            "at": format_time(_time("at", at)),
-            "boot_id": _boot_id(boot_id),
-            "uptime_s": _float("uptime_s", uptime_s, ge=0),
-            "clock_synced": _bool("clock_synced", clock_synced),
-            "outbox_depth": _int("outbox_depth", outbox_depth, ge=0),
-            "cpu_temp_c": optional(cpu_temp_c, _float, "cpu_temp_c"),
-            "under_voltage": optional(under_voltage, _bool, "under_voltage"),
-            "throttled": optional(throttled, _bool, "throttled"),
-            "disk_free_bytes": optional(disk_free_bytes, _int, "disk_free_bytes", ge=0),
-            "mem_available_bytes": optional(mem_available_bytes, _int, "mem_available_bytes", ge=0),
-            "wifi_signal_dbm": optional(wifi_signal_dbm, _float, "wifi_signal_dbm"),
+            "exhibit_id": exhibit_id_value(exhibit_id),
+            "at": format_time(time_value("at", at)),
+            "boot_id": boot_id_value(boot_id),
+            "uptime_s": float_value("uptime_s", uptime_s, ge=0),
+            "clock_synced": bool_value("clock_synced", clock_synced),
+            "outbox_depth": int_value("outbox_depth", outbox_depth, ge=0),
+            "cpu_temp_c": optional(cpu_temp_c, float_value, "cpu_temp_c"),
+            "under_voltage": optional(under_voltage, bool_value, "under_voltage"),
+            "throttled": optional(throttled, bool_value, "throttled"),
+            "disk_free_bytes": optional(disk_free_bytes, int_value, "disk_free_bytes", ge=0),
+            "mem_available_bytes": optional(
+                mem_available_bytes, int_value, "mem_available_bytes", ge=0
+            ),
+            "wifi_signal_dbm": optional(wifi_signal_dbm, float_value, "wifi_signal_dbm"),
         }
     ).encode()
 
@@ -316,14 +226,18 @@ class SelfTestResult:
 
     def to_payload(self) -> bytes:
         """The contract's ``SelfTestResult`` JSON, as published and as kept in files."""
-        return _json(
+        return compact_json(
             {
                 "schema_version": SCHEMA_VERSION,
-                "exhibit_id": _exhibit_id(self.exhibit_id),
-                "command_id": _text("command_id", self.command_id, min_length=1, max_length=64),
-                "at": format_time(_time("at", self.at)),
-                "seen": {_input_name("seen", k): _bool("seen", v) for k, v in self.seen.items()},
-                "passed": _bool("passed", self.passed),
+                "exhibit_id": exhibit_id_value(self.exhibit_id),
+                "command_id": text_value(
+                    "command_id", self.command_id, min_length=1, max_length=64
+                ),
+                "at": format_time(time_value("at", self.at)),
+                "seen": {
+                    input_name_value("seen", k): bool_value("seen", v) for k, v in self.seen.items()
+                },
+                "passed": bool_value("passed", self.passed),
             }
         ).encode()
 
@@ -333,13 +247,13 @@ class SelfTestResult:
         raw = _object(payload)
         seen = raw.get("seen")
         if not isinstance(seen, dict):
-            raise _invalid("seen", "a table of input names is required")
+            raise invalid("seen", "a table of input names is required")
         return cls(
-            exhibit_id=_exhibit_id(raw.get("exhibit_id")),
-            command_id=_text("command_id", raw.get("command_id"), min_length=1, max_length=64),
-            at=_time("at", raw.get("at")),
-            seen={_input_name("seen", k): _bool("seen", v) for k, v in seen.items()},
-            passed=_bool("passed", raw.get("passed")),
+            exhibit_id=exhibit_id_value(raw.get("exhibit_id")),
+            command_id=text_value("command_id", raw.get("command_id"), min_length=1, max_length=64),
+            at=time_value("at", raw.get("at")),
+            seen={input_name_value("seen", k): bool_value("seen", v) for k, v in seen.items()},
+            passed=bool_value("passed", raw.get("passed")),
         )
 
 
@@ -380,10 +294,10 @@ def _fields(raw: dict[str, Any], required: tuple[str, ...], optional: tuple[str,
     known = {"schema_version", *required, *optional}
     extra = [key for key in raw if key not in known]
     if extra:
-        raise _invalid(extra[0], "extra inputs are not permitted")
+        raise invalid(extra[0], "extra inputs are not permitted")
     missing = [key for key in required if key not in raw]
     if missing:
-        raise _invalid(missing[0], "field required")
+        raise invalid(missing[0], "field required")
 
 
 def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command:
@@ -399,22 +313,22 @@ def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command:
     if channel is Channel.ASSIGNMENT:
         _fields(raw, ("exhibit_id", "issued_at"), ("visit_id",))
         return Assignment(
-            exhibit_id=_exhibit_id(raw["exhibit_id"]),
+            exhibit_id=exhibit_id_value(raw["exhibit_id"]),
             visit_id=_visit_id(raw.get("visit_id")),
-            issued_at=_time("issued_at", raw["issued_at"]),
+            issued_at=time_value("issued_at", raw["issued_at"]),
         )
     if channel is Channel.COMMAND:
         _fields(raw, ("exhibit_id", "command_id", "action", "seconds", "issued_at"), ())
         action = raw["action"]
         if action not in _ACTIONS:
-            raise _invalid("action", f"{action!r} is not one of {', '.join(_ACTIONS)}")
+            raise invalid("action", f"{action!r} is not one of {', '.join(_ACTIONS)}")
         return Command(
-            exhibit_id=_exhibit_id(raw["exhibit_id"]),
-            command_id=_text(
+            exhibit_id=exhibit_id_value(raw["exhibit_id"]),
+            command_id=text_value(
                 "command_id", raw["command_id"], pattern=_COMMAND_ID, min_length=1, max_length=64
             ),
             action=action,
-            seconds=_float("seconds", raw["seconds"], gt=0, le=600),
-            issued_at=_time("issued_at", raw["issued_at"]),
+            seconds=float_value("seconds", raw["seconds"], gt=0, le=600),
+            issued_at=time_value("issued_at", raw["issued_at"]),
         )
     raise MessageError("invalid", f"the agent does not read the {channel.value} channel")
