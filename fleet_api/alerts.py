@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from fleet_api.config_drift import ConfigState
+
 
 class Severity(StrEnum):
     """How soon someone should look."""
@@ -32,6 +34,8 @@ class AlertCode(StrEnum):
     DATA_GAPS = "data_gaps"
     OUTBOX_BACKLOG = "outbox_backlog"
     SELF_TEST_FAILED = "self_test_failed"
+    CONFIG_DRIFT = "config_drift"
+    AGENT_OUTDATED = "agent_outdated"
 
 
 class Connectivity(StrEnum):
@@ -50,6 +54,8 @@ class Thresholds:
     offline_grace: timedelta
     low_disk_bytes: int
     outbox_backlog: int
+    current_agent_version: str | None = None
+    """``FLEET_AGENT_CURRENT_VERSION``; None: the newest version in the fleet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ class HealthFacts:
     outbox_depth: int | None = None
     missing_records: int = 0
     self_test_passed: bool | None = None
+    config: ConfigState | None = None
+    agent_outdated: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,23 @@ def alerts(facts: HealthFacts, *, now: datetime, thresholds: Thresholds) -> list
                 "the latest self-test did not reach every input",
             )
         )
+    if facts.config is ConfigState.DRIFTED:
+        found.append(
+            Alert(
+                AlertCode.CONFIG_DRIFT,
+                Severity.WARNING,
+                "it reports another config hash than the one expected: its inputs or rules "
+                "are not what the fleet expects",
+            )
+        )
+    elif facts.config is ConfigState.INPUTS_DIFFER:
+        found.append(
+            Alert(
+                AlertCode.CONFIG_DRIFT,
+                Severity.WARNING,
+                "it counts under other input names than those registered",
+            )
+        )
     if facts.clock_synced is False:
         found.append(
             Alert(
@@ -157,6 +182,12 @@ def alerts(facts: HealthFacts, *, now: datetime, thresholds: Thresholds) -> list
                 AlertCode.OUTBOX_BACKLOG,
                 Severity.INFO,
                 f"{facts.outbox_depth} records waiting in its outbox",
+            )
+        )
+    if facts.agent_outdated:
+        found.append(
+            Alert(
+                AlertCode.AGENT_OUTDATED, Severity.INFO, "its agent is older than the current one"
             )
         )
     return found

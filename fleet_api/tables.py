@@ -102,6 +102,9 @@ exhibits = Table(
     # The input names the exhibit's agent is configured with (Status.inputs says the same).
     Column("inputs", JSON(), nullable=False, server_default=text("'[]'")),
     Column("notes", Text, nullable=True),
+    # The config hash its agent should report (Status.config_hash): set by a technician
+    # (or, later, by the fleet when it pushes a configuration). NULL: nothing expected yet.
+    Column("expected_config_hash", String(64), nullable=True),
 )
 
 schools = Table(
@@ -224,6 +227,9 @@ exhibit_status = Table(
     Column("last_seen_at", UTCDateTime(), nullable=False),
     Column("boot_id", String(64), nullable=True),
     Column("agent_version", String(64), nullable=True),
+    # What the latest birth said of the agent's configuration (absent from a last will).
+    Column("config_hash", String(64), nullable=True),
+    Column("reported_inputs", JSON(), nullable=True),
 )
 
 quarantine = Table(

@@ -24,6 +24,14 @@ Inputs = Annotated[
     AfterValidator(_unique_inputs),
 ]
 Kind = Annotated[str, Field(min_length=1, max_length=64, description="what sort of exhibit")]
+ConfigHash = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="the config hash its agent should report at birth (`exhibit-agent status` "
+        "shows it; null: nothing expected)",
+    ),
+]
 
 
 class ExhibitCreate(BaseModel):
@@ -36,6 +44,7 @@ class ExhibitCreate(BaseModel):
     kind: Kind | None = None
     inputs: Inputs = []
     notes: Notes | None = None
+    expected_config_hash: ConfigHash | None = None
 
 
 class ExhibitUpdate(BaseModel):
@@ -47,6 +56,7 @@ class ExhibitUpdate(BaseModel):
     kind: Kind | None = None
     inputs: Inputs | None = None
     notes: Notes | None = None
+    expected_config_hash: ConfigHash | None = None
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:
@@ -62,6 +72,10 @@ class ExhibitStatusPublic(BaseModel):
     last_seen_at: datetime
     boot_id: str | None
     agent_version: str | None
+    config_hash: str | None = Field(default=None, description="as its latest birth said")
+    inputs: list[str] | None = Field(
+        default=None, description="the input names its latest birth said it counts"
+    )
 
 
 class ExhibitPublic(BaseModel):
@@ -74,3 +88,4 @@ class ExhibitPublic(BaseModel):
     kind: str | None = None
     inputs: list[str] = []
     notes: str | None = None
+    expected_config_hash: str | None = None

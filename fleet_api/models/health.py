@@ -7,7 +7,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from fleet_api.agent_versions import VersionBasis
 from fleet_api.alerts import AlertCode, Connectivity, Severity
+from fleet_api.config_drift import ConfigState
 from fleet_api.models.commands import CommandPublic, SelfTestPublic
 from fleet_api.models.usage import SeqGap
 
@@ -55,6 +57,22 @@ class ExhibitHealth(BaseModel):
     last_seen_at: datetime | None
     boot_id: str | None
     agent_version: str | None
+    agent_outdated: bool | None = Field(
+        default=None,
+        description="older than the current version (FleetHealth.current_agent_version); "
+        "None: not known",
+    )
+    config_hash: str | None = Field(default=None, description="as its latest birth said")
+    expected_config_hash: str | None = Field(
+        default=None, description="what the fleet expects it to report"
+    )
+    reported_inputs: list[str] | None = Field(
+        default=None, description="the input names its latest birth said it counts"
+    )
+    config: ConfigState = Field(
+        default=ConfigState.NOT_REPORTED,
+        description="expected against reported configuration",
+    )
     heartbeat: HeartbeatPublic | None
     assignment: AssignmentPublic | None
     visit_now: int | None = Field(description="the visit scheduled now that took it")
@@ -80,4 +98,12 @@ class FleetHealth(BaseModel):
     offline: int
     unknown: int
     warnings: int
+    current_agent_version: str | None = Field(
+        default=None, description="what agent_outdated compares with"
+    )
+    current_agent_version_basis: VersionBasis = Field(
+        default=VersionBasis.NONE,
+        description="setting: FLEET_AGENT_CURRENT_VERSION; newest_reported: the newest "
+        "version an exhibit of the fleet reports",
+    )
     exhibits: list[ExhibitHealth]

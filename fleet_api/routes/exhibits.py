@@ -60,5 +60,6 @@ def get_exhibit(exhibit_id: ExhibitPath, session: SessionDep) -> ExhibitPublic:
 def update_exhibit(
     exhibit_id: ExhibitPath, change: ExhibitUpdate, session: SessionDep
 ) -> ExhibitPublic:
-    """Change an exhibit's name, kind, inputs or notes; only the fields given change."""
+    """Change an exhibit's name, kind, inputs, notes or expected config hash; only the fields
+    given change (``expected_config_hash: null`` expects nothing)."""
     return store.update_exhibit(session, exhibit_id=exhibit_id, change=change)

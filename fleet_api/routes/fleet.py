@@ -29,6 +29,7 @@ def thresholds(settings: Settings) -> Thresholds:
         offline_grace=timedelta(seconds=settings.health_offline_grace_s),
         low_disk_bytes=settings.health_low_disk_bytes,
         outbox_backlog=settings.health_outbox_backlog,
+        current_agent_version=settings.agent_current_version,
     )
 
 

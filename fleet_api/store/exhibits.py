@@ -71,6 +71,8 @@ def _with_status() -> Select[tuple[object, ...]]:
         exhibit_status.c.last_seen_at,
         exhibit_status.c.boot_id,
         exhibit_status.c.agent_version,
+        exhibit_status.c.config_hash,
+        exhibit_status.c.reported_inputs,
     ).outerjoin(exhibit_status, exhibit_status.c.exhibit_id == exhibits.c.id)
 
 
@@ -83,6 +85,8 @@ def _public(row: RowMapping) -> ExhibitPublic:
             last_seen_at=row["last_seen_at"],
             boot_id=row["boot_id"],
             agent_version=row["agent_version"],
+            config_hash=row["config_hash"],
+            inputs=row["reported_inputs"],
         )
     return ExhibitPublic(
         id=row["id"],
@@ -92,4 +96,5 @@ def _public(row: RowMapping) -> ExhibitPublic:
         kind=row["kind"],
         inputs=row["inputs"],
         notes=row["notes"],
+        expected_config_hash=row["expected_config_hash"],
     )

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, select
 from sqlalchemy.orm import Session
 
+from fleet_api.agent_versions import VersionPolicy, version_policy
 from fleet_api.alerts import Connectivity, HealthFacts, Severity, Thresholds, alerts, connectivity
 from fleet_api.completeness import gaps
+from fleet_api.config_drift import config_state
 from fleet_api.errors import UnknownExhibit
 from fleet_api.models.health import (
     AlertPublic,
@@ -40,7 +42,9 @@ MAX_HEARTBEATS = 1500
 
 def fleet_health(session: Session, *, thresholds: Thresholds, now: datetime) -> FleetHealth:
     """Every registered exhibit's health."""
-    items = _health(session.connection(), thresholds=thresholds, now=now, exhibit_id=None)
+    connection = session.connection()
+    policy = agent_version_policy(connection, thresholds.current_agent_version)
+    items = _health(connection, thresholds=thresholds, now=now, exhibit_id=None, policy=policy)
     states = [item.connectivity for item in items]
     return FleetHealth(
         checked_at=now,
@@ -50,6 +54,8 @@ def fleet_health(session: Session, *, thresholds: Thresholds, now: datetime) -> 
         warnings=sum(
             1 for item in items for alert in item.alerts if alert.severity is Severity.WARNING
         ),
+        current_agent_version=policy.current,
+        current_agent_version_basis=policy.basis,
         exhibits=items,
     )
 
@@ -59,7 +65,10 @@ def exhibit_health(
 ) -> ExhibitHealthDetail:
     """One exhibit's health with its gaps, last day of heartbeats and latest commands."""
     connection = session.connection()
-    found = _health(connection, thresholds=thresholds, now=now, exhibit_id=exhibit_id)
+    policy = agent_version_policy(connection, thresholds.current_agent_version)
+    found = _health(
+        connection, thresholds=thresholds, now=now, exhibit_id=exhibit_id, policy=policy
+    )
     if not found:
         raise UnknownExhibit(f"exhibit {exhibit_id!r} is not registered")
     missing = gaps(load_ranges(connection, [exhibit_id])[exhibit_id])
@@ -74,19 +83,36 @@ def exhibit_health(
     )
 
 
+def agent_version_policy(connection: Connection, configured: str | None) -> VersionPolicy:
+    """The current agent version: ``configured``, else the newest a registered exhibit reports."""
+    if configured is not None:
+        return version_policy(configured, [])
+    reported = connection.execute(select(exhibit_status.c.agent_version).distinct()).scalars()
+    return version_policy(None, reported)
+
+
 def _health(
-    connection: Connection, *, thresholds: Thresholds, now: datetime, exhibit_id: str | None
+    connection: Connection,
+    *,
+    thresholds: Thresholds,
+    now: datetime,
+    exhibit_id: str | None,
+    policy: VersionPolicy,
 ) -> list[ExhibitHealth]:
     beat = exhibit_heartbeats.c
     statement = (
         select(
             exhibits.c.id,
             exhibits.c.name,
+            exhibits.c.inputs,
+            exhibits.c.expected_config_hash,
             exhibit_status.c.online,
             exhibit_status.c.status_at,
             exhibit_status.c.last_seen_at,
             exhibit_status.c.boot_id.label("status_boot_id"),
             exhibit_status.c.agent_version,
+            exhibit_status.c.config_hash,
+            exhibit_status.c.reported_inputs,
             beat.exhibit_id.label("beat_exhibit_id"),
             beat.received_at,
             *(beat[name] for name in HEALTH_FIELDS),
@@ -132,6 +158,13 @@ def _health(
             outbox_depth=None if heartbeat is None else heartbeat.outbox_depth,
             missing_records=sum(gap.size for gap in gaps(ranges[row["id"]])),
             self_test_passed=None if self_test is None else self_test.passed,
+            config=config_state(
+                expected_hash=row["expected_config_hash"],
+                reported_hash=row["config_hash"],
+                registered_inputs=row["inputs"],
+                reported_inputs=row["reported_inputs"],
+            ),
+            agent_outdated=policy.outdated(row["agent_version"]),
         )
         result.append(
             ExhibitHealth(
@@ -143,6 +176,11 @@ def _health(
                 last_seen_at=facts.last_seen_at,
                 boot_id=row["status_boot_id"],
                 agent_version=row["agent_version"],
+                agent_outdated=facts.agent_outdated,
+                config_hash=row["config_hash"],
+                expected_config_hash=row["expected_config_hash"],
+                reported_inputs=row["reported_inputs"],
+                config=facts.config,
                 heartbeat=heartbeat,
                 assignment=None
                 if row["assigned_at"] is None

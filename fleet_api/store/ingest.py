@@ -194,8 +194,13 @@ def _update_status(connection: Connection, stored: Iterable[Accepted]) -> None:
             row["online"] = message.online
             # The last will carries no time: it happened when the broker sent it.
             row["status_at"] = message.at or item.inbound.received_at
+            # A birth says what the agent runs; a last will says none of it (keep the last).
             if message.agent_version is not None:
                 row["agent_version"] = message.agent_version
+            if message.config_hash is not None:
+                row["config_hash"] = message.config_hash
+            if message.inputs is not None:
+                row["reported_inputs"] = list(message.inputs)
     # PostgreSQL refuses to update one row twice in one statement, and rows of one
     # statement must have the same columns: group by the set of columns touched.
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}

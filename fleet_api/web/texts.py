@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from fleet_api.alerts import AlertCode, Connectivity
 from fleet_api.completeness import DataStatus
+from fleet_api.config_drift import ConfigState
 from fleet_api.models.health import ExhibitHealth
+from fleet_api.web.i18n import NOTHING
 from fleet_api.web.page import Page
 
 
@@ -64,6 +66,19 @@ def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
         )
     if code is AlertCode.SELF_TEST_FAILED:
         return page.gettext("The latest self-test did not reach every input.")
+    if code is AlertCode.CONFIG_DRIFT:
+        if exhibit.config is ConfigState.INPUTS_DIFFER:
+            return page.gettext("It counts under other input names than those registered.")
+        return page.gettext(
+            "Its configuration is not the expected one (config hash %(reported)s, expected "
+            "%(expected)s).",
+            reported=exhibit.config_hash or NOTHING,
+            expected=exhibit.expected_config_hash or NOTHING,
+        )
+    if code is AlertCode.AGENT_OUTDATED:
+        return page.gettext(
+            "Its agent version %(version)s is outdated.", version=exhibit.agent_version or NOTHING
+        )
     if code is AlertCode.UNSYNCED_CLOCK:
         return page.gettext("Its clock is not synchronised; times are corrected where possible.")
     depth = 0 if beat is None else beat.outbox_depth
