@@ -11,7 +11,9 @@ on stdout (once: only its hash is stored); everything else goes to stderr.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +29,7 @@ from fleet_api.errors import ConfigError, DatabaseError, UnknownToken
 from fleet_api.models.tokens import TokenCreate
 from fleet_api.settings import Settings, load_settings
 from fleet_api.store import tokens
+from fleet_api.store.audit import Actor
 
 PROG = "fleet-api"
 
@@ -151,7 +154,7 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _token_create(session: Session, wanted: TokenCreate) -> int:
-    created = tokens.create_token(session, name=wanted.name, role=wanted.role)
+    created = tokens.create_token(session, name=wanted.name, role=wanted.role, actor=_cli_actor())
     print(created.token)
     print(
         f"created token {created.id} {created.name!r} ({created.role}); it is shown only this once",
@@ -171,13 +174,18 @@ def _token_list(session: Session) -> int:
 
 def _token_revoke(session: Session, token_id: int) -> int:
     try:
-        token = tokens.revoke_token(session, token_id=token_id)
+        token = tokens.revoke_token(session, token_id=token_id, actor=_cli_actor())
     except UnknownToken as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     since = token.revoked_at.isoformat() if token.revoked_at else "now"
     print(f"token {token.id} {token.name!r} ({token.role}) is revoked since {since}")
     return 0
+
+
+def _cli_actor() -> Actor:
+    """Whoever runs ``fleet-api`` on the server: their login name."""
+    return Actor(name=f"{PROG} on {socket.gethostname()} as {getpass.getuser()}", via="cli")
 
 
 def _open(settings: Settings) -> Engine:

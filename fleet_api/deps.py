@@ -35,6 +35,7 @@ from fleet_api.ingest import Ingestor, IngestStats
 from fleet_api.models.fields import UtcDatetime
 from fleet_api.problems import problem_responses
 from fleet_api.settings import Settings, get_settings
+from fleet_api.store.audit import Actor
 from fleet_api.store.tokens import find_caller
 
 TOTAL_COUNT = "X-Total-Count"
@@ -100,6 +101,15 @@ def current_token(session: SessionDep, credentials: BearerDep) -> Caller:
 
 
 CurrentToken = Annotated[Caller, Depends(current_token)]
+
+
+def api_actor(caller: CurrentToken) -> Actor:
+    """Who makes this API request, for the audit trail."""
+    return Actor.of(caller, via="api")
+
+
+ApiActor = Annotated[Actor, Depends(api_actor)]
+"""The request's token holder as the author of a change (``store.audit``)."""
 
 
 def require(*roles: Role) -> Any:

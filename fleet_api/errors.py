@@ -11,11 +11,14 @@ FleetError
  │    ├── UnknownExhibit
  │    ├── UnknownSchool
  │    ├── UnknownVisit
+ │    ├── UnknownProgramme
  │    └── UnknownToken
  ├── Conflict                              409: the request contradicts stored state
  │    ├── ExhibitExists
+ │    ├── ProgrammeExists                  another programme has this name
  │    ├── ExhibitBooked                    already in a visit overlapping the new one
- │    └── ExhibitCheckedOut                checked out to another visit, not checked in
+ │    ├── ExhibitCheckedOut                checked out to another visit, not checked in
+ │    └── VisitCancelled                   the visit is cancelled: nothing to send
  └── InvalidRequest (ValueError)           422: well-formed, but cannot be accepted
       └── UnknownReference                 the body names a school/exhibit that does not exist
 
@@ -104,6 +107,12 @@ class UnknownVisit(NotFound):
     code = "unknown_visit"
 
 
+class UnknownProgramme(NotFound):
+    """No programme has this id."""
+
+    code = "unknown_programme"
+
+
 class UnknownToken(NotFound):
     """No API token has this id."""
 
@@ -123,6 +132,12 @@ class ExhibitExists(Conflict):
     code = "exhibit_exists"
 
 
+class ProgrammeExists(Conflict):
+    """Programme names are unique: reports group by them."""
+
+    code = "programme_exists"
+
+
 class ExhibitBooked(Conflict):
     """An exhibit cannot be in two visits at overlapping times."""
 
@@ -133,6 +148,12 @@ class ExhibitCheckedOut(Conflict):
     """An exhibit is checked out to another visit that has not been checked in."""
 
     code = "exhibit_checked_out"
+
+
+class VisitCancelled(Conflict):
+    """The visit is cancelled: its exhibits are not checked out to it."""
+
+    code = "visit_cancelled"
 
 
 class InvalidRequest(FleetError, ValueError):

@@ -26,10 +26,12 @@ from fleet_api.ingest import Ingestor, IngestStats
 from fleet_api.metrics import FleetMetrics, HttpMetrics
 from fleet_api.problems import install as install_problems
 from fleet_api.routes import (
+    audit,
     checkout,
     commands,
     exhibits,
     fleet,
+    programmes,
     quarantine,
     reports,
     schools,
@@ -86,9 +88,9 @@ def create_app(
     # Outside the problem middleware, so it counts the 500s that middleware answers.
     app.state.metrics = FleetMetrics(app.state)
     app.add_middleware(HttpMetrics, metrics=app.state.metrics)
-    for module in (exhibits, schools, visits, usage, service, quarantine, tokens, metrics):
+    for module in (exhibits, schools, programmes, visits, usage, service, quarantine, tokens):
         app.include_router(module.router)
-    for module in (checkout, commands, fleet, reports):
+    for module in (metrics, checkout, commands, fleet, reports, audit):
         app.include_router(module.router)
     install_web(app)
     return app

@@ -6,6 +6,8 @@ PUBACK. The database records only what the broker acknowledged, so what the flee
 believes an exhibit was told is never more than what it was told. Publishing again is
 harmless (retained, and the agent runs each command id once), so after a
 :class:`fleet_api.errors.BrokerUnavailable` the caller simply repeats the request.
+Each check-out, check-in and command is recorded in the audit trail with what the
+broker acknowledged; checking in also marks the visit held.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from broker.topics import Channel, exhibit_topic
 from fleet_api.errors import BrokerUnavailable, ExhibitCheckedOut
 from fleet_api.inbound import MessageSource
 from fleet_api.models.commands import CommandPublic
-from fleet_api.models.visits import VisitPublic
+from fleet_api.models.visits import VisitPublic, VisitStatus
+from fleet_api.store.audit import Actor, record_change
 from fleet_api.store.commands import record_command
 from fleet_api.store.exhibits import get_exhibit
 from fleet_api.store.visit_changes import (
@@ -29,6 +32,8 @@ from fleet_api.store.visit_changes import (
     holding,
     mark_visit,
     record_assignment,
+    refuse_cancelled,
+    set_status,
 )
 from fleet_api.store.visits import get_visit
 
@@ -39,13 +44,16 @@ def check_out(
     *,
     visit_id: int,
     timeout_s: float,
+    actor: Actor,
     now: datetime | None = None,
 ) -> VisitPublic:
     """Send each exhibit of the visit its retained assignment; record it when all are acked.
 
-    ExhibitCheckedOut if an exhibit is still checked out to another visit.
+    ExhibitCheckedOut if an exhibit is still checked out to another visit, VisitCancelled
+    if the visit is cancelled.
     """
-    visit = get_visit(session, visit_id=visit_id)
+    visit = get_visit(session, visit_id=visit_id, now=now)
+    refuse_cancelled(visit)
     issued_at = now or utc_now()
     busy = {
         exhibit_id: other
@@ -62,8 +70,29 @@ def check_out(
         session, _require(publisher), visit, visit.exhibit_ids, visit.id, issued_at, timeout_s
     )
     mark_visit(session, visit_id=visit.id, checked_out_at=issued_at, checked_in_at=None)
+    record_change(
+        session.connection(),
+        actor=actor,
+        action="visit.checkout",
+        entity="visit",
+        entity_id=visit.id,
+        before=_checkout_state(visit),
+        after={
+            "checked_out_at": issued_at.isoformat(),
+            "checked_in_at": None,
+            "exhibits_told": visit.exhibit_ids,
+        },
+        at=issued_at,
+    )
     session.commit()
-    return get_visit(session, visit_id=visit.id)
+    return get_visit(session, visit_id=visit.id, now=now)
+
+
+def _checkout_state(visit: VisitPublic) -> dict[str, object]:
+    return {
+        "checked_out_at": visit.checked_out_at.isoformat() if visit.checked_out_at else None,
+        "checked_in_at": visit.checked_in_at.isoformat() if visit.checked_in_at else None,
+    }
 
 
 def check_in(
@@ -72,14 +101,16 @@ def check_in(
     *,
     visit_id: int,
     timeout_s: float,
+    actor: Actor,
     now: datetime | None = None,
 ) -> VisitPublic:
-    """Clear the retained assignment of each exhibit that still holds the visit.
+    """Clear the retained assignment of each exhibit that still holds the visit, and mark
+    the visit held (unless it is cancelled).
 
     An exhibit of the visit checked out to another visit meanwhile is left alone; one
     taken off the visit after check-out is cleared too.
     """
-    visit = get_visit(session, visit_id=visit_id)
+    visit = get_visit(session, visit_id=visit_id, now=now)
     issued_at = now or utc_now()
     assigned = assignments_of(session, visit.exhibit_ids)
     # Also exhibits taken off the visit after it was checked out: they still hold it.
@@ -91,8 +122,32 @@ def check_in(
     mark_visit(
         session, visit_id=visit.id, checked_out_at=visit.checked_out_at, checked_in_at=issued_at
     )
+    record_change(
+        session.connection(),
+        actor=actor,
+        action="visit.checkin",
+        entity="visit",
+        entity_id=visit.id,
+        before=_checkout_state(visit),
+        after={
+            "checked_out_at": _checkout_state(visit)["checked_out_at"],
+            "checked_in_at": issued_at.isoformat(),
+            "exhibits_told": mine,
+        },
+        at=issued_at,
+    )
+    if visit.status is not VisitStatus.CANCELLED:
+        set_status(
+            session,
+            visit_id=visit.id,
+            status=VisitStatus.HELD,
+            actor=actor,
+            reason=None,
+            action="visit.held",
+            now=issued_at,
+        )
     session.commit()
-    return get_visit(session, visit_id=visit.id)
+    return get_visit(session, visit_id=visit.id, now=now)
 
 
 def _require(publisher: MessageSource | None) -> MessageSource:
@@ -142,6 +197,7 @@ def send_command(
     action: Literal["identify", "self_test"],
     seconds: float,
     timeout_s: float,
+    actor: Actor,
     now: datetime | None = None,
 ) -> CommandPublic:
     """Publish a retained command to one exhibit and remember it once acknowledged."""
@@ -160,5 +216,14 @@ def send_command(
         timeout_s=timeout_s,
     )
     record_command(session.connection(), command=command)
+    record_change(
+        session.connection(),
+        actor=actor,
+        action="exhibit.command",
+        entity="exhibit",
+        entity_id=exhibit_id,
+        after={"command_id": command.command_id, "action": action, "seconds": seconds},
+        at=command.issued_at,
+    )
     session.commit()
     return CommandPublic(**command.model_dump(exclude={"schema_version"}))

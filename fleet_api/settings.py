@@ -269,10 +269,15 @@ class Settings(BaseSettings):
         "the same for every API worker (e.g. the output of `openssl rand -base64 48`); unset: "
         "a random one per process, so sessions end when the API restarts",
     )
-    web_time_zone: str = Field(
+    time_zone: str = Field(
         default="Europe/Riga",
+        description="the centre's IANA time zone, e.g. Europe/Riga: report periods, months, "
+        "CSV and XLSX times and download names are in it",
+    )
+    web_time_zone: str | None = Field(
+        default=None,
         description="an IANA time zone name, e.g. Europe/Riga, in which the web pages show "
-        "and read times",
+        "and read times; unset: FLEET_TIME_ZONE",
     )
 
     @field_validator("session_secret")
@@ -282,14 +287,26 @@ class Settings(BaseSettings):
             raise ValueError("shorter than 32 characters")
         return value
 
-    @field_validator("web_time_zone")
+    @field_validator("time_zone", "web_time_zone")
     @classmethod
-    def _time_zone(cls, value: str) -> str:
+    def _time_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not a known time zone") from None
         return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The centre's time zone (reports, exports)."""
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def page_zone(self) -> ZoneInfo:
+        """The zone the web pages show and read times in."""
+        return ZoneInfo(self.web_time_zone or self.time_zone)
 
 
 def _parse_mqtt_url(value: str) -> MqttEndpoint:

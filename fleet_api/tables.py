@@ -1,13 +1,13 @@
-"""The database schema as SQLAlchemy Core tables; the Alembic migrations create exactly this.
+"""The database schema as SQLAlchemy Core tables; the Alembic migrations create exactly this
+(with :mod:`fleet_api.tables_domain`: programmes and the audit trail).
 
 Every timestamp is stored in UTC (:class:`UTCDateTime`): SQLite has no time zones, and
 its fixed-width text format keeps ``<`` comparisons right only if every value is UTC.
 ``count_records`` is keyed by (exhibit_id, seq), the agent's persistent gap-free
-sequence, which is what makes ingestion idempotent; ``session_records`` shares that
-sequence. Both carry where ingestion placed each record (:func:`placement_columns`);
-``usage_hourly``/``session_hourly`` roll them up (``visit_exhibit_totals`` per visit
-and exhibit), ``exhibit_seq_ranges`` says which seqs arrived, ``boot_clocks`` holds the
-clock reference of each boot.
+sequence, which is what makes ingestion idempotent; ``session_records`` shares it. Both
+carry where ingestion placed each record (:func:`placement_columns`); ``usage_hourly``/
+``session_hourly`` roll them up (``visit_exhibit_totals`` per visit and exhibit),
+``exhibit_seq_ranges`` says which seqs arrived, ``boot_clocks`` the clock of each boot.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ metadata = MetaData(
     }
 )
 
-# A 64-bit integer primary key that still autoincrements on SQLite (only INTEGER does).
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+BigId = BigInteger().with_variant(Integer(), "sqlite")  # autoincrements on SQLite too
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -105,6 +104,7 @@ exhibits = Table(
     # The config hash its agent should report (Status.config_hash): set by a technician
     # (or, later, by the fleet when it pushes a configuration). NULL: nothing expected yet.
     Column("expected_config_hash", String(64), nullable=True),
+    Column("retired_at", UTCDateTime(), nullable=True),
 )
 
 schools = Table(
@@ -118,6 +118,7 @@ schools = Table(
     # 'rural' or 'urban', checked by the API: SQLite can add a CHECK only by rebuilding
     # the table, which its foreign keys from visits make unsafe.
     Column("area", String(8), nullable=True),
+    Column("archived_at", UTCDateTime(), nullable=True),
 )
 
 visits = Table(
@@ -130,10 +131,13 @@ visits = Table(
     Column("pupils", Integer, nullable=True),
     Column("grades", JSON(), nullable=True),
     Column("staff", String(200), nullable=True),
-    Column("programme", String(200), nullable=True),
     Column("notes", Text, nullable=True),
     Column("checked_out_at", UTCDateTime(), nullable=True),
     Column("checked_in_at", UTCDateTime(), nullable=True),
+    # Staff's decision, planned/held/cancelled (models.visits.effective_status reads it).
+    Column("status", String(16), nullable=False, server_default=text("'planned'")),
+    Column("status_reason", Text, nullable=True),
+    Column("teachers", Integer, nullable=True),
     CheckConstraint("ends_at > starts_at", name="ends_after_start"),
     Index("ix_visits_school_id", "school_id"),
     Index("ix_visits_starts_at", "starts_at"),
@@ -400,3 +404,4 @@ self_test_results = Table(
     PrimaryKeyConstraint("exhibit_id", "command_id"),
     Index("ix_self_test_results_exhibit_id_received_at", "exhibit_id", "received_at"),
 )
+from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata

@@ -48,7 +48,11 @@ class ExhibitCreate(BaseModel):
 
 
 class ExhibitUpdate(BaseModel):
-    """Change an exhibit's description: only the fields given change (its id never does)."""
+    """Change an exhibit's description: only the fields given change (its id never does).
+
+    ``retired: true`` retires it (no new visits; its data and history stay), ``false``
+    brings it back into service.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -57,10 +61,11 @@ class ExhibitUpdate(BaseModel):
     inputs: Inputs | None = None
     notes: Notes | None = None
     expected_config_hash: ConfigHash | None = None
+    retired: bool | None = Field(default=None, description="true to retire, false to restore")
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:
-        refuse_null(self, ("name", "inputs"))
+        refuse_null(self, ("name", "inputs", "retired"))
         return self
 
 
@@ -89,3 +94,4 @@ class ExhibitPublic(BaseModel):
     inputs: list[str] = []
     notes: str | None = None
     expected_config_hash: str | None = None
+    retired_at: datetime | None = Field(default=None, description="set while it is retired")

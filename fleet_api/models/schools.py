@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -25,7 +26,11 @@ class SchoolCreate(BaseModel):
 
 
 class SchoolUpdate(BaseModel):
-    """Change a school: only the fields given change; ``null`` clears address or area."""
+    """Change a school: only the fields given change; ``null`` clears address or area.
+
+    ``archived: true`` archives it (no new visits; its visits and history stay),
+    ``false`` restores it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -34,10 +39,11 @@ class SchoolUpdate(BaseModel):
     region: Text200 | None = None
     address: Address | None = None
     area: Area | None = None
+    archived: bool | None = Field(default=None, description="true to archive, false to restore")
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:
-        refuse_null(self, ("name", "municipality", "region"))
+        refuse_null(self, ("name", "municipality", "region", "archived"))
         return self
 
 
@@ -50,3 +56,4 @@ class SchoolPublic(BaseModel):
     region: str
     address: str | None = None
     area: Area | None = None
+    archived_at: datetime | None = Field(default=None, description="set while it is archived")

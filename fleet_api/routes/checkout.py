@@ -12,6 +12,7 @@ from fastapi import APIRouter
 
 from fleet_api.deps import (
     AUTH_RESPONSES,
+    ApiActor,
     PublisherDep,
     ReadAccess,
     SessionDep,
@@ -33,22 +34,39 @@ router = APIRouter(
 
 @router.post("/{visit_id}/checkout", responses=problem_responses(404, 409, 422, 503))
 def checkout_visit(
-    visit_id: VisitPath, session: SessionDep, publisher: PublisherDep, settings: SettingsDep
+    visit_id: VisitPath,
+    session: SessionDep,
+    publisher: PublisherDep,
+    settings: SettingsDep,
+    actor: ApiActor,
 ) -> VisitPublic:
     """Send each exhibit of the visit its retained assignment (again, if repeated).
 
-    409 if an exhibit is still checked out to another visit.
+    409 if an exhibit is still checked out to another visit, or the visit is cancelled.
     """
     return check_out(
-        session, publisher, visit_id=visit_id, timeout_s=settings.mqtt_publish_timeout_s
+        session,
+        publisher,
+        visit_id=visit_id,
+        timeout_s=settings.mqtt_publish_timeout_s,
+        actor=actor,
     )
 
 
 @router.post("/{visit_id}/checkin", responses=problem_responses(404, 422, 503))
 def checkin_visit(
-    visit_id: VisitPath, session: SessionDep, publisher: PublisherDep, settings: SettingsDep
+    visit_id: VisitPath,
+    session: SessionDep,
+    publisher: PublisherDep,
+    settings: SettingsDep,
+    actor: ApiActor,
 ) -> VisitPublic:
-    """Clear the retained assignment of the visit's exhibits that still hold it."""
+    """Clear the retained assignment of the visit's exhibits that still hold it; the visit
+    is held from now on (unless it is cancelled)."""
     return check_in(
-        session, publisher, visit_id=visit_id, timeout_s=settings.mqtt_publish_timeout_s
+        session,
+        publisher,
+        visit_id=visit_id,
+        timeout_s=settings.mqtt_publish_timeout_s,
+        actor=actor,
     )

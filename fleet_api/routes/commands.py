@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from fleet_api.deps import (
     AUTH_RESPONSES,
+    ApiActor,
     PublisherDep,
     ReadAccess,
     SessionDep,
@@ -41,6 +42,7 @@ def create_command(
     session: SessionDep,
     publisher: PublisherDep,
     settings: SettingsDep,
+    actor: ApiActor,
 ) -> CommandPublic:
     """Send a command; 202: the broker holds it for the exhibit, which may be offline."""
     return send_command(
@@ -50,6 +52,7 @@ def create_command(
         action=command.action,
         seconds=command.seconds,
         timeout_s=settings.mqtt_publish_timeout_s,
+        actor=actor,
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response
 from fleet_api.deps import (
     AUTH_RESPONSES,
     LIST_RESPONSES,
+    ApiActor,
     Limit,
     Offset,
     ReadAccess,
@@ -31,10 +32,10 @@ ExhibitPath = Annotated[str, Path(max_length=200, description="the exhibit's id"
     "", status_code=201, dependencies=[TechnicianAccess], responses=problem_responses(409, 422)
 )
 def create_exhibit(
-    exhibit: ExhibitCreate, session: SessionDep, response: Response
+    exhibit: ExhibitCreate, session: SessionDep, response: Response, actor: ApiActor
 ) -> ExhibitPublic:
     """Register an exhibit under the id its Pi uses in MQTT topics."""
-    created = store.create_exhibit(session, exhibit=exhibit)
+    created = store.create_exhibit(session, exhibit=exhibit, actor=actor)
     response.headers["Location"] = f"/exhibits/{created.id}"
     return created
 
@@ -58,8 +59,12 @@ def get_exhibit(exhibit_id: ExhibitPath, session: SessionDep) -> ExhibitPublic:
     "/{exhibit_id}", dependencies=[TechnicianAccess], responses=problem_responses(404, 422)
 )
 def update_exhibit(
-    exhibit_id: ExhibitPath, change: ExhibitUpdate, session: SessionDep
+    exhibit_id: ExhibitPath, change: ExhibitUpdate, session: SessionDep, actor: ApiActor
 ) -> ExhibitPublic:
     """Change an exhibit's name, kind, inputs, notes or expected config hash; only the fields
-    given change (``expected_config_hash: null`` expects nothing)."""
-    return store.update_exhibit(session, exhibit_id=exhibit_id, change=change)
+    given change (``expected_config_hash: null`` expects nothing).
+
+    ``{"retired": true}`` retires it: no new visits, its data and history stay;
+    ``false`` brings it back into service.
+    """
+    return store.update_exhibit(session, exhibit_id=exhibit_id, change=change, actor=actor)

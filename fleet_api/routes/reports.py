@@ -1,8 +1,11 @@
-"""``/reports``: usage rolled up per school, municipality, region, exhibit or month, and
-the funder report; JSON, or CSV with ``?format=csv`` (UTF-8, RFC 4180, unformatted numbers).
+"""``/reports``: usage rolled up per group, and the funder report; JSON, CSV
+(``?format=csv``: UTF-8, RFC 4180, unformatted numbers) or XLSX (``?format=xlsx``, one
+sheet per table).
 
 ``from``/``to`` bound the visits by their start (``from`` included, ``to`` excluded;
-either may be left out). Months and times are UTC.
+either may be left out). Only field trips held count; planned and cancelled visits are
+listed apart. Months, quarters, years, CSV and XLSX times and download names are in the
+centre's time zone (``FLEET_TIME_ZONE``), which every report names in ``time_zone``.
 
 JSON answers are serialised straight from the report the store built and validated:
 ``response_model`` documents them, but FastAPI would otherwise validate a year's report
@@ -11,18 +14,20 @@ JSON answers are serialised straight from the report the store built and validat
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from fleet_api.csv_export import CSV_RESPONSES, Cell, csv_response, to_csv
-from fleet_api.deps import AUTH_RESPONSES, PeriodDep, ReadAccess, SessionDep
+from broker.messages import utc_now
+from fleet_api.csv_export import CSV_RESPONSES, csv_response, to_csv
+from fleet_api.deps import AUTH_RESPONSES, PeriodDep, ReadAccess, SessionDep, SettingsDep
 from fleet_api.models.reports import FunderReport, GroupBy, UsageReport
 from fleet_api.problems import problem_responses
+from fleet_api.report_tables import FunderTable, download_name, funder_table, usage_table
 from fleet_api.store import reports as store
+from fleet_api.xlsx_export import XLSX_RESPONSES, xlsx_response
 
 router = APIRouter(
     prefix="/reports", tags=["reports"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
@@ -34,139 +39,92 @@ class Format(StrEnum):
 
     JSON = "json"
     CSV = "csv"
+    XLSX = "xlsx"
 
 
-class FunderTable(StrEnum):
-    """Which table of the funder report a CSV holds."""
-
-    SUMMARY = "summary"
-    REGIONS = "regions"
-    MUNICIPALITIES = "municipalities"
-    EXHIBITS = "exhibits"
-    VISITS = "visits"
-
-
-FormatQuery = Annotated[Format, Query(alias="format", description="json, or csv for a download")]
+FormatQuery = Annotated[
+    Format, Query(alias="format", description="json; csv or xlsx for a download")
+]
+DOWNLOADS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "OK",
+        "content": {**CSV_RESPONSES[200]["content"], **XLSX_RESPONSES[200]["content"]},  # type: ignore[dict-item]
+    }
+}
 
 
-@router.get("/usage", response_model=UsageReport, responses=CSV_RESPONSES | problem_responses(422))
+@router.get("/usage", response_model=UsageReport, responses=DOWNLOADS | problem_responses(422))
 def usage_report(
     session: SessionDep,
     period: PeriodDep,
-    group_by: Annotated[GroupBy, Query(description="what to roll the visits up by")],
+    settings: SettingsDep,
+    group_by: Annotated[GroupBy, Query(description="what to roll the field trips up by")],
     output: FormatQuery = Format.JSON,
 ) -> Response:
-    """Visits, schools, pupils, interactions and sessions per group."""
+    """Field trips held, schools, pupil participations, teachers, interactions and sessions
+    per group, each column defined in ``definitions``."""
     report = store.usage_report(
-        session.connection(), group_by=group_by, start=period.start, end=period.end
+        session.connection(),
+        group_by=group_by,
+        start=period.start,
+        end=period.end,
+        zone=settings.zone,
+        now=utc_now(),
     )
     if output is Format.JSON:
         return json_response(report)
-    header = [
-        "key",
-        "label",
-        "municipality",
-        "region",
-        "visits",
-        "schools",
-        "pupils",
-        "interactions",
-        "sessions",
-        "unassigned_interactions",
-    ]
-    rows = [[getattr(row, name) for name in header] for row in report.rows]
-    return csv_response(
-        to_csv(header, rows), filename=_filename(f"usage-by-{group_by}", period.start, period.end)
-    )
+    name = f"usage-by-{group_by}"
+    header, rows = usage_table(report, settings.zone)
+    if output is Format.XLSX:
+        sheets = {"usage": (header, rows), "definitions": _definitions(report.definitions)}
+        return xlsx_response(sheets, filename=download_name(name, report.period, "xlsx"))
+    return csv_response(to_csv(header, rows), filename=download_name(name, report.period, "csv"))
 
 
-@router.get(
-    "/funder", response_model=FunderReport, responses=CSV_RESPONSES | problem_responses(422)
-)
+@router.get("/funder", response_model=FunderReport, responses=DOWNLOADS | problem_responses(422))
 def funder_report(
     session: SessionDep,
     period: PeriodDep,
+    settings: SettingsDep,
     output: FormatQuery = Format.JSON,
     table: Annotated[
         FunderTable, Query(description="with format=csv: which table to download")
     ] = FunderTable.SUMMARY,
 ) -> Response:
-    """Visits, schools, municipalities and regions reached, pupils, interactions, sessions,
-    the exhibit ranking and every visit of the period."""
-    report = store.funder_report(session.connection(), start=period.start, end=period.end)
+    """The period's indicators with their definitions (field trips held, distinct schools
+    and municipalities, pupil participations, teachers, programmes delivered, interactions,
+    sessions, median dwell), reach per region and municipality, programmes, the exhibit
+    ranking, every field trip held and the visits not counted. XLSX: every table, one
+    sheet each."""
+    report = build_funder_report(session, period, settings)
     if output is Format.JSON:
         return json_response(report)
-    header, rows = _funder_table(report, table)
+    if output is Format.XLSX:
+        sheets = {t.value: funder_table(report, t, settings.zone) for t in FunderTable}
+        return xlsx_response(sheets, filename=download_name("funder", report.period, "xlsx"))
+    header, rows = funder_table(report, table, settings.zone)
     return csv_response(
-        to_csv(header, rows), filename=_filename(f"funder-{table}", period.start, period.end)
+        to_csv(header, rows), filename=download_name(f"funder-{table}", report.period, "csv")
     )
+
+
+def build_funder_report(
+    session: SessionDep, period: PeriodDep, settings: SettingsDep
+) -> FunderReport:
+    """The funder report of ``period`` as of now, in the centre's time zone."""
+    return store.funder_report(
+        session.connection(),
+        start=period.start,
+        end=period.end,
+        zone=settings.zone,
+        now=utc_now(),
+    )
+
+
+def _definitions(definitions: dict[str, str]) -> tuple[list[str], list[list[Any]]]:
+    return ["column", "definition"], [[key, text] for key, text in definitions.items()]
 
 
 def json_response(model: BaseModel) -> Response:
     """``model`` as the JSON its ``response_model`` would give (field aliases included)."""
     return Response(content=model.model_dump_json(by_alias=True), media_type="application/json")
-
-
-def _funder_table(report: FunderReport, table: FunderTable) -> tuple[list[str], list[list[Cell]]]:
-    if table is FunderTable.SUMMARY:
-        totals = report.totals.model_dump()
-        return (
-            ["from", "to", *totals],
-            [[report.period.from_, report.period.to, *totals.values()]],
-        )
-    if table in (FunderTable.REGIONS, FunderTable.MUNICIPALITIES):
-        reach = report.regions if table is FunderTable.REGIONS else report.municipalities
-        header = [
-            "region",
-            "municipality",
-            "visits",
-            "schools",
-            "pupils",
-            "interactions",
-            "sessions",
-        ]
-        if table is FunderTable.REGIONS:
-            header.remove("municipality")
-        return header, [[getattr(row, name) for name in header] for row in reach]
-    if table is FunderTable.EXHIBITS:
-        header = [
-            "rank",
-            "exhibit_id",
-            "name",
-            "visits",
-            "interactions",
-            "sessions",
-            "interactions_per_visit",
-        ]
-        return header, [[getattr(row, name) for name in header] for row in report.exhibits]
-    header = [
-        "visit_id",
-        "starts_at",
-        "ends_at",
-        "school_id",
-        "school",
-        "municipality",
-        "region",
-        "area",
-        "pupils",
-        "grades",
-        "staff",
-        "programme",
-        "exhibit_ids",
-        "interactions",
-        "sessions",
-    ]
-    rows: list[list[Cell]] = []
-    for line in report.visits:
-        values = line.model_dump()
-        values["grades"] = " ".join(str(g) for g in line.grades or []) or None
-        values["exhibit_ids"] = " ".join(line.exhibit_ids)
-        rows.append([values[name] for name in header])
-    return header, rows
-
-
-def _filename(name: str, start: datetime | None, end: datetime | None) -> str:
-    def day(value: datetime | None, open_end: str) -> str:
-        return open_end if value is None else value.strftime("%Y%m%d")
-
-    return f"{name}-{day(start, 'start')}-{day(end, 'now')}.csv"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response
 from fleet_api.deps import (
     AUTH_RESPONSES,
     LIST_RESPONSES,
+    ApiActor,
     Limit,
     Offset,
     ReadAccess,
@@ -28,9 +29,11 @@ SchoolPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the school's i
 
 
 @router.post("", status_code=201, dependencies=[StaffAccess], responses=problem_responses(422))
-def create_school(school: SchoolCreate, session: SessionDep, response: Response) -> SchoolPublic:
+def create_school(
+    school: SchoolCreate, session: SessionDep, response: Response, actor: ApiActor
+) -> SchoolPublic:
     """Add a school."""
-    created = store.create_school(session, school=school)
+    created = store.create_school(session, school=school, actor=actor)
     response.headers["Location"] = f"/schools/{created.id}"
     return created
 
@@ -51,6 +54,12 @@ def get_school(school_id: SchoolPath, session: SessionDep) -> SchoolPublic:
 
 
 @router.patch("/{school_id}", dependencies=[StaffAccess], responses=problem_responses(404, 422))
-def update_school(school_id: SchoolPath, change: SchoolUpdate, session: SessionDep) -> SchoolPublic:
-    """Change a school; only the fields given change (``null`` clears address or area)."""
-    return store.update_school(session, school_id=school_id, change=change)
+def update_school(
+    school_id: SchoolPath, change: SchoolUpdate, session: SessionDep, actor: ApiActor
+) -> SchoolPublic:
+    """Change a school; only the fields given change (``null`` clears address or area).
+
+    ``{"archived": true}`` archives it: no new visits to it, its visits and history stay;
+    ``false`` restores it.
+    """
+    return store.update_school(session, school_id=school_id, change=change, actor=actor)

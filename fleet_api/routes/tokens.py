@@ -14,6 +14,7 @@ from fleet_api.deps import (
     AUTH_RESPONSES,
     LIST_RESPONSES,
     AdminAccess,
+    ApiActor,
     Limit,
     Offset,
     SessionDep,
@@ -31,9 +32,11 @@ TokenPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the token's id"
 
 
 @router.post("", status_code=201, responses=problem_responses(422))
-def create_token(token: TokenCreate, session: SessionDep, response: Response) -> TokenCreated:
+def create_token(
+    token: TokenCreate, session: SessionDep, response: Response, actor: ApiActor
+) -> TokenCreated:
     """Create a token; the response is the only place its secret ever appears."""
-    created = store.create_token(session, name=token.name, role=token.role)
+    created = store.create_token(session, name=token.name, role=token.role, actor=actor)
     response.headers["Location"] = f"/tokens/{created.id}"
     response.headers["Cache-Control"] = "no-store"
     return created
@@ -55,6 +58,6 @@ def get_token(token_id: TokenPath, session: SessionDep) -> TokenPublic:
 
 
 @router.delete("/{token_id}", status_code=204, responses=problem_responses(404, 422))
-def revoke_token(token_id: TokenPath, session: SessionDep) -> None:
+def revoke_token(token_id: TokenPath, session: SessionDep, actor: ApiActor) -> None:
     """Revoke a token: from now on it gets 401. Revoking it again changes nothing."""
-    store.revoke_token(session, token_id=token_id)
+    store.revoke_token(session, token_id=token_id, actor=actor)

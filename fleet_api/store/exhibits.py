@@ -1,4 +1,4 @@
-"""Exhibits: register, describe, read, list."""
+"""Exhibits: register, describe, retire, read, list; every change audited."""
 
 from __future__ import annotations
 
@@ -16,31 +16,76 @@ from fleet_api.models.exhibits import (
     ExhibitStatusPublic,
     ExhibitUpdate,
 )
+from fleet_api.store.audit import Actor, changed_fields, record_change, snapshot
 from fleet_api.tables import exhibit_status, exhibits
+
+_DESCRIPTION = ("id", "name", "kind", "inputs", "notes", "expected_config_hash", "retired_at")
 
 
 def create_exhibit(
-    session: Session, *, exhibit: ExhibitCreate, now: datetime | None = None
+    session: Session, *, exhibit: ExhibitCreate, actor: Actor, now: datetime | None = None
 ) -> ExhibitPublic:
     """Register ``exhibit``; ExhibitExists if its id is taken."""
     created_at = now or utc_now()
     try:
         session.execute(exhibits.insert().values(**exhibit.model_dump(), created_at=created_at))
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         raise ExhibitExists(f"exhibit {exhibit.id!r} is already registered") from None
-    return get_exhibit(session, exhibit_id=exhibit.id)
+    created = get_exhibit(session, exhibit_id=exhibit.id)
+    record_change(
+        session.connection(),
+        actor=actor,
+        action="exhibit.create",
+        entity="exhibit",
+        entity_id=exhibit.id,
+        after=_described(created),
+        at=created_at,
+    )
+    session.commit()
+    return created
 
 
-def update_exhibit(session: Session, *, exhibit_id: str, change: ExhibitUpdate) -> ExhibitPublic:
+def _described(exhibit: ExhibitPublic) -> dict[str, object] | None:
+    return snapshot(exhibit.model_dump(include=set(_DESCRIPTION)))
+
+
+def update_exhibit(
+    session: Session,
+    *,
+    exhibit_id: str,
+    change: ExhibitUpdate,
+    actor: Actor,
+    now: datetime | None = None,
+) -> ExhibitPublic:
     """Change the fields given in ``change``; UnknownExhibit if it is not registered."""
-    get_exhibit(session, exhibit_id=exhibit_id)  # UnknownExhibit if there is none
+    current = get_exhibit(session, exhibit_id=exhibit_id)
     given = change.model_dump(exclude_unset=True)
-    if given:
-        session.execute(exhibits.update().where(exhibits.c.id == exhibit_id).values(**given))
-        session.commit()
-    return get_exhibit(session, exhibit_id=exhibit_id)
+    retired = given.pop("retired", None)
+    if retired is not None and retired != (current.retired_at is not None):
+        given["retired_at"] = (now or utc_now()) if retired else None
+    if not given:
+        return current
+    session.execute(exhibits.update().where(exhibits.c.id == exhibit_id).values(**given))
+    changed = get_exhibit(session, exhibit_id=exhibit_id)
+    before, after = changed_fields(_described(current), _described(changed))
+    if after:
+        action = "exhibit.update"
+        if "retired_at" in after and len(after) == 1:
+            action = "exhibit.retire" if retired else "exhibit.restore"
+        record_change(
+            session.connection(),
+            actor=actor,
+            action=action,
+            entity="exhibit",
+            entity_id=exhibit_id,
+            before=before,
+            after=after,
+            at=now,
+        )
+    session.commit()
+    return changed
 
 
 def get_exhibit(session: Session, *, exhibit_id: str) -> ExhibitPublic:
@@ -97,4 +142,5 @@ def _public(row: RowMapping) -> ExhibitPublic:
         inputs=row["inputs"],
         notes=row["notes"],
         expected_config_hash=row["expected_config_hash"],
+        retired_at=row["retired_at"],
     )

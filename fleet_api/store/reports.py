@@ -1,8 +1,8 @@
-"""Reports over a period, from the rollups: usage per group, and the funder report.
+"""Reports over a period: usage per group, and the funder report.
 
-The visits of a period are those starting in ``[start, end)``. Their interactions and
-sessions come from ``visit_exhibit_totals`` (one row per visit and exhibit, however many
-records the visits have); the rest is visits, schools and exhibits.
+Only field trips held count (:attr:`ReportVisit.held`); planned and cancelled visits of
+the period are shown apart. Periods (months, quarters, years, the period's days) are in
+the centre's time zone. Each number has its definition in :mod:`fleet_api.indicators`.
 """
 
 from __future__ import annotations
@@ -10,111 +10,62 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, func, select
 
+from fleet_api.indicators import BY_KEY, INDICATORS
 from fleet_api.models.reports import (
     ExhibitRank,
     FunderReport,
     FunderTotals,
     GroupBy,
+    IndicatorValue,
     Period,
+    ProgrammeRow,
     ReachRow,
     UsageReport,
     UsageRow,
     VisitLine,
 )
-from fleet_api.tables import (
-    UNASSIGNED,
-    exhibits,
-    schools,
-    usage_hourly,
-    visit_exhibit_totals,
-    visit_exhibits,
-    visits,
+from fleet_api.models.visits import VisitStatus
+from fleet_api.store.report_visits import ReportVisit, median_dwell, report_visits
+from fleet_api.tables import UNASSIGNED, exhibits, usage_hourly
+
+GRADE_BANDS = ((0, 0, "pre-school"), (1, 3, "1-3"), (4, 6, "4-6"), (7, 9, "7-9"), (10, 12, "10-12"))
+USAGE_COLUMNS = (
+    "field_trips_held",
+    "pupil_participations",
+    "teachers_present",
+    "interactions",
+    "sessions",
 )
+_NOTES = {
+    GroupBy.PROGRAMME: "A field trip delivering several programmes counts in each of their "
+    "rows, so the rows add up to more than the total; 'none': trips with no programme.",
+    GroupBy.EXHIBIT: "A field trip counts in the row of every exhibit it took.",
+    GroupBy.GRADE_BAND: "A field trip belongs to the band of its grades; 'mixed' if they "
+    "span bands, 'unknown' if none were recorded.",
+}
 
 
-@dataclass
-class _Visit:
-    line: VisitLine
-    # Interactions and sessions per member exhibit of this visit.
-    by_exhibit: dict[str, tuple[int, int]] = field(default_factory=dict)
+def period_of(start: datetime | None, end: datetime | None, zone: ZoneInfo) -> Period:
+    """The period as asked, with its first and last local days."""
+    return Period(
+        from_=start,
+        to=end,
+        first_day=None if start is None else start.astimezone(zone).date(),
+        last_day=None if end is None else (end - timedelta(microseconds=1)).astimezone(zone).date(),
+    )
 
 
-def _visit_ids(start: datetime | None, end: datetime | None) -> Select[tuple[int]]:
-    statement = select(visits.c.id)
-    if start is not None:
-        statement = statement.where(visits.c.starts_at >= start)
-    if end is not None:
-        statement = statement.where(visits.c.starts_at < end)
-    return statement
-
-
-def _visits(connection: Connection, start: datetime | None, end: datetime | None) -> list[_Visit]:
-    ids = _visit_ids(start, end)
-    t, member = visit_exhibit_totals.c, visit_exhibits.c
-    members: defaultdict[int, list[str]] = defaultdict(list)
-    per_exhibit: defaultdict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for visit_id, exhibit_id, interactions, sessions in connection.execute(
-        select(member.visit_id, member.exhibit_id, t.interactions, t.sessions)
-        .outerjoin(
-            visit_exhibit_totals,
-            (t.visit_id == member.visit_id) & (t.exhibit_id == member.exhibit_id),
-        )
-        .where(member.visit_id.in_(ids))
-        .order_by(member.exhibit_id)
-    ).all():  # a year is thousands of rows: one fetch, not one per row
-        members[visit_id].append(exhibit_id)
-        per_exhibit[visit_id][exhibit_id] = (interactions or 0, sessions or 0)
-    # A visit's own totals also count exhibits that are not (or no longer) its members
-    # but whose records are attributed to it (a tag): summed per visit in SQL.
-    totals: dict[int, tuple[int, int]] = {
-        visit_id: (int(interactions), int(sessions))
-        for visit_id, interactions, sessions in connection.execute(
-            select(t.visit_id, func.sum(t.interactions), func.sum(t.sessions))
-            .where(t.visit_id.in_(ids))
-            .group_by(t.visit_id)
-        ).all()
-    }
-    found = []
-    for row in (
-        connection.execute(
-            select(
-                visits,
-                schools.c.name.label("school"),
-                schools.c.municipality,
-                schools.c.region,
-                schools.c.area,
-            )
-            .join(schools, schools.c.id == visits.c.school_id)
-            .where(visits.c.id.in_(ids))
-            .order_by(visits.c.starts_at, visits.c.id)
-        )
-        .mappings()
-        .all()
-    ):
-        interactions, sessions = totals.get(row["id"], (0, 0))
-        line = VisitLine(
-            visit_id=row["id"],
-            starts_at=row["starts_at"],
-            ends_at=row["ends_at"],
-            school_id=row["school_id"],
-            school=row["school"],
-            municipality=row["municipality"],
-            region=row["region"],
-            area=row["area"],
-            pupils=row["pupils"],
-            grades=row["grades"],
-            staff=row["staff"],
-            programme=row["programme"],
-            exhibit_ids=members[row["id"]],
-            interactions=interactions,
-            sessions=sessions,
-        )
-        found.append(_Visit(line, per_exhibit[row["id"]]))
-    return found
+def grade_band(grades: list[int] | None) -> str:
+    """The band of a visit's grades: pre-school, 1-3, 4-6, 7-9, 10-12, mixed or unknown."""
+    if not grades:
+        return "unknown"
+    bands = {label for low, high, label in GRADE_BANDS for g in grades if low <= g <= high}
+    return bands.pop() if len(bands) == 1 else "mixed"
 
 
 @dataclass
@@ -122,6 +73,7 @@ class _Tally:
     visits: int = 0
     schools: set[int] = field(default_factory=set)
     pupils: int = 0
+    teachers: int = 0
     interactions: int = 0
     sessions: int = 0
 
@@ -129,51 +81,52 @@ class _Tally:
         self.visits += 1
         self.schools.add(line.school_id)
         self.pupils += line.pupils or 0
+        self.teachers += line.teachers or 0
         self.interactions += interactions
         self.sessions += sessions
 
 
+Key = tuple[str, ...]
+
+
 def _tally(
-    found: Iterable[_Visit], key: Callable[[VisitLine], tuple[str, ...]]
-) -> dict[tuple[str, ...], _Tally]:
-    tallies: defaultdict[tuple[str, ...], _Tally] = defaultdict(_Tally)
+    found: Iterable[ReportVisit], keys: Callable[[ReportVisit], list[Key]]
+) -> dict[Key, _Tally]:
+    tallies: defaultdict[Key, _Tally] = defaultdict(_Tally)
     for visit in found:
-        tallies[key(visit.line)].add(visit.line, visit.line.interactions, visit.line.sessions)
+        for key in keys(visit):
+            tallies[key].add(visit.line, visit.line.interactions, visit.line.sessions)
     return tallies
 
 
-def usage_report(
-    connection: Connection, *, group_by: GroupBy, start: datetime | None, end: datetime | None
-) -> UsageReport:
-    """Usage of the period's visits rolled up by ``group_by``."""
-    found = _visits(connection, start, end)
-    rows: list[UsageRow]
-    if group_by is GroupBy.EXHIBIT:
-        rows = _by_exhibit(connection, found, start, end)
-    else:
-        rows = [_usage_row(group_by, key, tally) for key, tally in _group(found, group_by)]
-    if group_by is GroupBy.MONTH:
-        rows.sort(key=lambda row: row.key)
-    else:
-        rows.sort(key=lambda row: (row.label.casefold(), row.key))
-    return UsageReport(group_by=group_by, period=Period(from_=start, to=end), rows=rows)
+def _keys(group_by: GroupBy, zone: ZoneInfo) -> Callable[[ReportVisit], list[Key]]:
+    def local(v: ReportVisit) -> datetime:
+        return v.line.starts_at.astimezone(zone)
 
-
-def _group(found: list[_Visit], group_by: GroupBy) -> Iterable[tuple[tuple[str, ...], _Tally]]:
-    keys: dict[GroupBy, Callable[[VisitLine], tuple[str, ...]]] = {
-        GroupBy.SCHOOL: lambda v: (str(v.school_id), v.school, v.municipality, v.region),
-        GroupBy.MUNICIPALITY: lambda v: (v.municipality, v.region),
-        GroupBy.REGION: lambda v: (v.region,),
-        GroupBy.MONTH: lambda v: (v.starts_at.strftime("%Y-%m"),),
+    keys: dict[GroupBy, Callable[[ReportVisit], list[Key]]] = {
+        GroupBy.SCHOOL: lambda v: [
+            (str(v.line.school_id), v.line.school, v.line.municipality, v.line.region)
+        ],
+        GroupBy.MUNICIPALITY: lambda v: [(v.line.municipality, v.line.region)],
+        GroupBy.REGION: lambda v: [(v.line.region,)],
+        GroupBy.AREA: lambda v: [(v.line.area or "unknown",)],
+        GroupBy.PROGRAMME: lambda v: (
+            [(str(p.id), p.name) for p in v.programmes] or [("none", "none")]
+        ),
+        GroupBy.GRADE_BAND: lambda v: [(grade_band(v.line.grades),)],
+        GroupBy.MONTH: lambda v: [(local(v).strftime("%Y-%m"),)],
+        GroupBy.QUARTER: lambda v: [(f"{local(v).year}-Q{(local(v).month - 1) // 3 + 1}",)],
+        GroupBy.YEAR: lambda v: [(str(local(v).year),)],
     }
-    return _tally(found, keys[group_by]).items()
+    return keys[group_by]
 
 
-def _usage_row(group_by: GroupBy, key: tuple[str, ...], tally: _Tally) -> UsageRow:
+def _row(group_by: GroupBy, key: Key, tally: _Tally) -> UsageRow:
     common = {
-        "visits": tally.visits,
+        "field_trips_held": tally.visits,
         "schools": len(tally.schools),
-        "pupils": tally.pupils,
+        "pupil_participations": tally.pupils,
+        "teachers_present": tally.teachers,
         "interactions": tally.interactions,
         "sessions": tally.sessions,
     }
@@ -185,19 +138,53 @@ def _usage_row(group_by: GroupBy, key: tuple[str, ...], tally: _Tally) -> UsageR
     if group_by is GroupBy.MUNICIPALITY:
         municipality, region = key
         return UsageRow(
-            key=municipality,
-            label=municipality,
-            municipality=municipality,
-            region=region,
-            **common,
+            key=municipality, label=municipality, municipality=municipality, region=region, **common
         )
     if group_by is GroupBy.REGION:
         return UsageRow(key=key[0], label=key[0], region=key[0], **common)
+    if group_by is GroupBy.PROGRAMME:
+        return UsageRow(key=key[0], label=key[1], **common)
     return UsageRow(key=key[0], label=key[0], **common)
 
 
+def _definitions(*keys: str) -> dict[str, str]:
+    return {key: BY_KEY[key].definition for key in keys if key in BY_KEY}
+
+
+def usage_report(
+    connection: Connection,
+    *,
+    group_by: GroupBy,
+    start: datetime | None,
+    end: datetime | None,
+    zone: ZoneInfo,
+    now: datetime,
+) -> UsageReport:
+    """Usage of the period's field trips held, rolled up by ``group_by``."""
+    held = [v for v in report_visits(connection, start, end, now) if v.held]
+    rows: list[UsageRow]
+    if group_by is GroupBy.EXHIBIT:
+        rows = _by_exhibit(connection, held, start, end)
+    else:
+        rows = [
+            _row(group_by, key, tally) for key, tally in _tally(held, _keys(group_by, zone)).items()
+        ]
+    if group_by in (GroupBy.MONTH, GroupBy.QUARTER, GroupBy.YEAR):
+        rows.sort(key=lambda row: row.key)
+    else:
+        rows.sort(key=lambda row: (row.label.casefold(), row.key))
+    return UsageReport(
+        group_by=group_by,
+        period=period_of(start, end, zone),
+        time_zone=zone.key,
+        rows=rows,
+        note=_NOTES.get(group_by),
+        definitions=_definitions(*USAGE_COLUMNS),
+    )
+
+
 def _by_exhibit(
-    connection: Connection, found: list[_Visit], start: datetime | None, end: datetime | None
+    connection: Connection, found: list[ReportVisit], start: datetime | None, end: datetime | None
 ) -> list[UsageRow]:
     tallies: defaultdict[str, _Tally] = defaultdict(_Tally)
     for visit in found:
@@ -220,9 +207,10 @@ def _by_exhibit(
         UsageRow(
             key=exhibit_id,
             label=names.get(exhibit_id, exhibit_id),
-            visits=tally.visits,
+            field_trips_held=tally.visits,
             schools=len(tally.schools),
-            pupils=tally.pupils,
+            pupil_participations=tally.pupils,
+            teachers_present=tally.teachers,
             interactions=tally.interactions,
             sessions=tally.sessions,
             unassigned_interactions=outside.get(exhibit_id, 0),
@@ -234,67 +222,112 @@ def _by_exhibit(
 
 
 def funder_report(
-    connection: Connection, *, start: datetime | None, end: datetime | None
+    connection: Connection,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    zone: ZoneInfo,
+    now: datetime,
 ) -> FunderReport:
-    """Reach and use of the period's visits, the exhibit ranking, and the visits."""
-    found = _visits(connection, start, end)
-    lines = [visit.line for visit in found]
+    """The period's indicators (with definitions), reach, programmes, exhibit ranking,
+    field trips held, and the visits not counted."""
+    found = report_visits(connection, start, end, now)
+    held = [v for v in found if v.held]
+    lines = [visit.line for visit in held]
     areas = {line.school_id: line.area for line in lines}
+    deliveries = [(v.line.visit_id, p.id) for v in held for p in v.programmes]
     totals = FunderTotals(
-        visits=len(lines),
-        schools=len(areas),
-        municipalities=len({(line.region, line.municipality) for line in lines}),
+        field_trips_held=len(lines),
+        planned_visits=sum(1 for v in found if v.line.status is VisitStatus.PLANNED),
+        cancelled_visits=sum(1 for v in found if v.line.status is VisitStatus.CANCELLED),
+        distinct_schools=len(areas),
+        distinct_municipalities=len({(line.region, line.municipality) for line in lines}),
         regions=len({line.region for line in lines}),
         rural_schools=sum(1 for area in areas.values() if area == "rural"),
         urban_schools=sum(1 for area in areas.values() if area == "urban"),
-        pupils=sum(line.pupils or 0 for line in lines),
-        visits_without_pupils=sum(1 for line in lines if line.pupils is None),
+        pupil_participations=sum(line.pupils or 0 for line in lines),
+        visits_without_pupil_count=sum(1 for line in lines if line.pupils is None),
+        teachers_present=sum(line.teachers or 0 for line in lines),
+        visits_without_teacher_count=sum(1 for line in lines if line.teachers is None),
+        programme_deliveries=len(deliveries),
+        distinct_programmes=len({programme for _, programme in deliveries}),
         interactions=sum(line.interactions for line in lines),
         sessions=sum(line.sessions for line in lines),
+        median_dwell_s=median_dwell(connection, [line.visit_id for line in lines]),
     )
-    regions = [
-        _reach(region, None, tally)
-        for (region,), tally in _tally(found, lambda v: (v.region,)).items()
-    ]
-    municipalities = [
-        _reach(region, municipality, tally)
-        for (region, municipality), tally in _tally(
-            found, lambda v: (v.region, v.municipality)
-        ).items()
-    ]
-    ranking = _by_exhibit(connection, found, start, end)
-    ranking = [row for row in ranking if row.visits]
+    values = totals.model_dump()
+    ranking = [row for row in _by_exhibit(connection, held, start, end) if row.field_trips_held]
     ranking.sort(key=lambda row: (-row.interactions, -row.sessions, row.key))
     return FunderReport(
-        period=Period(from_=start, to=end),
+        period=period_of(start, end, zone),
+        time_zone=zone.key,
+        indicators=[
+            IndicatorValue(key=i.key, label=i.label, value=values[i.key], definition=i.definition)
+            for i in INDICATORS
+        ],
         totals=totals,
-        regions=sorted(regions, key=lambda r: r.region.casefold()),
-        municipalities=sorted(
-            municipalities, key=lambda r: (r.region.casefold(), (r.municipality or "").casefold())
+        regions=sorted(
+            (_reach(k[0], None, t) for k, t in _tally(held, lambda v: [(v.line.region,)]).items()),
+            key=lambda r: r.region.casefold(),
         ),
+        municipalities=sorted(
+            (
+                _reach(k[0], k[1], t)
+                for k, t in _tally(held, lambda v: [(v.line.region, v.line.municipality)]).items()
+            ),
+            key=lambda r: (r.region.casefold(), (r.municipality or "").casefold()),
+        ),
+        programmes=_programmes(held),
         exhibits=[
             ExhibitRank(
                 rank=position,
                 exhibit_id=row.key,
                 name=row.label,
-                visits=row.visits,
+                field_trips_held=row.field_trips_held,
                 interactions=row.interactions,
                 sessions=row.sessions,
-                interactions_per_visit=round(row.interactions / row.visits, 3),
+                interactions_per_trip=round(row.interactions / row.field_trips_held, 3),
             )
             for position, row in enumerate(ranking, start=1)
         ],
         visits=lines,
+        not_counted=[v.line for v in found if not v.held],
     )
+
+
+def _programmes(held: list[ReportVisit]) -> list[ProgrammeRow]:
+    rows: dict[int, ProgrammeRow] = {}
+    schools: defaultdict[int, set[int]] = defaultdict(set)
+    for visit in held:
+        for p in visit.programmes:
+            row = rows.setdefault(
+                p.id,
+                ProgrammeRow(
+                    programme_id=p.id,
+                    name=p.name,
+                    stem_area=p.stem_area,
+                    grade_min=p.grade_min,
+                    grade_max=p.grade_max,
+                    field_trips_held=0,
+                    schools=0,
+                    pupil_participations=0,
+                ),
+            )
+            row.field_trips_held += 1
+            row.pupil_participations += visit.line.pupils or 0
+            schools[p.id].add(visit.line.school_id)
+            row.schools = len(schools[p.id])
+    return sorted(rows.values(), key=lambda r: (r.name.casefold(), r.programme_id))
 
 
 def _reach(region: str, municipality: str | None, tally: _Tally) -> ReachRow:
     return ReachRow(
         region=region,
         municipality=municipality,
-        visits=tally.visits,
+        field_trips_held=tally.visits,
         schools=len(tally.schools),
-        pupils=tally.pupils,
+        pupil_participations=tally.pupils,
+        teachers_present=tally.teachers,
         interactions=tally.interactions,
         sessions=tally.sessions,
     )

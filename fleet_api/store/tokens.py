@@ -16,6 +16,7 @@ from broker.messages import utc_now
 from fleet_api.auth import Caller, Role, hash_token, new_token
 from fleet_api.errors import UnknownToken
 from fleet_api.models.tokens import TokenCreated, TokenPublic
+from fleet_api.store.audit import Actor, record_change
 from fleet_api.store.dialect import insert
 from fleet_api.tables import api_tokens
 
@@ -23,7 +24,7 @@ BOOTSTRAP_NAME = "bootstrap admin (FLEET_BOOTSTRAP_ADMIN_TOKEN)"
 
 
 def create_token(
-    session: Session, *, name: str, role: Role, now: datetime | None = None
+    session: Session, *, name: str, role: Role, actor: Actor, now: datetime | None = None
 ) -> TokenCreated:
     """Store a new random token for ``name``; the result carries the secret, once."""
     token = new_token()
@@ -33,6 +34,15 @@ def create_token(
         .values(name=name, role=role.value, token_hash=hash_token(token), created_at=created_at)
         .returning(api_tokens.c.id)
     ).scalar_one()
+    record_change(
+        session.connection(),
+        actor=actor,
+        action="token.create",
+        entity="token",
+        entity_id=new_id,
+        after={"name": name, "role": role.value},
+        at=created_at,
+    )
     session.commit()
     return TokenCreated(
         id=new_id, name=name, role=role, created_at=created_at, revoked_at=None, token=token
@@ -58,17 +68,32 @@ def get_token(session: Session, *, token_id: int) -> TokenPublic:
     return _public(row)
 
 
-def revoke_token(session: Session, *, token_id: int, now: datetime | None = None) -> TokenPublic:
+def revoke_token(
+    session: Session, *, token_id: int, actor: Actor, now: datetime | None = None
+) -> TokenPublic:
     """Revoke token ``token_id`` (again is fine: the first time stays); UnknownToken if none."""
-    session.execute(
+    revoked_at = now or utc_now()
+    revoked = session.execute(
         update(api_tokens)
         .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now or utc_now())
-    )
+        .values(revoked_at=revoked_at)
+        .returning(api_tokens.c.id)
+    ).first()
     row = session.execute(select(api_tokens).where(api_tokens.c.id == token_id)).mappings().first()
     if row is None:
         session.rollback()
         raise UnknownToken(f"token {token_id} does not exist")
+    if revoked:
+        record_change(
+            session.connection(),
+            actor=actor,
+            action="token.revoke",
+            entity="token",
+            entity_id=token_id,
+            before={"revoked_at": None},
+            after={"revoked_at": revoked_at.isoformat()},
+            at=revoked_at,
+        )
     session.commit()
     return _public(row)
 

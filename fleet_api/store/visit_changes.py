@@ -14,17 +14,33 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet_api.errors import InvalidRequest
-from fleet_api.models.visits import VisitPublic, VisitUpdate, check_window
+from fleet_api.errors import InvalidRequest, VisitCancelled
+from fleet_api.models.visits import VisitPublic, VisitStatus, VisitUpdate, check_window
+from fleet_api.store.audit import Actor, changed_fields, record_change
 from fleet_api.store.dialect import insert
 from fleet_api.store.reattribution import reattribute_visit
-from fleet_api.store.visits import get_visit, lock_exhibits, refuse_overlap, require_school
+from fleet_api.store.visits import (
+    _audited,
+    get_visit,
+    link_programmes,
+    lock_exhibits,
+    refuse_overlap,
+    require_programmes,
+    require_school,
+)
 from fleet_api.tables import exhibit_assignments, visit_exhibits, visits
 
 
-def update_visit(session: Session, *, visit_id: int, change: VisitUpdate) -> VisitPublic:
+def update_visit(
+    session: Session,
+    *,
+    visit_id: int,
+    change: VisitUpdate,
+    actor: Actor,
+    now: datetime | None = None,
+) -> VisitPublic:
     """Apply ``change``; UnknownVisit, UnknownReference, ExhibitBooked, InvalidRequest."""
-    current = get_visit(session, visit_id=visit_id)
+    current = get_visit(session, visit_id=visit_id, now=now)
     given = change.model_dump(exclude_unset=True)
     starts_at = given.get("starts_at", current.starts_at)
     ends_at = given.get("ends_at", current.ends_at)
@@ -32,13 +48,21 @@ def update_visit(session: Session, *, visit_id: int, change: VisitUpdate) -> Vis
         check_window(starts_at, ends_at)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
-    if "school_id" in given:
+    if "school_id" in given and given["school_id"] != current.school_id:
         require_school(session, given["school_id"])
+    programme_ids = given.pop("programme_ids", None)
+    if programme_ids is not None:
+        require_programmes(session, sorted(set(programme_ids) - set(current.programme_ids)))
+        link_programmes(session, visit_id, programme_ids)
     exhibit_ids = sorted(given.pop("exhibit_ids", current.exhibit_ids))
     moved = (starts_at, ends_at) != (current.starts_at, current.ends_at)
     regrouped = exhibit_ids != current.exhibit_ids
     if moved or regrouped:
-        lock_exhibits(session, sorted({*exhibit_ids, *current.exhibit_ids}))
+        lock_exhibits(
+            session,
+            sorted({*exhibit_ids, *current.exhibit_ids}),
+            in_service=sorted(set(exhibit_ids) - set(current.exhibit_ids)),
+        )
         refuse_overlap(
             session,
             exhibit_ids=exhibit_ids,
@@ -61,8 +85,108 @@ def update_visit(session: Session, *, visit_id: int, change: VisitUpdate) -> Vis
             exhibit_ids={*exhibit_ids, *current.exhibit_ids},
             windows=[(current.starts_at, current.ends_at), (starts_at, ends_at)],
         )
+    changed = get_visit(session, visit_id=visit_id, now=now)
+    before, after = changed_fields(_audited(current), _audited(changed))
+    if after:
+        record_change(
+            session.connection(),
+            actor=actor,
+            action="visit.update",
+            entity="visit",
+            entity_id=visit_id,
+            before=before,
+            after=after,
+            at=now,
+        )
     session.commit()
-    return get_visit(session, visit_id=visit_id)
+    return changed
+
+
+def set_status(
+    session: Session,
+    *,
+    visit_id: int,
+    status: VisitStatus,
+    actor: Actor,
+    reason: str | None,
+    action: str,
+    now: datetime | None = None,
+    keep_reason: bool = True,
+) -> VisitPublic:
+    """Record what staff decided about a visit (cancelled, held, planned again), audited;
+    the visit keeps ``reason`` as its status reason if ``keep_reason``. No commit."""
+    current = get_visit(session, visit_id=visit_id, now=now)
+    stored = session.execute(
+        select(visits.c.status, visits.c.status_reason).where(visits.c.id == visit_id)
+    ).one()
+    status_reason = reason if keep_reason else None
+    if stored.status == status.value and stored.status_reason == status_reason:
+        return current
+    session.execute(
+        visits.update()
+        .where(visits.c.id == visit_id)
+        .values(status=status.value, status_reason=status_reason)
+    )
+    changed = get_visit(session, visit_id=visit_id, now=now)
+    record_change(
+        session.connection(),
+        actor=actor,
+        action=action,
+        entity="visit",
+        entity_id=visit_id,
+        before={"status": current.status.value, "status_reason": stored.status_reason},
+        after={"status": changed.status.value, "status_reason": status_reason},
+        reason=reason,
+        at=now,
+    )
+    return changed
+
+
+def cancel_visit(
+    session: Session, *, visit_id: int, reason: str, actor: Actor, now: datetime | None = None
+) -> VisitPublic:
+    """Cancel the visit, or mark one that has ended as not held; the reason is kept."""
+    changed = set_status(
+        session,
+        visit_id=visit_id,
+        status=VisitStatus.CANCELLED,
+        actor=actor,
+        reason=reason,
+        action="visit.cancel",
+        now=now,
+    )
+    session.commit()
+    return changed
+
+
+def reinstate_visit(
+    session: Session, *, visit_id: int, reason: str, actor: Actor, now: datetime | None = None
+) -> VisitPublic:
+    """Undo a cancellation: the visit is planned again (held, if it has ended)."""
+    current = get_visit(session, visit_id=visit_id, now=now)
+    if current.status is not VisitStatus.CANCELLED:
+        raise InvalidRequest(f"visit {visit_id} is not cancelled: nothing to reinstate")
+    changed = set_status(
+        session,
+        visit_id=visit_id,
+        status=VisitStatus.PLANNED,
+        actor=actor,
+        reason=reason,
+        action="visit.reinstate",
+        now=now,
+        keep_reason=False,
+    )
+    session.commit()
+    return changed
+
+
+def refuse_cancelled(visit: VisitPublic) -> None:
+    """VisitCancelled if ``visit`` is cancelled (its exhibits are not going anywhere)."""
+    if visit.status is VisitStatus.CANCELLED:
+        raise VisitCancelled(
+            f"visit {visit.id} is cancelled ({visit.status_reason}): reinstate it first "
+            f"(POST /visits/{visit.id}/reinstate)"
+        )
 
 
 def assignments_of(session: Session, exhibit_ids: Sequence[str]) -> dict[str, int | None]:

@@ -12,9 +12,10 @@ from fleet_api.errors import BrokerUnavailable
 from fleet_api.models.health import ExhibitHealth, ExhibitHealthDetail
 from fleet_api.outbound import send_command
 from fleet_api.routes.fleet import thresholds
+from fleet_api.store.audit import entries_about
 from fleet_api.store.exhibits import get_exhibit
 from fleet_api.store.fleet_health import exhibit_health, fleet_health
-from fleet_api.web import texts
+from fleet_api.web import audit_texts, texts
 from fleet_api.web.charts import chart
 from fleet_api.web.page import PREFIX, Page, PostedForm, TechnicianPage, ViewerPage
 from fleet_api.web.queries import ExhibitVisit, exhibit_visits
@@ -91,6 +92,9 @@ def exhibit_page(
         alerts=_alerts(page, detail),
         visits=visits,
         usage_chart=_usage_chart(page, visits),
+        history=audit_texts.lines(
+            page, entries_about(session.connection(), entity="exhibit", entity_id=exhibit_id)
+        ),
         health_chart=_health_chart(page, detail),
         notice=page.request.query_params.get("notice"),
     )
@@ -137,6 +141,7 @@ def command(
             action=action,
             seconds=seconds,
             timeout_s=settings.mqtt_publish_timeout_s,
+            actor=page.actor,
         )
     except BrokerUnavailable:
         session.rollback()

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from fleet_api.auth import Caller, Role
 from fleet_api.deps import SessionDep
 from fleet_api.errors import UnknownToken
+from fleet_api.store.audit import Actor
 from fleet_api.store.tokens import get_token
 from fleet_api.web.i18n import Formats, pick_language, translations
 from fleet_api.web.rendering import environment, secure_headers
@@ -79,6 +80,18 @@ class Page:
         text = translations(self.language).ngettext(singular, plural, n)
         return text % {"num": self.fmt.number(n), **values}
 
+    @property
+    def report_zone(self) -> ZoneInfo:
+        """The centre's time zone, which reports use (``FLEET_TIME_ZONE``)."""
+        return app_settings(self.request.app).zone
+
+    @property
+    def actor(self) -> Actor:
+        """The logged-in person as the author of a change made on this page."""
+        if self.caller is None:
+            raise LoginRequired
+        return Actor.of(self.caller, via="page")
+
     def may(self, role: Role | str) -> bool:
         """Whether the logged-in token's role allows ``role`` (templates pass its name)."""
         return self.caller is not None and self.caller.may(Role(role))
@@ -123,7 +136,7 @@ def _language(request: Request) -> tuple[str, bool]:
 def anonymous_page(request: Request) -> Page:
     """A page anybody may see (the login page, errors)."""
     language, chosen = _language(request)
-    zone = ZoneInfo(app_settings(request.app).web_time_zone)
+    zone = app_settings(request.app).page_zone
     page = Page(request, language, Formats(language, zone), language_chosen=chosen)
     request.state.page = page
     return page

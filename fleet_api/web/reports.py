@@ -1,5 +1,9 @@
-"""The funder report: a period picker, the numbers, charts, and CSV downloads that are
-byte for byte the API's (``GET /reports/funder?format=csv``)."""
+"""The funder report: a period picker, the indicators with their definitions, charts,
+downloads (CSV per table, XLSX with every table) and a printable page.
+
+The English CSV is byte for byte the API's (``GET /reports/funder?format=csv``); on a
+Latvian page the column headers are Latvian, the values the same.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,16 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from fleet_api.deps import Period, SessionDep
+from fleet_api.csv_export import csv_response, to_csv
+from fleet_api.deps import SessionDep
 from fleet_api.models.reports import FunderReport, GroupBy, UsageReport
-from fleet_api.routes.reports import Format, FunderTable
-from fleet_api.routes.reports import funder_report as api_funder_report
+from fleet_api.report_tables import FunderTable, download_name, funder_table
 from fleet_api.store.reports import funder_report, usage_report
 from fleet_api.web.charts import chart
 from fleet_api.web.page import PREFIX, Page, ViewerPage
 from fleet_api.web.route import PageRoute
 from fleet_api.web.schools import FromDay, ToDay, period_bounds
+from fleet_api.xlsx_export import xlsx_response
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
@@ -43,7 +48,10 @@ def _charts(page: Page, report: FunderReport, months: UsageReport) -> dict[str, 
             [row.region for row in report.regions],
             [
                 (interactions, [row.interactions for row in report.regions]),
-                (page.gettext("Pupils"), [row.pupils for row in report.regions]),
+                (
+                    page.gettext("Pupil participations"),
+                    [row.pupil_participations for row in report.regions],
+                ),
             ],
             x_title=page.gettext("Region"),
             y_title=page.gettext("Count"),
@@ -61,23 +69,41 @@ def _charts(page: Page, report: FunderReport, months: UsageReport) -> dict[str, 
             [page.fmt.month_title(date.fromisoformat(row.key + "-01")) for row in months.rows],
             [
                 (interactions, [row.interactions for row in months.rows]),
-                (page.gettext("Visits"), [row.visits for row in months.rows]),
+                (page.gettext("Field trips held"), [row.field_trips_held for row in months.rows]),
             ],
-            x_title=page.gettext("Month (UTC)"),
+            x_title=page.gettext("Month (%(zone)s)", zone=months.time_zone),
             y_title=page.gettext("Count"),
         ),
     }
 
 
+def _period(page: Page, start: date | None, end: date | None) -> tuple[date | None, date | None]:
+    if start is None and end is None and "from" not in page.request.query_params:
+        _, start, end = presets(page)[2]
+    return start, end
+
+
+def _report(page: Page, session: SessionDep, start: date | None, end: date | None) -> FunderReport:
+    begin, stop = period_bounds(page, start, end)
+    return funder_report(
+        session.connection(), start=begin, end=stop, zone=page.report_zone, now=page.now
+    )
+
+
 @router.get("/reports/funder")
 def funder_page(page: ViewerPage, session: SessionDep, start: FromDay, end: ToDay) -> Response:
     """The funder report of a period (default: this year)."""
-    if start is None and end is None and "from" not in page.request.query_params:
-        _, start, end = presets(page)[2]
+    start, end = _period(page, start, end)
     begin, stop = period_bounds(page, start, end)
-    connection = session.connection()
-    report = funder_report(connection, start=begin, end=stop)
-    months = usage_report(connection, group_by=GroupBy.MONTH, start=begin, end=stop)
+    report = _report(page, session, start, end)
+    months = usage_report(
+        session.connection(),
+        group_by=GroupBy.MONTH,
+        start=begin,
+        end=stop,
+        zone=page.report_zone,
+        now=page.now,
+    )
     return page.render(
         "reports/funder.html",
         report=report,
@@ -89,6 +115,15 @@ def funder_page(page: ViewerPage, session: SessionDep, start: FromDay, end: ToDa
     )
 
 
+@router.get("/reports/funder/print")
+def funder_print(page: ViewerPage, session: SessionDep, start: FromDay, end: ToDay) -> Response:
+    """Every table of the funder report on one page, styled for printing (save as PDF)."""
+    start, end = _period(page, start, end)
+    return page.render(
+        "reports/print.html", report=_report(page, session, start, end), start=start, end=end
+    )
+
+
 @router.get("/reports/funder.csv")
 def funder_csv(
     page: ViewerPage,
@@ -97,11 +132,64 @@ def funder_csv(
     end: ToDay,
     table: FunderTable = FunderTable.SUMMARY,
 ) -> Response:
-    """One table of the funder report as the API's CSV (the same bytes, the same name)."""
-    begin, stop = period_bounds(page, start, end)
-    response = api_funder_report(
-        session=session, period=Period(begin, stop), output=Format.CSV, table=table
+    """One table of the funder report as CSV, headers in the page's language."""
+    report = _report(page, session, start, end)
+    header, rows = funder_table(report, table, page.report_zone, _label(page))
+    return csv_response(
+        to_csv(header, rows), filename=download_name(f"funder-{table}", report.period, "csv")
     )
-    if not isinstance(response, Response):  # format=csv always answers a download
-        raise TypeError("the funder report did not answer CSV")
-    return response
+
+
+@router.get("/reports/funder.xlsx")
+def funder_xlsx(page: ViewerPage, session: SessionDep, start: FromDay, end: ToDay) -> Response:
+    """Every table of the funder report, one sheet each, headers in the page's language."""
+    report = _report(page, session, start, end)
+    sheets = {t.value: funder_table(report, t, page.report_zone, _label(page)) for t in FunderTable}
+    return xlsx_response(sheets, filename=download_name("funder", report.period, "xlsx"))
+
+
+def _label(page: Page) -> Any:
+    if page.language == "en":
+        return lambda key: key  # the API's own headers: the same bytes as its CSV
+    headers = column_headers(page)
+    return lambda key: headers.get(key) or page.gettext(key)
+
+
+def column_headers(page: Page) -> dict[str, str]:
+    """The download columns' headers in the page's language."""
+    return {
+        "indicator": page.gettext("Indicator"),
+        "label": page.gettext("Name"),
+        "value": page.gettext("Value"),
+        "definition": page.gettext("Definition"),
+        "region": page.gettext("Region"),
+        "municipality": page.gettext("Municipality"),
+        "field_trips_held": page.gettext("Field trips held"),
+        "schools": page.gettext("Schools"),
+        "pupil_participations": page.gettext("Pupil participations"),
+        "teachers_present": page.gettext("Teachers present"),
+        "interactions": page.gettext("Interactions"),
+        "sessions": page.gettext("Sessions"),
+        "programme_id": page.gettext("Programme id"),
+        "name": page.gettext("Name"),
+        "stem_area": page.gettext("STEM area"),
+        "grade_min": page.gettext("Lowest grade"),
+        "grade_max": page.gettext("Highest grade"),
+        "rank": page.gettext("Rank"),
+        "exhibit_id": page.gettext("Exhibit id"),
+        "interactions_per_trip": page.gettext("Interactions per field trip"),
+        "visit_id": page.gettext("Visit id"),
+        "status": page.gettext("Status"),
+        "status_reason": page.gettext("Reason"),
+        "starts_at": page.gettext("Starts"),
+        "ends_at": page.gettext("Ends"),
+        "school_id": page.gettext("School id"),
+        "school": page.gettext("School"),
+        "area": page.gettext("Area"),
+        "pupils": page.gettext("Pupils taking part"),
+        "teachers": page.gettext("Teachers present"),
+        "grades": page.gettext("Grades"),
+        "staff": page.gettext("Staff member"),
+        "programmes": page.gettext("Programmes"),
+        "exhibit_ids": page.gettext("Exhibits"),
+    }

@@ -63,7 +63,10 @@ def _usage_chart(page: Page, report: UsageReport) -> dict[str, Any]:
         [row.label for row in report.rows],
         [
             (page.gettext("Interactions"), [row.interactions for row in report.rows]),
-            (page.gettext("Pupils"), [row.pupils for row in report.rows]),
+            (
+                page.gettext("Pupil participations"),
+                [row.pupil_participations for row in report.rows],
+            ),
         ],
         x_title="",
         y_title=page.gettext("Count"),
@@ -80,7 +83,14 @@ def schools_page(
 ) -> Response:
     """Every school, and usage per school over the chosen period."""
     begin, stop = period_bounds(page, start, end)
-    report = usage_report(session.connection(), group_by=GroupBy.SCHOOL, start=begin, end=stop)
+    report = usage_report(
+        session.connection(),
+        group_by=GroupBy.SCHOOL,
+        start=begin,
+        end=stop,
+        zone=page.report_zone,
+        now=page.now,
+    )
     return page.render(
         "schools/index.html",
         schools=list_schools(session, limit=_MAX_SCHOOLS),
@@ -102,8 +112,13 @@ def regions_page(
     """Usage per region and per municipality over the chosen period."""
     begin, stop = period_bounds(page, start, end)
     connection = session.connection()
-    regions = usage_report(connection, group_by=GroupBy.REGION, start=begin, end=stop)
-    municipalities = usage_report(connection, group_by=GroupBy.MUNICIPALITY, start=begin, end=stop)
+    zone, now = page.report_zone, page.now
+    regions = usage_report(
+        connection, group_by=GroupBy.REGION, start=begin, end=stop, zone=zone, now=now
+    )
+    municipalities = usage_report(
+        connection, group_by=GroupBy.MUNICIPALITY, start=begin, end=stop, zone=zone, now=now
+    )
     return page.render(
         "schools/regions.html",
         regions=regions,
@@ -144,7 +159,7 @@ def create_school_page(page: StaffPage, form: PostedForm, session: SessionDep) -
         return page.render(
             "schools/form.html", status_code=422, school=None, values=shown, errors=errors
         )
-    created = create_school(session, school=school)
+    created = create_school(session, school=school, actor=page.actor)
     return page.redirect(page.url(f"/schools?notice=created&school={created.id}"))
 
 
@@ -153,6 +168,7 @@ def edit_school(page: StaffPage, session: SessionDep, school_id: SchoolId) -> Re
     """The school's form, filled in."""
     school = get_school(session, school_id=school_id)
     values = {name: getattr(school, name) or "" for name in _FIELDS}
+    values["archived"] = "1" if school.archived_at else ""
     return page.render("schools/form.html", school=school, values=values, errors={})
 
 
@@ -163,12 +179,13 @@ def update_school_page(
     """Change the school (an empty address or area clears it)."""
     school = get_school(session, school_id=school_id)
     shown = _shown(form)
+    shown["archived"] = "1" if form.get("archived") == "1" else ""
     try:
-        change = SchoolUpdate.model_validate(_data(shown))
+        change = SchoolUpdate.model_validate({**_data(shown), "archived": bool(shown["archived"])})
     except ValidationError as exc:
         errors = field_errors(page, exc)
         return page.render(
             "schools/form.html", status_code=422, school=school, values=shown, errors=errors
         )
-    update_school(session, school_id=school_id, change=change)
+    update_school(session, school_id=school_id, change=change, actor=page.actor)
     return page.redirect(page.url("/schools?notice=saved"))

@@ -10,12 +10,13 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from fleet_api.deps import PublisherDep, SessionDep, SettingsDep
-from fleet_api.errors import BrokerUnavailable, Conflict, InvalidRequest
+from fleet_api.errors import BrokerUnavailable, Conflict, InvalidRequest, VisitCancelled
 from fleet_api.models.visits import VisitCreate, VisitPublic, VisitUpdate
 from fleet_api.outbound import check_in, check_out
 from fleet_api.store.exhibits import list_exhibits
+from fleet_api.store.programmes import list_programmes
 from fleet_api.store.schools import list_schools
-from fleet_api.store.visit_changes import update_visit
+from fleet_api.store.visit_changes import cancel_visit, reinstate_visit, update_visit
 from fleet_api.store.visits import create_visit, get_visit
 from fleet_api.web.forms import field_errors, optional_int, optional_text, parse_local
 from fleet_api.web.page import PREFIX, Page, PostedForm, StaffPage
@@ -33,10 +34,11 @@ def _values_of(visit: VisitPublic, page: Page) -> dict[str, Any]:
         "starts_at": local_input(page, visit.starts_at),
         "ends_at": local_input(page, visit.ends_at),
         "exhibit_ids": visit.exhibit_ids,
+        "programme_ids": [str(p) for p in visit.programme_ids],
         "pupils": "" if visit.pupils is None else str(visit.pupils),
+        "teachers": "" if visit.teachers is None else str(visit.teachers),
         "grades": [str(g) for g in visit.grades or []],
         "staff": visit.staff or "",
-        "programme": visit.programme or "",
         "notes": visit.notes or "",
     }
 
@@ -56,8 +58,24 @@ def _form(
         visit=visit,
         values=values,
         errors=errors,
-        schools=list_schools(session, limit=_CHOICES_LIMIT),
-        exhibits=list_exhibits(session, limit=_CHOICES_LIMIT),
+        # What a new visit may take: schools, exhibits and programmes in service, and
+        # whatever this visit already has.
+        schools=[
+            s
+            for s in list_schools(session, limit=_CHOICES_LIMIT)
+            if s.archived_at is None or (visit is not None and s.id == visit.school_id)
+        ],
+        exhibits=[
+            e
+            for e in list_exhibits(session, limit=_CHOICES_LIMIT)
+            if e.retired_at is None or (visit is not None and e.id in visit.exhibit_ids)
+        ],
+        programmes=list_programmes(
+            session,
+            limit=_CHOICES_LIMIT,
+            archived=False,
+            also=visit.programme_ids if visit else (),
+        ),
     )
 
 
@@ -65,18 +83,20 @@ def _read(page: Page, form: FormData) -> tuple[dict[str, Any], dict[str, Any], d
     """The form as shown again (strings), as model data, and the errors found so far."""
     shown: dict[str, Any] = {
         name: str(form.get(name, "")).strip()
-        for name in ("school_id", "starts_at", "ends_at", "pupils", "staff", "programme", "notes")
+        for name in ("school_id", "starts_at", "ends_at", "pupils", "teachers", "staff", "notes")
     }
     shown["exhibit_ids"] = [str(v) for v in form.getlist("exhibit_ids")]
+    shown["programme_ids"] = [str(v) for v in form.getlist("programme_ids")]
     shown["grades"] = [str(v) for v in form.getlist("grades")]
     errors: dict[str, str] = {}
     data: dict[str, Any] = {
         "school_id": shown["school_id"] or None,
         "exhibit_ids": shown["exhibit_ids"],
         "grades": shown["grades"] or None,
+        "programme_ids": shown["programme_ids"],
         "pupils": optional_int(shown["pupils"]),
+        "teachers": optional_int(shown["teachers"]),
         "staff": optional_text(shown["staff"]),
-        "programme": optional_text(shown["programme"]),
         "notes": optional_text(shown["notes"]),
     }
     for name in ("starts_at", "ends_at"):
@@ -99,8 +119,9 @@ def new_visit(page: StaffPage, session: SessionDep) -> Response:
         "starts_at": local_input(page, start),
         "ends_at": local_input(page, start + timedelta(hours=3)),
         "exhibit_ids": [],
+        "programme_ids": [],
         "grades": [],
-        **dict.fromkeys(("pupils", "staff", "programme", "notes"), ""),
+        **dict.fromkeys(("pupils", "teachers", "staff", "notes"), ""),
     }
     return _form(page, session, visit=None, values=values, errors={})
 
@@ -112,7 +133,9 @@ def create_visit_page(page: StaffPage, form: PostedForm, session: SessionDep) ->
     created: VisitPublic | None = None
     if not errors:
         try:
-            created = create_visit(session, visit=VisitCreate.model_validate(data))
+            created = create_visit(
+                session, visit=VisitCreate.model_validate(data), actor=page.actor
+            )
         except ValidationError as exc:
             errors = field_errors(page, exc, model_check=_window(page))
         except (Conflict, InvalidRequest) as exc:
@@ -140,7 +163,7 @@ def update_visit_page(
     if not errors:
         try:
             change = VisitUpdate.model_validate(data)
-            update_visit(session, visit_id=visit_id, change=change)
+            update_visit(session, visit_id=visit_id, change=change, actor=page.actor)
         except ValidationError as exc:
             errors = field_errors(page, exc, model_check=_window(page))
         except (Conflict, InvalidRequest) as exc:
@@ -177,7 +200,7 @@ def checkout_page(
     """Send the visit's exhibits their assignment (what places their data in this visit)."""
     timeout_s = settings.mqtt_publish_timeout_s
     try:
-        check_out(session, publisher, visit_id=visit_id, timeout_s=timeout_s)
+        check_out(session, publisher, visit_id=visit_id, timeout_s=timeout_s, actor=page.actor)
     except (BrokerUnavailable, Conflict) as exc:
         return _refused(page, session, visit_id, exc)
     return _sent(page, session, visit_id, "checked_out")
@@ -195,7 +218,7 @@ def checkin_page(
     """Tell the visit's exhibits the visit is over."""
     timeout_s = settings.mqtt_publish_timeout_s
     try:
-        check_in(session, publisher, visit_id=visit_id, timeout_s=timeout_s)
+        check_in(session, publisher, visit_id=visit_id, timeout_s=timeout_s, actor=page.actor)
     except (BrokerUnavailable, Conflict) as exc:
         return _refused(page, session, visit_id, exc)
     return _sent(page, session, visit_id, "checked_in")
@@ -212,9 +235,44 @@ def _refused(page: Page, session: SessionDep, visit_id: int, exc: Exception) -> 
     # What the broker did acknowledge is committed by outbound; the rest is not.
     session.rollback()
     problem = "broker" if isinstance(exc, BrokerUnavailable) else "checked_out_elsewhere"
+    if isinstance(exc, VisitCancelled):
+        problem = "cancelled"
     if page.is_htmx:
         visit = get_visit(session, visit_id=visit_id)
         return page.render(
             "visits/_checkout.html", visit=visit, notice=None, problem=problem, detail=str(exc)
         )
     return page.redirect(page.url(f"/visits/{visit_id}?problem={problem}"))
+
+
+def _status_change(
+    page: Page, form: FormData, session: SessionDep, visit_id: int, *, cancel: bool
+) -> Response:
+    reason = str(form.get("reason", "")).strip()
+    if not reason:
+        return page.redirect(page.url(f"/visits/{visit_id}?problem=reason"))
+    change = cancel_visit if cancel else reinstate_visit
+    try:
+        change(session, visit_id=visit_id, reason=reason[:1000], actor=page.actor)
+    except InvalidRequest:
+        session.rollback()
+    notice = "cancelled" if cancel else "reinstated"
+    return page.redirect(page.url(f"/visits/{visit_id}?notice={notice}"))
+
+
+@router.post("/visits/{visit_id}/cancel")
+def cancel_page(
+    page: StaffPage, form: PostedForm, session: SessionDep, visit_id: VisitId
+) -> Response:
+    """Cancel the visit (or mark it not held), with the reason given."""
+    get_visit(session, visit_id=visit_id)
+    return _status_change(page, form, session, visit_id, cancel=True)
+
+
+@router.post("/visits/{visit_id}/reinstate")
+def reinstate_page(
+    page: StaffPage, form: PostedForm, session: SessionDep, visit_id: VisitId
+) -> Response:
+    """Undo a cancellation, with the reason given."""
+    get_visit(session, visit_id=visit_id)
+    return _status_change(page, form, session, visit_id, cancel=False)

@@ -13,11 +13,13 @@ from fleet_api.completeness import DataStatus
 from fleet_api.deps import SessionDep
 from fleet_api.models.usage import ExhibitUsage, VisitUsage
 from fleet_api.models.visits import VisitPublic
+from fleet_api.store.audit import entries_about
 from fleet_api.store.exhibits import get_exhibit
+from fleet_api.store.programmes import list_programmes
 from fleet_api.store.schools import get_school
 from fleet_api.store.usage import visit_usage
 from fleet_api.store.visits import get_visit, list_visits
-from fleet_api.web import texts
+from fleet_api.web import audit_texts, texts
 from fleet_api.web.charts import chart
 from fleet_api.web.page import PREFIX, Page, ViewerPage
 from fleet_api.web.queries import school_names
@@ -191,16 +193,21 @@ def _status_of(page: Page, exhibit: ExhibitUsage) -> str:
 @router.get("/visits/{visit_id}")
 def visit_page(page: ViewerPage, session: SessionDep, visit_id: VisitId) -> Response:
     """A visit: its details, check-out state, usage charts and tables, data completeness."""
-    visit = get_visit(session, visit_id=visit_id)
+    visit = get_visit(session, visit_id=visit_id, now=page.now)
     usage = visit_usage(session, visit_id=visit_id, now=page.now)
     school = get_school(session, school_id=visit.school_id)
     names = {
         e.exhibit_id: get_exhibit(session, exhibit_id=e.exhibit_id).name for e in usage.exhibits
     }
     bars, timeline = _charts(page, usage, names)
+    delivered = {p.id: p.name for p in list_programmes(session, limit=1000)}
+    history = entries_about(session.connection(), entity="visit", entity_id=visit_id)
     return page.render(
         "visits/detail.html",
         visit=visit,
+        status_text=audit_texts.status(page, visit.status.value),
+        programme_names=[delivered[p] for p in visit.programme_ids if p in delivered],
+        history=audit_texts.lines(page, history),
         usage=usage,
         school=school,
         names=names,

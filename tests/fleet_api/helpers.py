@@ -15,20 +15,27 @@ from fleet_api.store.schools import create_school
 from fleet_api.store.visits import create_visit
 from fleet_api.tables import count_records, quarantine
 from tests.fleet_api.builders import T0
+from tests.fleet_api.tokens import TEST_ACTOR
 
 
 def register(engine: Engine, *exhibit_ids: str) -> None:
     """Register exhibits by id."""
     with Session(engine) as session:
         for exhibit_id in exhibit_ids:
-            create_exhibit(session, exhibit=ExhibitCreate(id=exhibit_id, name=exhibit_id.title()))
+            create_exhibit(
+                session,
+                exhibit=ExhibitCreate(id=exhibit_id, name=exhibit_id.title()),
+                actor=TEST_ACTOR,
+            )
 
 
 def schedule(engine: Engine, *exhibit_ids: str, start_h: float = 0, hours: float = 2) -> int:
     """A visit of a new school, ``start_h`` hours after T0, taking ``exhibit_ids``."""
     with Session(engine) as session:
         school = create_school(
-            session, school=SchoolCreate(name="Skole", municipality="Tromsø", region="Troms")
+            session,
+            school=SchoolCreate(name="Skole", municipality="Tromsø", region="Troms"),
+            actor=TEST_ACTOR,
         )
         visit = create_visit(
             session,
@@ -38,6 +45,7 @@ def schedule(engine: Engine, *exhibit_ids: str, start_h: float = 0, hours: float
                 ends_at=T0 + timedelta(hours=start_h + hours),
                 exhibit_ids=list(exhibit_ids),
             ),
+            actor=TEST_ACTOR,
         )
     return visit.id
 

@@ -115,6 +115,7 @@ async def test_staff_record_pupils_after_the_visit_and_move_it(
     school = await ok(
         await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"}), 201
     )
+    electricity = await ok(await client.post("/programmes", json={"name": "Elektrība"}), 201)
     visit = await ok(
         await client.post(
             "/visits",
@@ -124,7 +125,7 @@ async def test_staff_record_pupils_after_the_visit_and_move_it(
                 "ends_at": iso(T0 + timedelta(hours=2)),
                 "exhibit_ids": ["exhibit-001"],
                 "staff": "Anna Bērziņa",
-                "programme": "Elektrība",
+                "programme_ids": [electricity["id"]],
             },
         ),
         201,
@@ -142,11 +143,12 @@ async def test_staff_record_pupils_after_the_visit_and_move_it(
             },
         )
     )
-    assert {k: changed[k] for k in ("pupils", "grades", "staff", "programme", "exhibit_ids")} == {
+    fields = ("pupils", "grades", "staff", "programme_ids", "exhibit_ids")
+    assert {k: changed[k] for k in fields} == {
         "pupils": 24,
         "grades": [6, 7],
         "staff": "Anna Bērziņa",
-        "programme": "Elektrība",
+        "programme_ids": [electricity["id"]],
         "exhibit_ids": ["exhibit-001", "exhibit-002"],
     }
     usage = (await client.get(f"/visits/{visit['id']}/usage")).json()

@@ -22,6 +22,7 @@ from tests.fleet_api.checks import (
     visits_of,
 )
 from tests.fleet_api.helpers import register, schedule
+from tests.fleet_api.tokens import TEST_ACTOR
 
 DAY = timedelta(days=1)
 
@@ -178,7 +179,9 @@ def test_changing_a_visit_moves_records_in_and_out(fleet: Engine) -> None:
 
     def change(**fields: object) -> None:
         with Session(fleet) as db:
-            update_visit(db, visit_id=visit, change=VisitUpdate.model_validate(fields))
+            update_visit(
+                db, visit_id=visit, change=VisitUpdate.model_validate(fields), actor=TEST_ACTOR
+            )
 
     change(ends_at=(T0 + timedelta(hours=3)).isoformat())  # now holds minute 150 too
     assert usage(fleet, visit).total == 7

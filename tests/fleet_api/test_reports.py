@@ -1,5 +1,6 @@
-"""Usage rolled up per school, municipality, region, exhibit and month, and the funder report,
-as JSON and as CSV (UTF-8, RFC 4180), through the HTTP API."""
+"""Usage rolled up per school, municipality, region, programme, grade band, exhibit and
+period, and the funder report, as JSON, CSV (UTF-8, RFC 4180) and XLSX, through the HTTP
+API: field trips held only, planned and cancelled visits apart, in the centre's zone."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from tests.fleet_api.builders import T0, counts, iso, mixed, record, session
 
 DAY = 24 * 60
 PERIOD = {"from": "2026-05-01T00:00:00Z", "to": "2026-07-01T00:00:00Z"}
+# The same bounds as the centre's local days (Europe/Riga, UTC+3 in summer).
+LOCAL_PERIOD = {**PERIOD, "first_day": "2026-05-01", "last_day": "2026-07-01"}
 SCHOOLS = [
     {
         "name": "Cēsu Valsts ģimnāzija",
@@ -54,6 +57,11 @@ async def visits(app: FastAPI, client: httpx.AsyncClient) -> list[int]:
     for exhibit_id, name in EXHIBITS.items():
         await post(client, "/exhibits", {"id": exhibit_id, "name": name})
     schools = [(await post(client, "/schools", body))["id"] for body in SCHOOLS]
+    forces = await post(
+        client,
+        "/programmes",
+        {"name": "Spēks un kustība", "grade_min": 4, "grade_max": 6, "stem_area": "science"},
+    )
 
     async def visit(school: int, day: int, hours: int, exhibits: list[str], **extra: Any) -> int:
         start = T0 + timedelta(days=day)
@@ -68,7 +76,7 @@ async def visits(app: FastAPI, client: httpx.AsyncClient) -> list[int]:
 
     ids = [
         await visit(0, 0, 6, ["exhibit-001", "exhibit-002"], pupils=25, grades=[4, 5]),
-        await visit(1, 16, 4, ["exhibit-001"], programme="Spēks un kustība"),
+        await visit(1, 16, 4, ["exhibit-001"], programme_ids=[forces["id"]], teachers=2),
         await visit(2, 29, 4, ["exhibit-002", "exhibit-003"], pupils=30),
         await visit(0, 120, 4, ["exhibit-003"], pupils=99),  # September: outside the period
     ]
@@ -110,9 +118,18 @@ def rows_of(body: dict[str, Any], *fields: str) -> list[tuple[Any, ...]]:
 async def test_usage_per_school_municipality_region_and_month(
     client: httpx.AsyncClient, visits: list[int]
 ) -> None:
-    fields = ("label", "visits", "schools", "pupils", "interactions", "sessions")
+    fields = (
+        "label",
+        "field_trips_held",
+        "schools",
+        "pupil_participations",
+        "interactions",
+        "sessions",
+    )
     by_school = await report(client, "/reports/usage", group_by="school")
-    assert by_school["period"] == PERIOD
+    assert by_school["period"] == LOCAL_PERIOD
+    assert by_school["time_zone"] == "Europe/Riga"
+    assert set(by_school["definitions"]) >= {"field_trips_held", "pupil_participations"}
     assert rows_of(by_school, *fields) == [
         ("Cēsu Valsts ģimnāzija", 1, 1, 25, 15, 2),
         ("Daugavpils 3. vidusskola", 1, 1, 30, 21, 0),
@@ -131,7 +148,7 @@ async def test_usage_per_school_municipality_region_and_month(
         ("Vidzeme", 2, 2, 25, 22, 2),
     ]
     by_month = await report(client, "/reports/usage", group_by="month")
-    assert rows_of(by_month, "key", "visits", "interactions") == [
+    assert rows_of(by_month, "key", "field_trips_held", "interactions") == [
         ("2026-05", 2, 22),
         ("2026-06", 1, 21),
     ]
@@ -144,7 +161,7 @@ async def test_usage_per_exhibit_shows_what_happened_outside_visits(
 ) -> None:
     by_exhibit = await report(client, "/reports/usage", group_by="exhibit")
     assert rows_of(
-        by_exhibit, "key", "label", "visits", "interactions", "unassigned_interactions"
+        by_exhibit, "key", "label", "field_trips_held", "interactions", "unassigned_interactions"
     ) == [
         ("exhibit-001", "Svārsts", 2, 17, 0),
         ("exhibit-002", "Vēja tunelis", 2, 25, 0),
@@ -155,25 +172,37 @@ async def test_usage_per_exhibit_shows_what_happened_outside_visits(
 async def test_the_funder_report(client: httpx.AsyncClient, visits: list[int]) -> None:
     body = await report(client, "/reports/funder")
     assert body["totals"] == {
-        "visits": 3,
-        "schools": 3,
-        "municipalities": 3,
+        "field_trips_held": 3,
+        "planned_visits": 0,
+        "cancelled_visits": 0,
+        "distinct_schools": 3,
+        "distinct_municipalities": 3,
         "regions": 2,
         "rural_schools": 1,
         "urban_schools": 2,
-        "pupils": 55,
-        "visits_without_pupils": 1,
+        "pupil_participations": 55,
+        "visits_without_pupil_count": 1,
+        "teachers_present": 2,
+        "visits_without_teacher_count": 2,
+        "programme_deliveries": 1,
+        "distinct_programmes": 1,
         "interactions": 43,
         "sessions": 2,
+        "median_dwell_s": 30.0,
     }
+    assert [i["key"] for i in body["indicators"]][:2] == ["field_trips_held", "planned_visits"]
+    assert all(i["definition"] for i in body["indicators"])
     assert [
-        (r["rank"], r["exhibit_id"], r["interactions"], r["visits"]) for r in body["exhibits"]
+        (r["rank"], r["exhibit_id"], r["interactions"], r["field_trips_held"])
+        for r in body["exhibits"]
     ] == [
         (1, "exhibit-002", 25, 2),
         (2, "exhibit-001", 17, 2),
         (3, "exhibit-003", 1, 1),
     ]
-    assert [(r["region"], r["visits"], r["pupils"]) for r in body["regions"]] == [
+    assert [
+        (r["region"], r["field_trips_held"], r["pupil_participations"]) for r in body["regions"]
+    ] == [
         ("Latgale", 1, 30),
         ("Vidzeme", 2, 25),
     ]
@@ -183,7 +212,10 @@ async def test_the_funder_report(client: httpx.AsyncClient, visits: list[int]) -
         "Ogres novads",
     ]
     assert [v["visit_id"] for v in body["visits"]] == visits[:3]
-    assert body["visits"][1]["programme"] == "Spēks un kustība"
+    assert body["visits"][1]["programmes"] == ["Spēks un kustība"]
+    assert [(p["name"], p["field_trips_held"]) for p in body["programmes"]] == [
+        ("Spēks un kustība", 1)
+    ]
 
 
 def parse_csv(response: httpx.Response) -> list[list[str]]:
@@ -200,16 +232,20 @@ async def test_funder_csv_tables_keep_latvian_names_and_quote_by_rfc_4180(
     client: httpx.AsyncClient, visits: list[int]
 ) -> None:
     summary = parse_csv(await client.get("/reports/funder", params={**PERIOD, "format": "csv"}))
-    assert summary[0][:4] == ["from", "to", "visits", "schools"]
-    assert summary[1][:5] == ["2026-05-01T00:00:00Z", "2026-07-01T00:00:00Z", "3", "3", "3"]
-    assert len(summary) == 2
+    assert summary[0] == ["indicator", "label", "value", "definition"]
+    assert summary[1][:3] == ["period_first_day", "First day", "2026-05-01"]
+    assert summary[2][:3] == ["period_last_day", "Last day", "2026-07-01"]
+    assert summary[3][:3] == ["time_zone", "Time zone", "Europe/Riga"]
+    assert summary[4][:3] == ["field_trips_held", "Field trips held", "3"]
+    assert "cancelled" in summary[4][3]  # the definition says what is left out
 
     params = {**PERIOD, "format": "csv", "table": "visits"}
     response = await client.get("/reports/funder", params=params)
     assert b'"Skola ""L\xc4\xab\xc4\x8di"", Ogre"' in response.content  # quoted, UTF-8
     table = parse_csv(response)
     header, rows = table[0], [dict(zip(table[0], row, strict=True)) for row in table[1:]]
-    assert header[:3] == ["visit_id", "starts_at", "ends_at"]
+    assert header[:5] == ["visit_id", "status", "status_reason", "starts_at", "ends_at"]
+    assert rows[0]["starts_at"] == "2026-05-04T11:00:00+03:00"  # local time, offset stated
     assert [row["school"] for row in rows] == [s["name"] for s in SCHOOLS]
     assert [row["municipality"] for row in rows] == ["Cēsu novads", "Ogres novads", "Daugavpils"]
     assert rows[0]["grades"] == "4 5"
@@ -222,6 +258,7 @@ async def test_funder_csv_tables_keep_latvian_names_and_quote_by_rfc_4180(
     )
     assert exhibits[1][:3] == ["1", "exhibit-002", "Vēja tunelis"]
     assert exhibits[1][-1] == "12.5"  # unformatted: a dot, no grouping
+    assert exhibits[0][-1] == "interactions_per_trip"
 
 
 async def test_usage_csv(client: httpx.AsyncClient, visits: list[int]) -> None:
@@ -243,7 +280,7 @@ async def test_usage_csv(client: httpx.AsyncClient, visits: list[int]) -> None:
     [
         ("/reports/usage", {}, "query.group_by: Field required"),
         ("/reports/usage", {"group_by": "planet"}, "query.group_by: Input should be"),
-        ("/reports/funder", {"format": "xlsx"}, "query.format: Input should be 'json' or 'csv'"),
+        ("/reports/funder", {"format": "pdf"}, "query.format: Input should be 'json', 'csv' or"),
         ("/reports/funder", {"format": "csv", "table": "x"}, "query.table: Input should be"),
         ("/reports/funder", {"from": "2026-07-01T00:00:00Z", "to": "2026-05-01T00:00:00Z"}, "to"),
         ("/reports/funder", {"from": "2026-05-01"}, "query.from"),
@@ -259,14 +296,16 @@ async def test_bad_report_parameters_are_422_problems(
 
 async def test_an_empty_period_is_an_empty_report(client: httpx.AsyncClient) -> None:
     body = (await client.get("/reports/funder")).json()
-    assert body["totals"]["visits"] == 0
+    assert body["totals"]["field_trips_held"] == 0
+    assert body["totals"]["median_dwell_s"] is None
     assert (body["exhibits"], body["visits"], body["period"]) == (
         [],
         [],
-        {"from": None, "to": None},
+        {"from": None, "to": None, "first_day": None, "last_day": None},
     )
-    text = (await client.get("/reports/funder", params={"format": "csv"})).text
-    assert text.splitlines()[1].startswith(",,0,0")
+    response = await client.get("/reports/funder", params={"format": "csv"})
+    assert response.headers["content-disposition"].endswith('funder-summary-start-now.csv"')
+    assert response.text.splitlines()[4].startswith("field_trips_held,Field trips held,0,")
 
 
 @pytest.mark.parametrize(
@@ -287,7 +326,7 @@ async def test_json_reports_are_exactly_their_documented_model(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert body["period"] == PERIOD
+    assert body["period"] == LOCAL_PERIOD
     assert model.model_validate(body).model_dump(mode="json", by_alias=True) == body
     document = (await client.get("/openapi.json")).json()
     content = document["paths"][path]["get"]["responses"]["200"]["content"]

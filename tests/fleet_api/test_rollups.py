@@ -22,6 +22,7 @@ from fleet_api.tables import UNASSIGNED, count_records, usage_hourly
 from tests.fleet_api.builders import T0, beat, counts, mixed, record, session, unsynced
 from tests.fleet_api.checks import assert_rollups_match_records, usage, visits_of
 from tests.fleet_api.helpers import register, schedule
+from tests.fleet_api.tokens import TEST_ACTOR
 
 EXHIBITS = ("exhibit-001", "exhibit-002")
 
@@ -121,7 +122,7 @@ def test_rollups_equal_the_records_after_any_mix_of_events(fleet: Engine, seed: 
                 exhibit_ids=list(rng.sample(EXHIBITS, rng.randint(1, 2))),
             )
             with Session(fleet) as db:
-                update_visit(db, visit_id=visits[0], change=change)
+                update_visit(db, visit_id=visits[0], change=change, actor=TEST_ACTOR)
         assert_rollups_match_records(fleet)
     attributed = [v for v in visits_of(fleet).values() if v is not None]
     assert attributed, "the random mix should put some records in visits"

@@ -20,7 +20,7 @@ from fleet_api.settings import Settings
 from fleet_api.store.tokens import create_token, revoke_token
 from fleet_api.web.session import SessionCodec, WebSession
 from tests.fleet_api.conftest import AuthHeaders
-from tests.fleet_api.tokens import ADMIN_TOKEN, add_token
+from tests.fleet_api.tokens import ADMIN_TOKEN, TEST_ACTOR, add_token
 from tests.fleet_api.web_client import csrf_of, log_in, seed_visit
 
 PAGES = [
@@ -101,11 +101,11 @@ async def test_revoking_the_token_ends_its_sessions_at_once(
     app: FastAPI, anonymous: httpx.AsyncClient
 ) -> None:
     with Session(app.state.engine) as session:
-        created = create_token(session, name="Anna", role=Role.STAFF)
+        created = create_token(session, name="Anna", role=Role.STAFF, actor=TEST_ACTOR)
     await log_in(anonymous, created.token)
     assert (await anonymous.get("/ui/")).status_code == 200
     with Session(app.state.engine) as session:
-        revoke_token(session, token_id=created.id)
+        revoke_token(session, token_id=created.id, actor=TEST_ACTOR)
     assert (await anonymous.get("/ui/")).status_code == 303
     again = await anonymous.post("/ui/login", data={"token": created.token})
     assert again.status_code == 401

@@ -93,7 +93,7 @@ def test_the_template_catalog_is_current() -> None:
         ROOT,
         method_map,
         options_map,
-        keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
+        keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)},
         directory_filter=_only_the_package,
     ):
         extracted.add(message if isinstance(message, str) else tuple(message))

@@ -42,7 +42,15 @@ async def test_funder_page_shows_the_apis_totals_and_chart_data(
     await log_in(anonymous, ADMIN_TOKEN)
     html = (await anonymous.get(f"/ui/reports/funder?{PAGE_PERIOD}")).text
     report = (await client.get("/reports/funder", params=API_PERIOD)).json()
-    for name in ("visits", "schools", "pupils", "interactions", "sessions"):
+    for name in (
+        "field_trips_held",
+        "distinct_schools",
+        "pupil_participations",
+        "teachers_present",
+        "programme_deliveries",
+        "interactions",
+        "sessions",
+    ):
         shown = html.split(f'data-field="{name}">')[1]
         assert shown.startswith(f'<span data-value="{report["totals"][name]}"'), name
     exhibits = chart_data(html, "funder-exhibits")
@@ -55,6 +63,32 @@ async def test_funder_page_shows_the_apis_totals_and_chart_data(
     assert "This year" in (await anonymous.get("/ui/reports/funder")).text
     everything = (await anonymous.get("/ui/reports/funder?from=")).text
     assert "All visits." in everything
+    printable = await anonymous.get(f"/ui/reports/funder/print?{PAGE_PERIOD}")
+    assert printable.status_code == 200
+    for indicator in report["indicators"]:
+        assert f'data-key="{indicator["key"]}"' in printable.text
+    assert "Field trips held" in printable.text
+    assert indicator["definition"] in printable.text
+
+
+async def test_latvian_downloads_have_latvian_headers_and_the_same_values(
+    app: FastAPI, client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    await seed_visit(client, app.state.engine)
+    await log_in(anonymous, ADMIN_TOKEN)
+    english = await anonymous.get(f"/ui/reports/funder.csv?{PAGE_PERIOD}&table=visits&lang=en")
+    latvian = await anonymous.get(f"/ui/reports/funder.csv?{PAGE_PERIOD}&table=visits&lang=lv")
+    assert english.status_code == latvian.status_code == 200
+    en_lines, lv_lines = english.text.splitlines(), latvian.text.splitlines()
+    assert en_lines[1:] == lv_lines[1:]
+    assert en_lines[0].startswith("\ufeffvisit_id,status")
+    assert "Skola" in lv_lines[0]
+    assert "visit_id" not in lv_lines[0]
+    book = await anonymous.get(f"/ui/reports/funder.xlsx?{PAGE_PERIOD}&lang=lv")
+    assert book.status_code == 200
+    assert book.headers["content-disposition"] == (
+        'attachment; filename="funder-20260101-20261231.xlsx"'
+    )
 
 
 async def test_schools_and_regions_pages_show_the_usage_reports(

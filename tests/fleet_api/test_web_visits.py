@@ -91,6 +91,7 @@ async def test_staff_create_a_school_and_a_visit_through_the_forms(
         "region": "Vidzeme",
         "address": None,
         "area": "rural",
+        "archived_at": None,
     }
     assert created.headers["location"] == f"/ui/schools?notice=created&school={school['id']}"
 
@@ -103,7 +104,7 @@ async def test_staff_create_a_school_and_a_visit_through_the_forms(
         "grades": ["4", "5"],
         "pupils": "",
         "staff": "Anna",
-        "programme": "",
+        "teachers": "2",
         "notes": "",
     }
     response = await anonymous.post("/ui/visits/new", data=form)
