@@ -116,7 +116,8 @@ def test_a_visit_from_planning_to_the_funder_csv(
         page.get_by_label("Ends", exact=True).fill(local_input(now + timedelta(minutes=50)))
         for exhibit_id in EXHIBITS:
             page.get_by_label(f"Simulated exhibit {exhibit_id}").check()
-        page.get_by_label("Pupils reached").fill("25")
+        page.get_by_label("Pupils taking part").fill("25")
+        page.get_by_label("Teachers present").fill("2")
         page.get_by_label("Staff member").fill("Anna Bērziņa")
         shoot(page, screenshot_dir, "visit-form")
         page.get_by_role("button", name="Create visit").click()
@@ -197,14 +198,46 @@ def test_a_visit_from_planning_to_the_funder_csv(
         expect(row).to_contain_text("Cēsu Valsts ģimnāzija")
         expect(row).to_contain_text("Offline")  # the run is over: its agents said goodbye
 
+        # Still planned (it has not ended): the funder report does not count it yet.
+        page.get_by_role("link", name="Funder report").click()
+        expect(page.locator('[data-field="field_trips_held"] [data-value]')).to_have_attribute(
+            "data-value", "0"
+        )
+        # Checking the exhibits in says it was held; the trail says who did what.
+        page.goto(f"/ui/visits/{visit_id}")
+        page.get_by_role("button", name="Check exhibits in").click()
+        expect(page.get_by_text("The exhibits have been told the visit is over.")).to_be_visible()
+        page.reload()
+        expect(page.locator("#visit-status")).to_have_attribute("data-status", "held")
+        history = page.locator("#visit-history")
+        for action in ("visit.create", "visit.checkout", "visit.checkin", "visit.held"):
+            expect(history.locator(f'tr[data-action="{action}"]')).to_have_count(1)
+        shoot(page, screenshot_dir, "visit-history")
+        page.goto(f"/ui/visits/{visit_id}?lang=lv")
+        expect(page.locator("#visit-history")).to_contain_text("Eksponāti atgriezti")
+        shoot(page, screenshot_dir, "visit-history-lv")
+        page.goto(f"/ui/visits/{visit_id}?lang=en")
+
         # The funder report of this year, and its CSV as the API writes it.
         page.get_by_role("link", name="Funder report").click()
-        expect(page.locator('[data-field="visits"] [data-value]')).to_have_attribute(
+        expect(page.locator('[data-field="field_trips_held"] [data-value]')).to_have_attribute(
             "data-value", "1"
         )
+        expect(page.locator('[data-field="teachers_present"] [data-value]')).to_have_attribute(
+            "data-value", "2"
+        )
         shoot(page, screenshot_dir, "funder")
+        page.get_by_role("link", name="Printable report (save as PDF)").click()
+        expect(page.locator('#print-indicators tr[data-key="field_trips_held"]')).to_contain_text(
+            "1"
+        )
+        page.emulate_media(media="print")
+        expect(page.locator("header.site")).to_be_hidden()
+        shoot(page, screenshot_dir, "funder-print")
+        page.emulate_media(media="screen")
+        page.go_back()
         with page.expect_download() as download_info:
-            page.get_by_role("link", name="Visits (CSV)").click()
+            page.get_by_role("link", name="Field trips held (CSV)").click()
         download = download_info.value
         this_year = datetime.now(RIGA).year
         params = {
