@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: help venv system-deps check test test-unit test-integration test-e2e test-reliability test-browser test-ansible demo bench translations clean
+.PHONY: help venv system-deps check test test-unit test-prometheus test-integration test-e2e test-reliability test-browser test-ansible demo bench translations clean
 
 help:
 	@echo "make demo   start the embedded broker, the fleet API on SQLite and simulated exhibits"
@@ -39,7 +39,11 @@ check: venv
 
 # Stages, fastest first. Each test belongs to exactly one stage.
 test-unit: venv
-	$(PYTEST) -m "not integration and not e2e and not browser and not reliability and not ansible" -q
+	$(PYTEST) -m "not integration and not e2e and not browser and not reliability and not ansible and not prometheus" -q
+
+# ops/prometheus: promtool check rules and promtool test rules (Debian's prometheus package).
+test-prometheus: venv
+	$(PYTEST) -m "prometheus" -q
 
 test-integration: venv
 	$(PYTEST) -m "integration and not e2e and not browser and not reliability and not ansible" -q
@@ -58,7 +62,7 @@ test-browser: venv
 test-ansible: venv
 	$(PYTEST) -m ansible -q
 
-test: system-deps venv check test-unit test-integration test-e2e test-reliability test-browser test-ansible
+test: system-deps venv check test-unit test-prometheus test-integration test-e2e test-reliability test-browser test-ansible
 
 demo: venv
 	$(BIN)/exhibit-sim demo

@@ -126,6 +126,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 writer=partial(write_batch, history_days=settings.heartbeat_history_days),
             )
         app.state.engine = engine
+        app.state.settings = settings
         app.state.ingest_stats = stats
         app.state.ingestor = ingestor
         if ingestor is not None:

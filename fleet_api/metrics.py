@@ -1,4 +1,5 @@
-"""Prometheus metrics at ``GET /metrics``: ingestion and HTTP, one registry per app.
+"""Prometheus metrics at ``GET /metrics``: ingestion, HTTP and every registered exhibit
+(:mod:`fleet_api.exhibit_metrics`), one registry per app.
 
 Each app gets its own :class:`~prometheus_client.CollectorRegistry` (no global state:
 two apps in one process, as in the tests, count separately). Ingestion counters are
@@ -26,8 +27,11 @@ from prometheus_client.registry import Collector
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fleet_api.alerts import Thresholds
+from fleet_api.exhibit_metrics import ExhibitCollector
 from fleet_api.inbound import QuarantineReason
 from fleet_api.ingest import Ingestor, IngestStats
+from fleet_api.routes.fleet import thresholds
 
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -59,6 +63,7 @@ class FleetMetrics:
             registry=self.registry,
         )
         self.registry.register(IngestCollector(state))
+        self.registry.register(ExhibitCollector(state, _thresholds))
 
     def observe_batch(self, seconds: float) -> None:
         """Record how long one ingest batch took to store and ack."""
@@ -140,6 +145,12 @@ class HttpMetrics:
             route = _template(scope.get("route"))
             self.metrics.http_requests.labels(method, route, str(status)).inc()
             self.metrics.http_seconds.labels(method, route).observe(time.perf_counter() - started)
+
+
+def _thresholds(state: State) -> Thresholds | None:
+    """The alert thresholds of the settings the lifespan put on ``state`` (None before)."""
+    settings = getattr(state, "settings", None)
+    return None if settings is None else thresholds(settings)
 
 
 def _template(route: Any) -> str:

@@ -17,6 +17,9 @@ have systemd-nspawn || missing+=(systemd-container)
 have zstd || missing+=(zstd)
 have ssh || missing+=(openssh-client)
 have ip || missing+=(iproute2)
+# promtool checks and unit-tests ops/prometheus (Debian ships it in the prometheus package;
+# installed without recommends, so without node exporter).
+have promtool || missing+=(prometheus)
 # PostgreSQL: only when no server answers already (FLEET_TEST_DATABASE_URL may point elsewhere).
 if [ -z "${FLEET_TEST_DATABASE_URL:-}" ] && ! have pg_ctlcluster; then
   missing+=(postgresql)
