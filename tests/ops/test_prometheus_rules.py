@@ -17,16 +17,14 @@ import httpx
 import pytest
 import yaml
 from fastapi import FastAPI
-from sqlalchemy.orm import Session
 
 from broker.messages import utc_now
 from fleet_api.main import create_app
-from fleet_api.models.exhibits import ExhibitCreate
 from fleet_api.settings import Settings
-from fleet_api.store.exhibits import create_exhibit
 from fleet_api.store.ingest import write_batch
 from tests.conftest import require
 from tests.fleet_api.builders import beat, self_test, status
+from tests.fleet_api.helpers import register
 
 pytestmark = pytest.mark.prometheus
 
@@ -100,8 +98,7 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
 
 async def test_every_metric_the_rules_read_is_exported(app: FastAPI) -> None:
     """A renamed gauge would leave its rule silently quiet: hold the names together."""
-    with Session(app.state.engine) as session:
-        create_exhibit(session, exhibit=ExhibitCreate(id="ex-1", name="One"))
+    register(app.state.engine, "ex-1")
     now = utc_now()
     write_batch(
         app.state.engine,
