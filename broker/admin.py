@@ -1,16 +1,21 @@
 """``fleet-api broker ...`` (also ``python -m broker.admin``): accounts, dev CA, production config.
 
-    add-exhibit EXHIBIT_ID   credentials + ACL for one exhibit; prints the agent's settings
+    init                     the dynamic-security file and the admin file (once; can import
+                             the accounts of an older password file and ACL file)
+    add-exhibit EXHIBIT_ID   an account and role for one exhibit; prints the agent's settings
     add-service NAME         an account for a fleet service (the ingest); prints its settings
     rotate NAME              a new password; prints the settings again
-    revoke NAME              removes the account from the password file and the ACL
-    list                     accounts and their roles
-    reload                   SIGHUP to Mosquitto (the pid in --pid-file)
+    revoke NAME              removes the account (its connection is dropped at once)
+    list                     accounts and their roles, and the services' share group
+    sync                     every role set to what broker/topics.py gives it now
+    reload                   SIGHUP to Mosquitto (new certificates; the pid in --pid-file)
     dev-ca DIR               development CA, broker server certificate, client certificates
     render-config            the production mosquitto.conf
 
-A new password is printed once, to stdout (or to ``--env-out``, mode 0600), and
-nowhere else: this module uses no logging, and stderr carries only status lines.
+Account commands talk to the running broker over ``$CONTROL`` (``broker.control``) and
+take effect at once. A new password is printed once, to stdout (or to ``--env-out``, mode
+0600), and nowhere else: this module uses no logging, stderr carries only status lines.
+Exit status: 0 done, 1 the broker or a file could not be used, 2 bad usage or options.
 """
 
 from __future__ import annotations
@@ -21,16 +26,22 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from broker.accounts import AccountStore, Issued, atomic_write, reload_broker
+from broker.accounts import BrokerAccounts, Issued, atomic_write, reload_broker
 from broker.acl import Role
 from broker.endpoint import BrokerEndpoint
-from broker.errors import BrokerError
-from broker.mosquitto.production import EXAMPLE, ProductionConfig, render_production
+from broker.errors import BrokerConfigError, BrokerError
+from broker.mosquitto.production import (
+    EXAMPLE,
+    ProductionConfig,
+    find_dynsec_plugin,
+    render_production,
+)
 
 PROG = "fleet-api broker"
 DEFAULTS = {
-    "FLEET_BROKER_PASSWD_FILE": "/etc/mosquitto/passwd",
-    "FLEET_BROKER_ACL_FILE": "/etc/mosquitto/acl",
+    "FLEET_BROKER_CONTROL_FILE": "/etc/mosquitto/fleet-control.env",
+    "FLEET_BROKER_DYNSEC_FILE": str(ProductionConfig().dynsec_file),
+    "FLEET_BROKER_CONTROL_SOCKET": str(ProductionConfig().control_socket),
     "FLEET_BROKER_EXHIBIT_URL": "mqtts://localhost:8883",
     "FLEET_BROKER_EXHIBIT_CA_FILE": "/etc/exhibit-agent/broker-ca.crt",
     "FLEET_BROKER_SERVICE_URL": "mqtts://localhost:8884",
@@ -52,6 +63,7 @@ def settings_lines(
     ca_file: str | None,
     cert_file: str | None = None,
     key_file: str | None = None,
+    share_group: str | None = None,
 ) -> list[str]:
     """``NAME=value`` lines a program needs to connect as ``issued`` (an env file)."""
     prefix = ENV_PREFIX[issued.role]
@@ -67,15 +79,15 @@ def settings_lines(
     for key, value in (("CA", ca_file), ("CERT", cert_file), ("KEY", key_file)):
         if value:
             lines.append(f"{prefix}{tls}{key}_FILE={value}")
+    if issued.role is Role.SERVICE and share_group:
+        lines.append(f"{prefix}SHARE_GROUP={share_group}")
     return lines
 
 
 def _parser() -> argparse.ArgumentParser:
-    files = argparse.ArgumentParser(add_help=False)
-    files.add_argument("--passwd", type=Path, metavar="FILE", help="Mosquitto password file")
-    files.add_argument("--acl", type=Path, metavar="FILE", help="Mosquitto ACL file")
-    files.add_argument(
-        "--pid-file", type=Path, metavar="FILE", help="reload this Mosquitto after a change"
+    control = argparse.ArgumentParser(add_help=False)
+    control.add_argument(
+        "--control-file", type=Path, metavar="FILE", help="the admin file 'init' wrote"
     )
     issue = argparse.ArgumentParser(add_help=False)
     issue.add_argument("--broker-url", help="URL the client connects to, e.g. mqtts://host:8883")
@@ -89,23 +101,26 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Broker accounts, development CA and production config for Mosquitto.",
-        epilog="Defaults come from FLEET_BROKER_PID_FILE, " + ", ".join(sorted(DEFAULTS)) + ".",
+        epilog="Defaults come from " + ", ".join(sorted(DEFAULTS)) + ".",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_exhibit = sub.add_parser(
-        "add-exhibit", parents=[files, issue], help="credentials and ACL for an exhibit"
-    )
-    add_exhibit.add_argument("name", metavar="EXHIBIT_ID")
-    add_service = sub.add_parser(
-        "add-service", parents=[files, issue], help="an account for a fleet service (ingest)"
-    )
-    add_service.add_argument("name", metavar="NAME")
-    rotate = sub.add_parser("rotate", parents=[files, issue], help="a new password")
+    init = sub.add_parser("init", parents=[control], help="dynamic-security and admin files")
+    init.add_argument("--dynsec-file", type=Path, metavar="FILE")
+    init.add_argument("--control-socket", type=Path, metavar="PATH")
+    init.add_argument("--broker-user", help="chown the dynamic-security file to this user")
+    init.add_argument("--import-passwd", type=Path, metavar="FILE", help="older password file")
+    init.add_argument("--import-acl", type=Path, metavar="FILE", help="older generated ACL")
+    for name, help_text in (("add-exhibit", "an exhibit"), ("add-service", "a fleet service")):
+        add = sub.add_parser(name, parents=[control, issue], help=f"an account for {help_text}")
+        add.add_argument("name", metavar="EXHIBIT_ID" if name == "add-exhibit" else "NAME")
+    rotate = sub.add_parser("rotate", parents=[control, issue], help="a new password")
     rotate.add_argument("name", metavar="NAME")
-    revoke = sub.add_parser("revoke", parents=[files], help="remove an account")
+    revoke = sub.add_parser("revoke", parents=[control], help="remove an account")
     revoke.add_argument("name", metavar="NAME")
-    sub.add_parser("list", parents=[files], help="accounts and roles")
-    sub.add_parser("reload", parents=[files], help="SIGHUP Mosquitto (needs --pid-file)")
+    sub.add_parser("list", parents=[control], help="accounts, roles and the share group")
+    sub.add_parser("sync", parents=[control], help="roles as broker/topics.py gives them now")
+    reload = sub.add_parser("reload", help="SIGHUP Mosquitto (new certificates)")
+    reload.add_argument("--pid-file", type=Path, metavar="FILE", required=True)
 
     dev_ca = sub.add_parser("dev-ca", help="development CA, server and client certificates")
     dev_ca.add_argument("directory", type=Path, metavar="DIR")
@@ -113,20 +128,31 @@ def _parser() -> argparse.ArgumentParser:
         "--host", action="append", help="name or IP in the server certificate (repeatable)"
     )
     dev_ca.add_argument("--client", action="append", default=[], help="client cert (repeatable)")
+    _render_parser(sub.add_parser("render-config", help="production mosquitto.conf"))
+    return parser
 
-    render = sub.add_parser("render-config", parents=[files], help="production mosquitto.conf")
+
+def _render_parser(render: argparse.ArgumentParser) -> None:
     render.add_argument("--example", action="store_true", help="the checked-in example")
+    render.add_argument("--dynsec-plugin", type=Path, metavar="FILE", help="default: found")
+    render.add_argument("--dynsec-file", type=Path, metavar="FILE")
+    render.add_argument("--control-socket", type=Path, metavar="PATH")
     render.add_argument("--certs-dir", type=Path, help="holds ca.crt, server.crt, server.key")
     render.add_argument("--persistence-dir", type=Path)
+    render.add_argument("--pid-file", type=Path, metavar="FILE")
     render.add_argument("--log-dest", help="e.g. 'syslog' or 'file /var/log/mosquitto/m.log'")
     render.add_argument("--user", help="Unix user Mosquitto drops to")
-    render.add_argument("--bind", help="address of the exhibit listeners (default: all)")
+    render.add_argument("--bind", help="address of the TLS exhibit listener (default: all)")
     render.add_argument("--tls-port", type=int)
     render.add_argument("--websocket-port", type=int, help="e.g. 443; default: no WebSocket")
+    render.add_argument(
+        "--websocket-all-interfaces",
+        action="store_true",
+        help="accept that the WebSocket listener ignores --bind (Mosquitto 2.0.11)",
+    )
     render.add_argument("--service-port", type=int, help="0 turns the service listener off")
     render.add_argument("--service-bind", help="address of the service listener (default: all)")
     render.add_argument("--out", type=Path, help="write here instead of stdout")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
+    except BrokerConfigError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     except (BrokerError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
@@ -144,58 +173,70 @@ def _run(args: argparse.Namespace) -> int:
         return _dev_ca(args)
     if args.command == "render-config":
         return _render(args)
-    store = AccountStore(
-        args.passwd or Path(_env("FLEET_BROKER_PASSWD_FILE")),
-        args.acl or Path(_env("FLEET_BROKER_ACL_FILE")),
-    )
-    pid_file: Path | None = args.pid_file or _optional_path("FLEET_BROKER_PID_FILE")
-    if args.command == "list":
-        for account in store.accounts():
-            role = account.role.value if account.role else "NO ACL (cannot publish or read)"
-            missing = "" if account.has_password else "  NO PASSWORD (cannot connect)"
-            print(f"{account.name}\t{role}{missing}")
-        return 0
     if args.command == "reload":
-        if pid_file is None:
-            raise BrokerError("reload needs --pid-file (or FLEET_BROKER_PID_FILE)")
-        print(f"mosquitto reloaded (SIGHUP to pid {reload_broker(pid_file)})", file=sys.stderr)
+        print(f"mosquitto reloaded (SIGHUP to pid {reload_broker(args.pid_file)})", file=sys.stderr)
         return 0
-    if args.command == "revoke":
-        store.revoke(args.name)
-        print(f"revoked {args.name}", file=sys.stderr)
-    else:
-        role = _role(args.command, args.name, store)
+    control_file: Path = args.control_file or Path(_env("FLEET_BROKER_CONTROL_FILE"))
+    if args.command == "init":
+        return _init(args, control_file)
+    url = None
+    if args.command in ("add-exhibit", "add-service", "rotate") and args.broker_url:
         # Checked before a password exists: a bad option must not cost a lost password.
-        url = BrokerEndpoint.parse(args.broker_url or _env(f"FLEET_BROKER_{role.name}_URL")).url
-        issued = store.rotate(args.name) if args.command == "rotate" else store.add(args.name, role)
-        _emit(issued, url, args)
-    _after_change(pid_file)
+        url = BrokerEndpoint.parse(args.broker_url).url
+    from broker.control import ControlAccess, ControlClient  # needs paho: import late
+
+    with ControlClient(ControlAccess.read(control_file)) as control:
+        accounts = BrokerAccounts(control)
+        if args.command == "list":
+            for account in accounts.accounts():
+                role = account.role.value if account.role else "NOT OURS (no fleet role)"
+                print(f"{account.name}\t{role}")
+            print(f"services share group: {accounts.share_group()}", file=sys.stderr)
+        elif args.command == "sync":
+            changed = accounts.sync()
+            print(f"roles updated: {', '.join(changed) or 'none'}", file=sys.stderr)
+        elif args.command == "revoke":
+            accounts.revoke(args.name)
+            print(f"revoked {args.name} (disconnected now, if it was connected)", file=sys.stderr)
+        else:
+            if args.command == "rotate":
+                issued = accounts.rotate(args.name)
+            else:
+                role = Role.EXHIBIT if args.command == "add-exhibit" else Role.SERVICE
+                url = url or BrokerEndpoint.parse(_env(f"FLEET_BROKER_{role.name}_URL")).url
+                issued = accounts.add(args.name, role)
+            group = accounts.share_group() if issued.role is Role.SERVICE else None
+            _emit(issued, url or _env(f"FLEET_BROKER_{issued.role.name}_URL"), args, group)
     return 0
 
 
-def _optional_path(env: str) -> Path | None:
-    value = os.environ.get(env)
-    return Path(value) if value else None
+def _init(args: argparse.Namespace, control_file: Path) -> int:
+    from broker.bootstrap import initialise
+
+    done = initialise(
+        document=args.dynsec_file or Path(_env("FLEET_BROKER_DYNSEC_FILE")),
+        control_file=control_file,
+        control_socket=args.control_socket or Path(_env("FLEET_BROKER_CONTROL_SOCKET")),
+        broker_user=args.broker_user,
+        import_passwd=args.import_passwd,
+        import_acl=args.import_acl,
+    )
+    print(f"wrote {done.document} and {done.control_file} (admin password, 0600)", file=sys.stderr)
+    print(f"services share group: {done.share_group}", file=sys.stderr)
+    if done.imported:
+        names = ", ".join(done.imported)
+        print(f"imported {len(done.imported)} accounts: {names}", file=sys.stderr)
+    return 0
 
 
-def _role(command: str, name: str, store: AccountStore) -> Role:
-    if command == "add-exhibit":
-        return Role.EXHIBIT
-    if command == "add-service":
-        return Role.SERVICE
-    for account in store.accounts():
-        if account.name == name and account.role is not None:
-            return account.role
-    return Role.EXHIBIT  # unknown: store.rotate raises UnknownAccount with the details
-
-
-def _emit(issued: Issued, url: str, args: argparse.Namespace) -> None:
+def _emit(issued: Issued, url: str, args: argparse.Namespace, share_group: str | None) -> None:
     lines = settings_lines(
         issued,
         broker_url=url,
         ca_file=args.ca_file or _env(f"FLEET_BROKER_{issued.role.name}_CA_FILE"),
         cert_file=args.cert_file,
         key_file=args.key_file,
+        share_group=share_group,
     )
     text = "\n".join(lines) + "\n"
     if args.env_out:
@@ -207,16 +248,6 @@ def _emit(issued: Issued, url: str, args: argparse.Namespace) -> None:
     else:
         sys.stdout.write(text)
         print(f"{issued.role.value} {issued.name}: password shown once above", file=sys.stderr)
-
-
-def _after_change(pid_file: Path | None) -> None:
-    if pid_file is None:
-        print(
-            "takes effect when mosquitto reloads: systemctl reload mosquitto (or --pid-file)",
-            file=sys.stderr,
-        )
-        return
-    print(f"mosquitto reloaded (SIGHUP to pid {reload_broker(pid_file)})", file=sys.stderr)
 
 
 def _dev_ca(args: argparse.Namespace) -> int:
@@ -244,11 +275,18 @@ def _render(args: argparse.Namespace) -> int:
 
 def _production_config(args: argparse.Namespace) -> ProductionConfig:
     base = ProductionConfig()
+    plugin = args.dynsec_plugin or find_dynsec_plugin()
+    if plugin is None:
+        raise BrokerConfigError(
+            "Mosquitto's dynamic-security plugin (mosquitto_dynamic_security.so) is not "
+            "installed: apt-get install mosquitto, or pass --dynsec-plugin FILE"
+        )
     certs: Path | None = args.certs_dir
     service_port = base.service_port if args.service_port is None else args.service_port
     return ProductionConfig(
-        passwd_file=args.passwd or base.passwd_file,
-        acl_file=args.acl or base.acl_file,
+        dynsec_plugin=plugin,
+        dynsec_file=args.dynsec_file or Path(_env("FLEET_BROKER_DYNSEC_FILE")),
+        control_socket=args.control_socket or Path(_env("FLEET_BROKER_CONTROL_SOCKET")),
         ca_file=certs / "ca.crt" if certs else base.ca_file,
         cert_file=certs / "server.crt" if certs else base.cert_file,
         key_file=certs / "server.key" if certs else base.key_file,
@@ -259,6 +297,7 @@ def _production_config(args: argparse.Namespace) -> ProductionConfig:
         bind=args.bind,
         tls_port=args.tls_port or base.tls_port,
         websocket_port=args.websocket_port,
+        websocket_all_interfaces=args.websocket_all_interfaces,
         service_port=service_port or None,
         service_bind=args.service_bind,
     )

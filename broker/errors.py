@@ -6,9 +6,11 @@ BrokerError
  ├── BrokerStartError (RuntimeError)     a broker process that would not come up
  ├── BrokerUrlError (ValueError)         a broker URL we cannot connect to (scheme, host, port)
  ├── TlsConfigError (ValueError)         TLS settings that cannot work (missing file, cert, no key)
- ├── CredentialsFileError (ValueError)   a password or ACL file we did not write and cannot read
+ ├── CredentialsFileError (ValueError)   an account file (dynsec, admin, old passwd/ACL) unusable
  ├── AccountExists (ValueError)          adding a broker account whose name is taken
  ├── UnknownAccount (LookupError)        rotating or revoking an account that does not exist
+ ├── ControlError (RuntimeError)         the dynamic-security plugin unreachable, or it refused
+ ├── BrokerConfigError (ValueError)      a production config that would not do what it says
  └── ReloadError (RuntimeError)          the running broker could not be told to reload
 """
 
@@ -45,7 +47,8 @@ class TlsConfigError(BrokerError, ValueError):
 
 
 class CredentialsFileError(BrokerError, ValueError):
-    """A password or ACL file whose content was not written by ``broker.accounts``."""
+    """An account file (dynamic-security document, admin access, old password or ACL file)
+    that is missing, unreadable or not in the form our tools write."""
 
 
 class AccountExists(BrokerError, ValueError):
@@ -56,5 +59,13 @@ class UnknownAccount(BrokerError, LookupError):
     """No broker account (exhibit or service) has this name."""
 
 
+class ControlError(BrokerError, RuntimeError):
+    """The dynamic-security plugin could not be reached over ``$CONTROL``, or refused a command."""
+
+
+class BrokerConfigError(BrokerError, ValueError):
+    """Production options that Mosquitto would not honour (e.g. a bind it ignores)."""
+
+
 class ReloadError(BrokerError, RuntimeError):
-    """The running Mosquitto could not be signalled to reload its password and ACL files."""
+    """The running Mosquitto could not be signalled to reload (its certificates)."""

@@ -37,7 +37,7 @@ def modules_importing(package: str, library: str) -> list[str]:
         ("device", "paho", ["device/mqtt_link.py"]),
         ("fleet_api", "paho", ["fleet_api/mqtt_source.py"]),
         ("simulator", "paho", ["simulator/mqtt_tap.py"]),
-        ("broker", "paho", []),
+        ("broker", "paho", ["broker/control.py"]),
         ("broker", "gpiozero", []),
         ("fleet_api", "gpiozero", []),
     ],

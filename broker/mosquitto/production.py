@@ -6,6 +6,11 @@ example is checked in as ``production.example.conf`` and kept in sync by a test.
 
 The tests run the real Mosquitto with ``render_security(...)``, the same authentication,
 ACL and listener block production gets, so what is tested is what is deployed.
+
+Accounts and ACLs are Mosquitto's dynamic-security plugin (Debian's ``mosquitto`` package
+ships it): unlike ``acl_file``, which 2.0.11 checks only when it delivers a message, its
+roles are checked at SUBSCRIBE too, so an exhibit that asks for ``$share/...`` or for
+anything not its own gets SUBACK 0x87 and never joins the ingest's shared subscription.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from broker.errors import BrokerConfigError
 from broker.limits import MAX_PAYLOAD_BYTES
 from broker.mosquitto import BASE_CONF
 
@@ -23,14 +29,30 @@ PACKET_OVERHEAD_BYTES = 4096
 """Room above the payload limit for the rest of a PUBLISH packet: fixed header (<= 5),
 topic (~100 bytes for ours), packet id and MQTT v5 properties."""
 MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + PACKET_OVERHEAD_BYTES
+PLUGIN_NAME = "mosquitto_dynamic_security.so"
+PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+               "/usr/lib/arm-linux-gnueabihf", "/usr/lib", "/usr/local/lib")  # fmt: skip
+"""Where Debian (per architecture) and a source build put the plugin."""
+
+
+def find_dynsec_plugin() -> Path | None:
+    """The installed dynamic-security plugin, or None."""
+    for folder in PLUGIN_DIRS:
+        candidate = Path(folder) / PLUGIN_NAME
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class ProductionConfig:
     """Where a deployment keeps its files and which ports it opens (Debian defaults)."""
 
-    passwd_file: Path = Path("/etc/mosquitto/passwd")
-    acl_file: Path = Path("/etc/mosquitto/acl")
+    dynsec_plugin: Path = Path("/usr/lib/x86_64-linux-gnu") / PLUGIN_NAME
+    dynsec_file: Path = Path("/var/lib/mosquitto/dynsec/dynamic-security.json")
+    """Accounts and roles; the broker rewrites it, so its folder must be the broker user's."""
+    control_socket: Path | None = Path("/run/mosquitto/control.sock")
+    """Unix socket listener for ``fleet-api broker`` ($CONTROL); only root can connect."""
     ca_file: Path = Path("/etc/mosquitto/certs/ca.crt")
     cert_file: Path = Path("/etc/mosquitto/certs/server.crt")
     key_file: Path = Path("/etc/mosquitto/certs/server.key")
@@ -44,6 +66,9 @@ class ProductionConfig:
     tls_port: int = 8883
     websocket_port: int | None = None
     """MQTT over WebSocket over TLS for schools whose firewalls pass only 443; None: off."""
+    websocket_all_interfaces: bool = False
+    """Accept that the WebSocket listener binds every interface although ``bind`` is set:
+    Mosquitto 2.0.11 (libwebsockets) ignores the listener's address there (measured)."""
     service_port: int | None = 8884
     """TLS with a required client certificate, for the fleet's own services; None: off."""
     service_bind: str | None = None
@@ -68,14 +93,28 @@ def _tls(config: ProductionConfig, *, require_certificate: bool) -> list[str]:
     ]
 
 
+def check(config: ProductionConfig) -> ProductionConfig:
+    """Refuse options Mosquitto would silently not honour."""
+    if config.bind and config.websocket_port is not None and not config.websocket_all_interfaces:
+        raise BrokerConfigError(
+            f"--bind {config.bind} cannot hold for --websocket-port {config.websocket_port}: "
+            "Mosquitto 2.0.11 binds its WebSocket listener to every interface whatever the "
+            "address; drop --bind, or add --websocket-all-interfaces and close that port to "
+            "other networks with a firewall"
+        )
+    return config
+
+
 def render_security(config: ProductionConfig) -> str:
-    """Authentication, ACL, packet limit and the TLS / WebSocket / service listeners."""
+    """Authentication, roles, packet limit and the TLS / WebSocket / service / control listeners."""
+    check(config)
     exhibits_cert = config.exhibits_require_client_cert
     lines = [
-        "# Nobody without an account; every account limited by the generated ACL.",
+        "# Nobody without an account; accounts and roles in the dynamic-security plugin,",
+        "# changed live by `fleet-api broker` over $CONTROL (roles: broker/acl.py).",
         "allow_anonymous false",
-        f"password_file {config.passwd_file}",
-        f"acl_file {config.acl_file}",
+        f"plugin {config.dynsec_plugin}",
+        f"plugin_opt_config_file {config.dynsec_file}",
         "# message_size_limit (base.conf) refuses a payload over the limit after reading it;",
         "# max_packet_size refuses a packet that is bigger still before Mosquitto buffers it",
         "# (disconnect, reason 0x95) and is announced to MQTT v5 clients in CONNACK.",
@@ -92,7 +131,8 @@ def render_security(config: ProductionConfig) -> str:
         lines += [
             "",
             "# Exhibits whose school firewall passes only 443: MQTT over WebSocket over TLS.",
-            _listener(config.websocket_port, config.bind),
+            "# Mosquitto 2.0.11 binds it to every interface, whatever address is given here.",
+            _listener(config.websocket_port, None),
             "protocol websockets",
             *_tls(config, require_certificate=exhibits_cert),
             "use_username_as_clientid true",
@@ -106,13 +146,21 @@ def render_security(config: ProductionConfig) -> str:
             _listener(config.service_port, config.service_bind),
             *_tls(config, require_certificate=True),
         ]
+    if config.control_socket is not None:
+        lines += [
+            "",
+            "# `fleet-api broker` (the admin account, $CONTROL): a Unix socket Mosquitto makes",
+            "# as root before it drops privileges, so only root can connect to it.",
+            f"listener 0 {config.control_socket}",
+        ]
     return "\n".join(lines) + "\n"
 
 
 _HEADER = """\
 # Mosquitto for the exhibit fleet, generated by `fleet-api broker render-config`
 # (broker/mosquitto/production.py): change the code or its options, not this file.
-# Reload after editing accounts: systemctl reload mosquitto (SIGHUP).
+# Accounts change live (`fleet-api broker add-exhibit ...`); a new certificate needs
+# systemctl reload mosquitto (SIGHUP).
 """
 
 

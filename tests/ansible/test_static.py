@@ -1,5 +1,6 @@
 """The Ansible content without machines: syntax, ansible-lint's production profile, and the
-two pieces of Python the playbooks carry (the visits filter, the broker accounts module)."""
+visits filter. (The broker accounts module is a thin caller of ``BrokerAccounts.reconcile``,
+which tests/broker/test_security_accounts.py runs against the real broker.)"""
 
 from __future__ import annotations
 
@@ -91,50 +92,4 @@ def test_busy_filter_keeps_visits_overlapping_the_window() -> None:
     # A visit ending exactly when the window starts is over; one starting inside it is held.
     assert set(busy.exhibit_fleet_busy(visits, "2026-05-04T15:00:00Z", "2026-05-04T16:00:00Z")) == {
         "exhibit-003"
-    }
-
-
-def test_accounts_module_keeps_matching_hashes_and_revokes_the_unlisted() -> None:
-    require_ansible()
-    from broker.acl import Role
-    from broker.passwords import hash_password, verify_password
-
-    module = _load(
-        ANSIBLE_DIR / "roles" / "mosquitto" / "library" / "mosquitto_accounts.py",
-        "mosquitto_accounts",
-    )
-    kept = hash_password("same-password")
-    hashes = {
-        "exhibit-001": kept,
-        "exhibit-009": hash_password("x"),
-        "fleet-ingest": hash_password("old"),
-    }
-    roles = {"exhibit-001": Role.EXHIBIT, "exhibit-009": Role.EXHIBIT, "fleet-ingest": Role.SERVICE}
-    wanted = [
-        {"name": "exhibit-001", "role": "exhibit", "password": "same-password"},
-        {"name": "exhibit-002", "role": "exhibit", "password": "new-exhibit"},
-        {"name": "fleet-ingest", "role": "service", "password": "rotated"},
-    ]
-    report = module._reconcile(
-        hashes,
-        roles,
-        wanted,
-        exclusive=True,
-        role_of=Role,
-        verify=verify_password,
-        new_hash=hash_password,
-    )
-    assert report == {
-        "added": ["exhibit-002"],
-        "changed_password": ["fleet-ingest"],
-        "changed_role": [],
-        "revoked": ["exhibit-009"],
-    }
-    assert hashes["exhibit-001"] == kept
-    assert verify_password("new-exhibit", hashes["exhibit-002"])
-    assert verify_password("rotated", hashes["fleet-ingest"])
-    assert roles == {
-        "exhibit-001": Role.EXHIBIT,
-        "exhibit-002": Role.EXHIBIT,
-        "fleet-ingest": Role.SERVICE,
     }

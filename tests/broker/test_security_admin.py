@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 
 import pytest
 
-from broker import passwords
 from broker.admin import main
+from broker.control import ControlAccess
+from broker.errors import BrokerConfigError
 from broker.limits import MAX_PAYLOAD_BYTES
 from broker.mosquitto import BASE_CONF
 from broker.mosquitto.production import (
@@ -20,100 +20,46 @@ from broker.mosquitto.production import (
     render_production,
     render_security,
 )
-from broker.tls import TlsSettings
-from fleet_api.settings import Settings, load_settings
 
 
 @pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+def control_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Through the environment, as on a server where the env file names them.
-    monkeypatch.setenv("FLEET_BROKER_PASSWD_FILE", str(tmp_path / "passwd"))
-    monkeypatch.setenv("FLEET_BROKER_ACL_FILE", str(tmp_path / "acl"))
-    monkeypatch.delenv("FLEET_BROKER_PID_FILE", raising=False)
-    return tmp_path / "passwd", tmp_path / "acl"
+    path = tmp_path / "fleet-control.env"
+    monkeypatch.setenv("FLEET_BROKER_CONTROL_FILE", str(path))
+    monkeypatch.setenv("FLEET_BROKER_DYNSEC_FILE", str(tmp_path / "dynsec" / "dynsec.json"))
+    monkeypatch.setenv("FLEET_BROKER_CONTROL_SOCKET", str(tmp_path / "control.sock"))
+    return path
 
 
-def _env(text: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in text.splitlines())
-
-
-def test_add_exhibit_prints_the_agents_settings_once_and_logs_no_secret(
-    files: tuple[Path, Path],
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+def test_init_writes_the_files_once_and_says_where(
+    control_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    assert main(["add-exhibit", "exhibit-001", "--broker-url", "mqtts://broker.example.org"]) == 0
-    out, err = capsys.readouterr()
-    env = _env(out)
-    assert env == {
-        "EXHIBIT_EXHIBIT_ID": "exhibit-001",
-        "EXHIBIT_BROKER_URL": "mqtts://broker.example.org:8883",
-        "EXHIBIT_USERNAME": "exhibit-001",
-        "EXHIBIT_PASSWORD": env["EXHIBIT_PASSWORD"],
-        "EXHIBIT_TLS_CA_FILE": "/etc/exhibit-agent/broker-ca.crt",
-    }
-    password = env["EXHIBIT_PASSWORD"]
-    assert out.count(password) == 1
-    assert password not in err
-    assert password not in caplog.text
-    assert "systemctl reload mosquitto" in err
-    passwd, acl = files
-    assert password not in passwd.read_text() + acl.read_text()
-    hashed = passwords.parse_password_file(passwd.read_text())["exhibit-001"]
-    assert passwords.verify_password(password, hashed)
-
-
-def test_add_service_writes_its_settings_to_an_owner_only_file(
-    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    env_file = tmp_path / "ingest.env"
-    argv = ["add-service", "fleet-ingest", "--env-out", str(env_file), "--ca-file", "/c/ca.crt"]
-    argv += ["--cert-file", "/c/ingest.crt", "--key-file", "/c/ingest.key"]
-    assert main(argv) == 0
+    assert main(["init"]) == 0
     out, err = capsys.readouterr()
     assert out == ""
-    assert env_file.stat().st_mode & 0o777 == 0o600
-    env = _env(env_file.read_text())
-    assert env["FLEET_MQTT_URL"] == "mqtts://localhost:8884"
-    assert env["FLEET_MQTT_USERNAME"] == "fleet-ingest"
-    assert (env["FLEET_MQTT_CERT_FILE"], env["FLEET_MQTT_KEY_FILE"]) == (
-        "/c/ingest.crt",
-        "/c/ingest.key",
-    )
-    assert env["FLEET_MQTT_PASSWORD"] not in err
-
-
-def test_rotate_prints_a_new_password_and_revoke_removes(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["add-exhibit", "exhibit-001"]) == 0
-    first = _env(capsys.readouterr().out)["EXHIBIT_PASSWORD"]
-    assert main(["rotate", "exhibit-001"]) == 0
-    second = _env(capsys.readouterr().out)["EXHIBIT_PASSWORD"]
-    assert second != first
-    assert main(["list"]) == 0
-    assert capsys.readouterr().out == "exhibit-001\texhibit\n"
-    assert main(["revoke", "exhibit-001"]) == 0
-    out, err = capsys.readouterr()
-    assert (out, err.splitlines()[0]) == ("", "revoked exhibit-001")
-    assert main(["list"]) == 0
-    assert capsys.readouterr().out == ""
+    assert "services share group: ingest-" in err
+    assert ControlAccess.read(control_file).password not in err
+    assert (tmp_path / "dynsec" / "dynsec.json").is_file()
+    assert main(["init"]) == 1
+    assert "exists already" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["revoke", "exhibit-404"], "no broker account 'exhibit-404'"),
-        (["add-exhibit", "Exhibit 1"], "account name 'Exhibit 1' is not valid"),
+        (["revoke", "exhibit-404"], "cannot connect to the broker's control socket"),
         (["add-exhibit", "exhibit-001", "--broker-url", "http://x"], "must start with mqtts://"),
-        (["reload"], "reload needs --pid-file"),
         (["reload", "--pid-file", "/nonexistent/m.pid"], "cannot read a pid from"),
+        (["init", "--import-passwd", "/nonexistent"], "needs both --import-passwd and"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    control_file: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
+    if argv[0] != "init":
+        assert main(["init"]) == 0
+        capsys.readouterr()
     assert main(argv) == 1
     out, err = capsys.readouterr()
     assert out == ""
@@ -123,13 +69,13 @@ def test_user_mistakes_are_one_line_errors(
     assert "Traceback" not in err
 
 
-def test_bad_url_does_not_create_the_account(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+def test_account_commands_without_the_admin_file_say_how_to_get_it(
+    control_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["add-exhibit", "exhibit-001", "--broker-url", "http://x"]) == 1
-    # Checked before the account exists: otherwise its password would never be shown.
-    assert main(["list"]) == 0
-    assert capsys.readouterr().out == ""
+    assert main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert "fleet-api broker init" in err
+    assert str(control_file) in err
 
 
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,8 +114,9 @@ def test_production_config_has_every_required_setting() -> None:
     for required in (
         "persistence true",
         "allow_anonymous false",
-        "password_file /etc/mosquitto/passwd",
-        "acl_file /etc/mosquitto/acl",
+        "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+        "plugin_opt_config_file /var/lib/mosquitto/dynsec/dynamic-security.json",
+        "listener 0 /run/mosquitto/control.sock",
         f"message_size_limit {MAX_PAYLOAD_BYTES}",
         f"max_packet_size {MAX_PACKET_BYTES}",
         "max_queued_messages 1000000",
@@ -183,13 +130,15 @@ def test_production_config_has_every_required_setting() -> None:
     ):
         assert required in lines, required
     assert not any(line.startswith("allow_anonymous true") for line in lines)
+    assert not any(line.split()[0] in ("password_file", "acl_file") for line in lines)
     assert lines.count("use_username_as_clientid true") == 2  # both exhibit listeners
     assert MAX_PACKET_BYTES > MAX_PAYLOAD_BYTES
 
 
-def test_every_listener_speaks_tls() -> None:
+def test_every_network_listener_speaks_tls() -> None:
     blocks = render_security(EXAMPLE).split("\nlistener ")[1:]
-    assert len(blocks) == 3
+    assert len(blocks) == 4
+    assert blocks.pop().startswith("0 /run/mosquitto/control.sock")  # a Unix socket
     for block in blocks:
         assert {"cafile", "certfile", "keyfile"} <= {line.split()[0] for line in _directives(block)}
     assert "require_certificate true" in blocks[2]  # the service listener
@@ -203,35 +152,36 @@ def test_websocket_listener_is_optional_and_base_conf_is_included() -> None:
 
 def test_render_config_options(tmp_path: Path) -> None:
     out = tmp_path / "mosquitto.conf"
+    plugin = tmp_path / "dynsec.so"
     argv = ["render-config", "--out", str(out), "--certs-dir", "/srv/certs", "--tls-port", "18883"]
     argv += ["--websocket-port", "443", "--service-port", "0", "--bind", "10.0.0.5"]
+    argv += ["--websocket-all-interfaces", "--dynsec-plugin", str(plugin)]
+    argv += ["--dynsec-file", "/srv/dynsec/d.json", "--control-socket", "/run/m/c.sock"]
     assert main([*argv, "--log-dest", "syslog", "--user", "mqtt"]) == 0
     lines = _directives(out.read_text())
-    assert {"listener 18883 10.0.0.5", "listener 443 10.0.0.5", "log_dest syslog"} <= set(lines)
-    assert {"cafile /srv/certs/ca.crt", "user mqtt"} <= set(lines)
-    assert not any(re.match(r"listener \d+$", line) for line in lines)  # no service listener
+    assert {"listener 18883 10.0.0.5", "listener 443", "log_dest syslog"} <= set(lines)
+    assert {"cafile /srv/certs/ca.crt", "user mqtt", f"plugin {plugin}"} <= set(lines)
+    assert {"plugin_opt_config_file /srv/dynsec/d.json", "listener 0 /run/m/c.sock"} <= set(lines)
+    assert not any(re.match(r"listener \d+$", line) for line in lines if line != "listener 443")
 
 
-def test_add_service_prints_the_settings_the_fleet_api_reads(
-    files: tuple[Path, Path],
-    tmp_path: Path,
+def test_a_websocket_listener_cannot_pretend_to_honour_bind(
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pem = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
-    for path in pem.values():
-        path.write_text("PEM")
-    argv = ["add-service", "fleet-ingest", "--ca-file", str(pem["ca"])]
-    argv += ["--cert-file", str(pem["cert"]), "--key-file", str(pem["key"])]
-    assert main(argv) == 0
-    for name in list(Settings.model_fields):
-        monkeypatch.delenv(f"FLEET_{name.upper()}", raising=False)
-    for name, value in _env(capsys.readouterr().out).items():
-        monkeypatch.setenv(name, value)
-    settings = load_settings()
-    assert settings.mqtt_url == "mqtts://localhost:8884"
-    assert settings.mqtt_username is not None
-    assert settings.mqtt_username.get_secret_value() == "fleet-ingest"
-    assert settings.mqtt_tls() == TlsSettings(
-        ca_file=pem["ca"], cert_file=pem["cert"], key_file=pem["key"]
-    )
+    # Measured: Mosquitto 2.0.11 binds "listener N 127.0.0.1" + "protocol websockets" to
+    # every interface (tests/broker/test_security_production.py shows it).
+    argv = ["render-config", "--bind", "127.0.0.1", "--websocket-port", "8443"]
+    assert main([*argv, "--dynsec-plugin", "/x.so"]) == 2
+    err = capsys.readouterr().err
+    assert "--bind 127.0.0.1 cannot hold for --websocket-port 8443" in err
+    assert "--websocket-all-interfaces" in err
+    with pytest.raises(BrokerConfigError, match="every interface"):
+        render_security(ProductionConfig(bind="127.0.0.1", websocket_port=8443))
+
+
+def test_render_config_without_the_plugin_names_the_fix(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("broker.admin.find_dynsec_plugin", lambda: None)
+    assert main(["render-config"]) == 2
+    assert "apt-get install mosquitto, or pass --dynsec-plugin" in capsys.readouterr().err

@@ -1,8 +1,9 @@
 """The secured Mosquitto for real: accounts, ACL, TLS and limits against the 2.0.11 binary.
 
-Every broker here runs the production security block (``render_security``): password
-file and ACL written by ``AccountStore``, a TLS listener for exhibits, a WebSocket one,
-and the service listener the ingest uses with its client certificate.
+Every broker here runs the production security block (``render_security``): the
+dynamic-security plugin with accounts added live by ``BrokerAccounts`` (what
+``fleet-api broker`` runs), a TLS listener for exhibits, a WebSocket one, and the service
+listener the ingest uses with its client certificate.
 
 "Never reaches ingestion" is proven with a barrier: the ingest account subscribes to
 every exhibit channel, the attacker's forbidden publish goes first, then a permitted
@@ -22,7 +23,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from broker.accounts import AccountStore, Issued
+from broker.accounts import Issued
+from broker.acl import Role, publisher
 from broker.devca import DevCa, ensure_dev_ca
 from broker.endpoint import BrokerEndpoint
 from broker.limits import MAX_PAYLOAD_BYTES
@@ -42,7 +44,7 @@ from tests.broker.mqtt_probe import (
     connect,
     raw_publish_v5,
 )
-from tests.broker.secured import secured_mosquitto
+from tests.broker.secured import SecuredMosquitto, secured_mosquitto
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +60,7 @@ def dev_ca(tmp_path_factory: pytest.TempPathFactory) -> DevCa:
 @dataclass
 class SecureBroker:
     process: MosquittoProcess
-    store: AccountStore
+    secured: SecuredMosquitto
     ca: DevCa
     config: ProductionConfig
     issued: dict[str, Issued]
@@ -87,17 +89,21 @@ class SecureBroker:
         assert probe.connack == 0, probe
         return probe
 
-    def ingest(self) -> Probe:
+    def ingest_worker(self, number: int) -> Probe:
         cert, key = self.ca.client_certs[INGEST]
         probe = connect(
             BrokerEndpoint.parse(f"mqtts://127.0.0.1:{self.config.service_port}"),
             username=INGEST,
             password=self.issued[INGEST].password,
             tls=TlsSettings(ca_file=self.ca.ca_cert, cert_file=cert, key_file=key),
-            client_id="fleet-ingest:worker-1",
+            client_id=f"fleet-ingest:worker-{number}",
         )
         self.probes.append(probe)
         assert probe.connack == 0, probe
+        return probe
+
+    def ingest(self) -> Probe:
+        probe = self.ingest_worker(1)
         for channel in Channel:
             assert probe.subscribe(subscription(channel)) == [1]
         return probe
@@ -119,7 +125,7 @@ class SecureBroker:
 @pytest.fixture
 def secure(tmp_path: Path, dev_ca: DevCa) -> Iterator[SecureBroker]:
     with secured_mosquitto(tmp_path, dev_ca, exhibits=(A, B), services=(INGEST,)) as m:
-        broker = SecureBroker(m.process, m.store, dev_ca, m.config, m.issued, [])
+        broker = SecureBroker(m.process, m, dev_ca, m.config, m.issued, [])
         yield broker
         for probe in broker.probes:
             probe.close()
@@ -152,15 +158,83 @@ def test_exhibit_cannot_read_another_exhibits_config_or_data(secure: SecureBroke
     a = secure.exhibit(A)
     b = secure.exhibit(B)
     for topic_filter in (b_config, subscription(Channel.ASSIGNMENT), "fleet/#", "#"):
-        # Mosquitto 2.0.11 grants the subscription (SUBACK QoS 1) and enforces "read" on
-        # every delivery instead, retained messages included.
-        assert a.subscribe(topic_filter) == [1], topic_filter
+        # The plugin checks the filter at SUBSCRIBE: refused, so nothing can follow.
+        assert a.subscribe(topic_filter) == [NOT_AUTHORIZED], topic_filter
+    assert a.subscribe(a_config) == [1]
     assert b.publish(exhibit_topic(B, Channel.COUNTS), b"b-data") == 0
     assert ingest.publish(b_config, b"b-live") == 0
     assert ingest.publish(a_config, b"a-live") == 0
     a.wait_for_topic(a_config)
     assert set(a.topics()) == {a_config}
     assert all(m.payload == b"a-live" for m in a.messages)
+
+
+def _foreign_filters(share_group: str) -> list[str]:
+    """Every kind of filter an exhibit (A) might try beyond its own channels."""
+    filters = ["#", "+/#", "fleet/#", "fleet/v1/exhibits/#", f"fleet/v1/exhibits/{A}/#"]
+    filters += ["$SYS/#", "$CONTROL/#", "$CONTROL/dynamic-security/v1/response"]
+    for channel in Channel:
+        filters += [exhibit_topic(B, channel), subscription(channel)]
+        for group in ("ingest", share_group, "x"):
+            filters += [subscription(channel, share_group=group)]
+            filters += [f"$share/{group}/{exhibit_topic(A, channel)}"]
+        if publisher(channel) is Role.EXHIBIT:
+            filters.append(exhibit_topic(A, channel))  # its own outgoing data: not to read
+    return filters
+
+
+@pytest.mark.parametrize(
+    ("protocol", "refused"), [(V5, NOT_AUTHORIZED), (V311, 0x80)], ids=["mqtt5", "mqtt311"]
+)
+def test_an_exhibit_can_subscribe_to_its_own_commands_and_nothing_else(
+    secure: SecureBroker, protocol: MQTTProtocolVersion, refused: int
+) -> None:
+    a = secure.exhibit(A, protocol=protocol)
+    for topic_filter in _foreign_filters(secure.secured.share_group):
+        assert a.subscribe(topic_filter) == [refused], topic_filter
+    own = [exhibit_topic(A, c) for c in Channel if publisher(c) is Role.SERVICE]
+    assert own, "the fleet sends exhibits something"
+    for topic_filter in own:
+        assert a.subscribe(topic_filter) == [1], topic_filter
+    assert a.disconnects == []
+
+
+def test_no_exhibit_can_send_control_commands(secure: SecureBroker) -> None:
+    a = secure.exhibit(A)
+    command = b'{"commands": [{"command": "deleteClient", "username": "exhibit-b"}]}'
+    assert a.publish("$CONTROL/dynamic-security/v1", command) == NOT_AUTHORIZED
+    assert secure.exhibit(B).connack == 0  # still there
+
+
+def test_services_join_only_the_deployments_own_share_group(secure: SecureBroker) -> None:
+    ingest = secure.ingest()
+    group = secure.secured.share_group
+    assert len(group) >= len("ingest-") + 22  # 128 random bits
+    for channel in Channel:
+        assert ingest.subscribe(subscription(channel, share_group=group)) == [1]
+        assert ingest.subscribe(subscription(channel, share_group="ingest")) == [NOT_AUTHORIZED]
+    assert ingest.subscribe("#") == [NOT_AUTHORIZED]
+    assert ingest.subscribe("$SYS/#") == [NOT_AUTHORIZED]
+
+
+def test_an_exhibit_cannot_divert_the_ingests_shared_subscription(secure: SecureBroker) -> None:
+    """The hole the acceptance run found: exhibit C joined the ingest's group and half of
+    exhibit B's acknowledged messages went to it (and were dropped at delivery)."""
+    group = secure.secured.share_group
+    workers = [secure.ingest_worker(n) for n in (1, 2)]
+    for worker in workers:
+        assert worker.subscribe(subscription(Channel.COUNTS, share_group=group)) == [1]
+    thief = secure.exhibit(A)
+    assert thief.subscribe(subscription(Channel.COUNTS, share_group=group)) == [NOT_AUTHORIZED]
+    b = secure.exhibit(B)
+    counts = exhibit_topic(B, Channel.COUNTS)
+    for n in range(20):
+        assert b.publish(counts, str(n).encode()) == 0
+    received = lambda: sorted(int(m.payload) for w in workers for m in w.messages)  # noqa: E731
+    workers[0].wait("all 20 messages at the workers", lambda: len(received()) == 20)
+    assert received() == list(range(20))
+    assert all(w.messages for w in workers)  # shared between the two, not one copy each
+    assert thief.messages == []
 
 
 @pytest.mark.parametrize("protocol", [V5, V311], ids=["mqtt5", "mqtt311"])
@@ -291,9 +365,9 @@ def test_oversized_payload_is_refused(secure: SecureBroker) -> None:
 def test_revoked_exhibit_is_disconnected_and_can_no_longer_connect(secure: SecureBroker) -> None:
     a = secure.exhibit(A)
     b = secure.exhibit(B)
-    secure.store.revoke(A)
-    secure.process.reload()
-    # Mosquitto re-checks every connected client on reload and drops the revoked one.
+    with secure.secured.accounts() as accounts:
+        accounts.revoke(A)
+    # The plugin drops the revoked client's connection at once, no reload needed.
     a.wait_disconnected()
     assert connack_refused(secure.attempt(A, secure.issued[A].password, V5)) == NOT_AUTHORIZED
     assert b.publish(exhibit_topic(B, Channel.HEARTBEAT), b"{}") == NO_MATCHING_SUBSCRIBERS
@@ -302,8 +376,8 @@ def test_revoked_exhibit_is_disconnected_and_can_no_longer_connect(secure: Secur
 
 def test_rotated_password_replaces_the_old_one(secure: SecureBroker) -> None:
     old = secure.exhibit(A)
-    rotated = secure.store.rotate(A)
-    secure.process.reload()
+    with secure.secured.accounts() as accounts:
+        rotated = accounts.rotate(A)
     old.wait_disconnected()
     old_password = secure.issued[A].password
     assert connack_refused(secure.attempt(A, old_password, V5)) == NOT_AUTHORIZED

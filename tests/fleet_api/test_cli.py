@@ -110,16 +110,13 @@ def test_python_m_fleet_api_serve_answers_and_stops_on_sigterm(tmp_path: Path) -
 def test_broker_subcommand_manages_accounts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``fleet-api broker add-exhibit`` is broker/admin.py, reached without any FLEET_ settings."""
-    passwd, acl = tmp_path / "passwd", tmp_path / "acl"
-    code = main(
-        ["broker", "add-exhibit", "exhibit-042", "--passwd", str(passwd), "--acl", str(acl)]
-    )
-    assert code == 0
-    out = capsys.readouterr().out
-    assert "EXHIBIT_EXHIBIT_ID=exhibit-042" in out
-    assert passwd.read_text().startswith("exhibit-042:$7$")
-    assert "user exhibit-042" in acl.read_text()
+    """``fleet-api broker init`` is broker/admin.py, reached without any FLEET_ settings."""
+    dynsec, control = tmp_path / "dynsec" / "dynsec.json", tmp_path / "control.env"
+    argv = ["--dynsec-file", str(dynsec), "--control-file", str(control)]
+    assert main(["broker", "init", *argv]) == 0
+    assert "services share group: ingest-" in capsys.readouterr().err
+    assert '"defaultACLAccess"' in dynsec.read_text()
+    assert "FLEET_BROKER_CONTROL_PASSWORD=" in control.read_text()
 
 
 def test_the_served_app_freezes_the_collector_after_start_up_and_test_apps_do_not(
