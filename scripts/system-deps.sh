@@ -9,6 +9,8 @@ as_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
 
 missing=()
 have mosquitto || missing+=(mosquitto)
+# The hostile-client tests use Mosquitto's own C clients with an exhibit's credentials.
+have mosquitto_sub || missing+=(mosquitto-clients)
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # The Ansible suite boots Debian roots with systemd-nspawn and reaches them over SSH.

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -36,10 +37,13 @@ class FleetApiProcess:
         log_path: Path,
         port: int | None = None,
         own_session: bool = False,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         """``own_session``: a session of its own, so a terminal's Ctrl-C reaches only us
-        and we stop the API in order (the demo)."""
+        and we stop the API in order (the demo). ``extra_env``: more ``FLEET_*`` settings
+        (e.g. the broker account and TLS files of a secured broker)."""
         self.own_session = own_session
+        self.extra_env = dict(extra_env or {})
         self.database_url = database_url
         self.mqtt_url = mqtt_url
         self.token = token
@@ -62,6 +66,7 @@ class FleetApiProcess:
             # A broker restart is seconds in a simulation: reconnect within them.
             FLEET_MQTT_RECONNECT_MAX_S="2",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = START_TIMEOUT_S) -> FleetApiProcess:
