@@ -33,6 +33,7 @@ from fleet_api.routes import (
     fleet,
     programmes,
     quarantine,
+    readiness,
     reports,
     schools,
     service,
@@ -92,6 +93,7 @@ def create_app(
         app.include_router(module.router)
     for module in (metrics, checkout, commands, fleet, reports, audit):
         app.include_router(module.router)
+    app.include_router(readiness.router)
     install_web(app)
     return app
 

@@ -227,3 +227,45 @@ def send_command(
     )
     session.commit()
     return CommandPublic(**command.model_dump(exclude={"schema_version"}))
+
+
+def self_test_visit(
+    session: Session,
+    publisher: MessageSource | None,
+    *,
+    visit_id: int,
+    seconds: float,
+    timeout_s: float,
+    actor: Actor,
+    now: datetime | None = None,
+) -> list[CommandPublic]:
+    """Start a self-test on every exhibit of the visit (trip readiness's one button).
+
+    Each exhibit's command is recorded as soon as the broker acknowledged it; if the
+    broker stops answering half-way, the error names the exhibits already told, and
+    repeating the request is safe (each exhibit just runs a newer self-test).
+    """
+    visit = get_visit(session, visit_id=visit_id)
+    _require(publisher)
+    sent: list[CommandPublic] = []
+    for exhibit_id in visit.exhibit_ids:
+        try:
+            sent.append(
+                send_command(
+                    session,
+                    publisher,
+                    exhibit_id=exhibit_id,
+                    action="self_test",
+                    seconds=seconds,
+                    timeout_s=timeout_s,
+                    actor=actor,
+                    now=now,
+                )
+            )
+        except BrokerUnavailable as exc:
+            session.rollback()
+            told = ", ".join(command.exhibit_id for command in sent) or "none"
+            raise BrokerUnavailable(
+                f"{exc} (visit {visit.id}: self-tests started so far: {told}; repeat the request)"
+            ) from None
+    return sent

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, Select, select
 
 from broker.messages import Command, SelfTestResult
 from fleet_api.models.commands import CommandPublic, SelfTestPublic
@@ -56,47 +56,66 @@ def recent_commands(
 ) -> list[CommandPublic]:
     """The exhibit's latest commands, newest first, each with its self-test result if any."""
     commands = exhibit_commands.c
-    results = self_test_results.c
     rows = connection.execute(
-        select(
-            commands.command_id,
-            commands.exhibit_id,
-            commands.action,
-            commands.seconds,
-            commands.issued_at,
-            results.at,
-            results.received_at,
-            results.seen,
-            results.passed,
-        )
-        .outerjoin(
-            self_test_results,
-            (results.exhibit_id == commands.exhibit_id)
-            & (results.command_id == commands.command_id),
-        )
+        _with_results()
         .where(commands.exhibit_id == exhibit_id)
         .order_by(commands.issued_at.desc(), commands.command_id)
         .limit(limit)
     )
-    return [
-        CommandPublic(
+    return [_command(row) for row in rows]
+
+
+def latest_self_test_commands(
+    connection: Connection, exhibit_ids: Sequence[str]
+) -> dict[str, CommandPublic]:
+    """The newest self-test command sent to each of ``exhibit_ids``, with its result if any."""
+    if not exhibit_ids:
+        return {}
+    commands = exhibit_commands.c
+    rows = connection.execute(
+        _with_results()
+        .where(commands.exhibit_id.in_(sorted(set(exhibit_ids))), commands.action == "self_test")
+        .order_by(commands.exhibit_id, commands.issued_at, commands.command_id)
+    )
+    return {row.exhibit_id: _command(row) for row in rows}  # the newest of each wins
+
+
+def _with_results() -> Select[tuple[object, ...]]:
+    commands = exhibit_commands.c
+    results = self_test_results.c
+    return select(
+        commands.command_id,
+        commands.exhibit_id,
+        commands.action,
+        commands.seconds,
+        commands.issued_at,
+        results.at,
+        results.received_at,
+        results.seen,
+        results.passed,
+    ).outerjoin(
+        self_test_results,
+        (results.exhibit_id == commands.exhibit_id) & (results.command_id == commands.command_id),
+    )
+
+
+def _command(row: Row[tuple[object, ...]]) -> CommandPublic:
+    return CommandPublic(
+        command_id=row.command_id,
+        exhibit_id=row.exhibit_id,
+        action=row.action,
+        seconds=row.seconds,
+        issued_at=row.issued_at,
+        result=None
+        if row.passed is None
+        else SelfTestPublic(
             command_id=row.command_id,
-            exhibit_id=row.exhibit_id,
-            action=row.action,
-            seconds=row.seconds,
-            issued_at=row.issued_at,
-            result=None
-            if row.passed is None
-            else SelfTestPublic(
-                command_id=row.command_id,
-                at=row.at,
-                received_at=row.received_at,
-                seen=row.seen,
-                passed=row.passed,
-            ),
-        )
-        for row in rows
-    ]
+            at=row.at,
+            received_at=row.received_at,
+            seen=row.seen,
+            passed=row.passed,
+        ),
+    )
 
 
 def latest_self_tests(

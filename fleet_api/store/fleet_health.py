@@ -23,6 +23,7 @@ from fleet_api.models.health import (
     HeartbeatPublic,
 )
 from fleet_api.models.usage import SeqGap
+from fleet_api.models.visits import VisitStatus
 from fleet_api.store.commands import latest_self_tests, recent_commands
 from fleet_api.store.heartbeats import HEALTH_FIELDS, heartbeat_history_of
 from fleet_api.store.seq_ranges import load_ranges
@@ -138,6 +139,8 @@ def _health(
                 visit_exhibits.c.exhibit_id.in_(ids),
                 visits.c.starts_at <= now,
                 visits.c.ends_at > now,
+                # A cancelled trip takes no exhibit anywhere: its window raises no alert.
+                visits.c.status != VisitStatus.CANCELLED.value,
             )
         ).all()
     )

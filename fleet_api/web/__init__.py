@@ -14,6 +14,7 @@ from fleet_api.web import (
     dashboard,
     docs,
     exhibits,
+    readiness,
     reports,
     schools,
     visit_forms,
@@ -30,4 +31,5 @@ def install(app: FastAPI) -> None:
     # visit_forms before visits: /visits/new must not be read as /visits/{visit_id}.
     for module in (account, dashboard, visit_forms, visits, schools, exhibits, reports):
         app.include_router(module.router)
+    app.include_router(readiness.router)
     app.include_router(account.fallback)  # last: whatever no page route matched

@@ -257,6 +257,8 @@ async def test_the_openapi_document_describes_every_route(client: httpx.AsyncCli
         "/tokens/{token_id}",
         "/visits/{visit_id}/checkout",
         "/visits/{visit_id}/checkin",
+        "/visits/{visit_id}/readiness",
+        "/visits/{visit_id}/self-test",
         "/exhibits/{exhibit_id}/commands",
         "/exhibits/{exhibit_id}/health",
         "/fleet/health",

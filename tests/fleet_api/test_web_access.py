@@ -28,6 +28,7 @@ PAGES = [
     "/ui/visits?month=2026-05",
     "/ui/visits/calendar?month=2026-05",
     "/ui/visits/{visit}",
+    "/ui/visits/{visit}/readiness",
     "/ui/schools",
     "/ui/regions",
     "/ui/exhibits",
