@@ -6,7 +6,8 @@ Three kinds of account:
   under its own id, and subscribes to and reads only the channels the fleet sends to
   it, under its own id. Its role names every topic literally: no wildcard, no ``$share``;
 - a **service** (the fleet ingest, the API) reads every channel of every exhibit,
-  publishes only the channels the fleet sends, and may join exactly one shared
+  publishes only the channels the fleet sends (configuration, commands, custody
+  acknowledgements and resend requests), and may join exactly one shared
   subscription group, the deployment's random one (nobody can guess it, so nobody can
   join it by name even where an ACL slips);
 - the **admin** account of ``fleet-api broker`` sends dynamic-security commands on
@@ -81,7 +82,7 @@ def publisher(channel: Channel) -> Role:
     match channel:
         case Channel.COUNTS | Channel.STATUS | Channel.HEARTBEAT | Channel.SELFTEST:
             return Role.EXHIBIT
-        case Channel.ASSIGNMENT | Channel.COMMAND:
+        case Channel.ASSIGNMENT | Channel.COMMAND | Channel.CUSTODY | Channel.RESEND:
             return Role.SERVICE
         case _:
             assert_never(channel)

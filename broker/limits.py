@@ -20,3 +20,5 @@ MAX_SPAN_S = 86_400
 """Longest count bucket (``seconds``) and session (``dwell_s``): a day."""
 MAX_AMOUNT = 1_000_000
 """Most interactions in one count record (``count``) or session (``interactions``)."""
+MAX_CUSTODY_RANGES = 100
+"""Most stored runs above ``stored_below`` one custody acknowledgement lists."""

@@ -7,7 +7,10 @@ that boot, the wall time as the Pi saw it, whether that wall clock was synced, a
 the visit the exhibit was assigned to at the time (if any).
 
 Records carry a persistent, gap-free 64-bit ``seq`` per exhibit. Ingestion is
-idempotent on (exhibit_id, seq): a redelivered record changes nothing.
+idempotent on (exhibit_id, seq): a redelivered record changes nothing. After each commit
+the fleet tells the exhibit which seqs it has stored (``Custody``); only then does the
+exhibit stop sending a record, and it keeps it for a while in case the fleet asks for
+it again (``Resend``, after a restore from backup).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from broker.errors import MessageError
 from broker.limits import (
@@ -24,6 +27,7 @@ from broker.limits import (
     BOOT_ID_PATTERN,
     INPUT_NAME_PATTERN,
     MAX_AMOUNT,
+    MAX_CUSTODY_RANGES,
     MAX_PAYLOAD_BYTES,
     MAX_RECORDS_PER_BATCH,
     MAX_SPAN_S,
@@ -38,6 +42,7 @@ Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 VisitId = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 BootId = Annotated[str, Field(min_length=1, max_length=BOOT_ID_MAX_LENGTH, pattern=BOOT_ID_PATTERN)]
 ShortText = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f]*$")]
+CommandId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def utc_now() -> datetime:
@@ -131,6 +136,14 @@ class Heartbeat(Message):
     disk_free_bytes: int | None = Field(default=None, ge=0)
     mem_available_bytes: int | None = Field(default=None, ge=0)
     wifi_signal_dbm: float | None = None
+    retained_from_seq: Seq | None = Field(
+        default=None,
+        description="the oldest record the exhibit still holds, confirmed or not: a resend "
+        "can start there; absent when it holds none",
+    )
+    retained_records: int | None = Field(
+        default=None, ge=0, description="records the fleet confirmed that the exhibit keeps"
+    )
 
 
 class Assignment(Message):
@@ -164,7 +177,51 @@ class SelfTestResult(Message):
     passed: bool
 
 
-AnyMessage = CountBatch | Status | Heartbeat | Assignment | Command | SelfTestResult
+class Custody(Message):
+    """What the fleet has stored of one exhibit's records; sent after each commit, QoS 1.
+
+    Every seq below ``stored_below`` is stored, and so is every seq of ``ranges``
+    (``[first, last]``, sorted, above ``stored_below``, apart from each other). A custody
+    message is true when it is sent and stays true, so an exhibit takes the union of all
+    it receives, in whatever order; a fleet restored from backup asks with ``Resend``
+    for what it lost, never by sending less here.
+    """
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    stored_below: Seq = Field(description="every seq below this one is stored")
+    ranges: list[tuple[Seq, Seq]] = Field(default_factory=list, max_length=MAX_CUSTODY_RANGES)
+    at: AwareDatetime = Field(description="when the fleet committed, by the fleet's clock")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Custody:
+        floor = self.stored_below
+        for first, last in self.ranges:
+            if not floor < first <= last:
+                raise ValueError(
+                    f"ranges: [{first}, {last}] must be ordered and lie above "
+                    f"stored_below ({self.stored_below}) and the range before it"
+                )
+            floor = last + 1
+        return self
+
+
+class Resend(Message):
+    """Retained: send every record held from ``from_seq`` on again, once per ``command_id``.
+
+    The fleet lacks them: it was restored from a backup, or a technician asked.
+    """
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    command_id: CommandId
+    from_seq: Seq
+    issued_at: AwareDatetime
+
+
+AnyMessage = (
+    CountBatch | Status | Heartbeat | Assignment | Command | SelfTestResult | Custody | Resend
+)
 ModelType = (
     type[CountBatch]
     | type[Status]
@@ -172,6 +229,8 @@ ModelType = (
     | type[Assignment]
     | type[Command]
     | type[SelfTestResult]
+    | type[Custody]
+    | type[Resend]
 )
 
 MODELS: dict[Channel, ModelType] = {
@@ -181,6 +240,8 @@ MODELS: dict[Channel, ModelType] = {
     Channel.ASSIGNMENT: Assignment,
     Channel.COMMAND: Command,
     Channel.SELFTEST: SelfTestResult,
+    Channel.CUSTODY: Custody,
+    Channel.RESEND: Resend,
 }
 
 

@@ -8,6 +8,8 @@ Layout (``{id}`` is an exhibit id):
     fleet/v1/exhibits/{id}/assignment  fleet -> agent  QoS 1   Assignment, retained
     fleet/v1/exhibits/{id}/command     fleet -> agent  QoS 1   Command, retained (run once per id)
     fleet/v1/exhibits/{id}/selftest    agent -> fleet  QoS 1   SelfTestResult, retained
+    fleet/v1/exhibits/{id}/custody     fleet -> agent  QoS 1   Custody (what the fleet has stored)
+    fleet/v1/exhibits/{id}/resend      fleet -> agent  QoS 1   Resend, retained (run once per id)
 
 The exhibit id in the topic is the one the broker's ACL authenticates, so ingestion
 rejects a payload whose ``exhibit_id`` disagrees with its topic.
@@ -35,6 +37,8 @@ class Channel(StrEnum):
     ASSIGNMENT = "assignment"
     COMMAND = "command"
     SELFTEST = "selftest"
+    CUSTODY = "custody"
+    RESEND = "resend"
 
 
 @dataclass(frozen=True, slots=True)

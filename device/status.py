@@ -42,8 +42,11 @@ def heartbeat_message(
     clock_synced: bool,
     outbox_depth: int,
     health: Health,
+    retained_from_seq: int | None = None,
+    retained_records: int | None = None,
 ) -> Publication:
-    """A heartbeat (QoS 0): uptime, clock state, outbox depth and what health is readable."""
+    """A heartbeat (QoS 0): uptime, clock state, outbox depth, the window of records still
+    held for a resend (``device.retention``) and what health is readable."""
     payload = heartbeat_payload(
         exhibit_id=settings.exhibit_id,
         at=clock.wall(),
@@ -57,6 +60,8 @@ def heartbeat_message(
         disk_free_bytes=health.disk_free_bytes,
         mem_available_bytes=health.mem_available_bytes,
         wifi_signal_dbm=health.wifi_signal_dbm,
+        retained_from_seq=retained_from_seq,
+        retained_records=retained_records,
     )
     topic = exhibit_topic(settings.exhibit_id, Channel.HEARTBEAT)
     return Publication(topic, payload, qos=0)

@@ -2,7 +2,7 @@
 
 The contract's pydantic models are the fleet's; in the agent, importing them cost about
 9 MB of RSS (pydantic-core and the compiled validators; measured on x86-64), against the
-agent's 40 MB target. So the agent writes what those models write, and reads the two
+agent's 40 MB target. So the agent writes what those models write, and reads the
 messages it receives, with the standard library:
 
 - ``count_record()`` / ``session_record()`` (through ``record_json()``), ``status_payload()``,
@@ -11,8 +11,9 @@ messages it receives, with the standard library:
   UTC as ``Z``, absent optional values left out. A value the contract would refuse (out of
   its bounds, not matching its pattern, NaN, a naive time) raises ``MessageError``
   (reason ``invalid``) instead of being sent.
-- ``decode_inbound()`` reads an ``Assignment`` or a ``Command`` with the contract's checks
-  and its reason codes (``oversized``, ``malformed``, ``schema_version``, ``invalid``).
+- ``decode_inbound()`` reads an ``Assignment``, a ``Command``, a ``Custody`` or a ``Resend``
+  (the last two in ``device/wire_custody.py``) with the contract's checks and its reason
+  codes (``oversized``, ``malformed``, ``schema_version``, ``invalid``).
 
 ``tests/device/test_wire.py`` holds this module to the contract: every payload written
 here validates with the pydantic models and equals their own encoding, and decoding
@@ -37,6 +38,7 @@ from broker.limits import (
     SEQ_MAX,
 )
 from broker.topics import Channel
+from device.wire_custody import Custody, Resend, read_custody, read_resend
 from device.wire_values import (
     bool_value,
     boot_id_value,
@@ -47,6 +49,7 @@ from device.wire_values import (
     input_name_value,
     int_value,
     invalid,
+    require_fields,
     text_value,
     time_value,
 )
@@ -187,6 +190,8 @@ def heartbeat_payload(
     disk_free_bytes: int | None = None,
     mem_available_bytes: int | None = None,
     wifi_signal_dbm: float | None = None,
+    retained_from_seq: int | None = None,
+    retained_records: int | None = None,
 ) -> bytes:
     """A ``Heartbeat`` as its payload; values the Pi cannot measure stay absent."""
 
@@ -210,6 +215,10 @@ def heartbeat_payload(
                 mem_available_bytes, int_value, "mem_available_bytes", ge=0
             ),
             "wifi_signal_dbm": optional(wifi_signal_dbm, float_value, "wifi_signal_dbm"),
+            "retained_from_seq": optional(
+                retained_from_seq, int_value, "retained_from_seq", ge=1, le=SEQ_MAX
+            ),
+            "retained_records": optional(retained_records, int_value, "retained_records", ge=0),
         }
     ).encode()
 
@@ -290,18 +299,9 @@ def _object(payload: str | bytes) -> dict[str, Any]:
     return raw
 
 
-def _fields(raw: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...]) -> None:
-    known = {"schema_version", *required, *optional}
-    extra = [key for key in raw if key not in known]
-    if extra:
-        raise invalid(extra[0], "extra inputs are not permitted")
-    missing = [key for key in required if key not in raw]
-    if missing:
-        raise invalid(missing[0], "field required")
-
-
-def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command:
-    """Parse an assignment or command payload; MessageError with the contract's reasons."""
+def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command | Custody | Resend:
+    """Parse an assignment, command, custody or resend payload; MessageError with the
+    contract's reasons."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise MessageError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
     raw = _object(payload)
@@ -311,14 +311,14 @@ def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command:
             "schema_version", f"schema_version {version!r} is not supported (expected 1)"
         )
     if channel is Channel.ASSIGNMENT:
-        _fields(raw, ("exhibit_id", "issued_at"), ("visit_id",))
+        require_fields(raw, ("exhibit_id", "issued_at"), ("visit_id",))
         return Assignment(
             exhibit_id=exhibit_id_value(raw["exhibit_id"]),
             visit_id=_visit_id(raw.get("visit_id")),
             issued_at=time_value("issued_at", raw["issued_at"]),
         )
     if channel is Channel.COMMAND:
-        _fields(raw, ("exhibit_id", "command_id", "action", "seconds", "issued_at"), ())
+        require_fields(raw, ("exhibit_id", "command_id", "action", "seconds", "issued_at"), ())
         action = raw["action"]
         if action not in _ACTIONS:
             raise invalid("action", f"{action!r} is not one of {', '.join(_ACTIONS)}")
@@ -331,4 +331,8 @@ def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command:
             seconds=float_value("seconds", raw["seconds"], gt=0, le=600),
             issued_at=time_value("issued_at", raw["issued_at"]),
         )
+    if channel is Channel.CUSTODY:
+        return read_custody(raw)
+    if channel is Channel.RESEND:
+        return read_resend(raw)
     raise MessageError("invalid", f"the agent does not read the {channel.value} channel")

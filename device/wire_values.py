@@ -123,3 +123,16 @@ def compact_json(fields: Mapping[str, Any]) -> str:
     """Compact JSON of ``fields`` in their order, None values left out."""
     present = {key: value for key, value in fields.items() if value is not None}
     return json.dumps(present, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def require_fields(
+    raw: Mapping[str, Any], required: tuple[str, ...], optional: tuple[str, ...]
+) -> None:
+    """Refuse unknown fields and missing required ones, as the contract's models do."""
+    known = {"schema_version", *required, *optional}
+    extra = [key for key in raw if key not in known]
+    if extra:
+        raise invalid(extra[0], "extra inputs are not permitted")
+    missing = [key for key in required if key not in raw]
+    if missing:
+        raise invalid(missing[0], "field required")

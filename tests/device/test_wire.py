@@ -151,11 +151,13 @@ def test_status_and_heartbeat_are_the_contracts_own_json(make_settings: Settings
             wifi_signal_dbm=-67,
         ),
     ):
-        beat = heartbeat_message(
-            settings, clock=clock, clock_synced=True, outbox_depth=12, health=health
-        )
-        parsed_beat = messages.Heartbeat.model_validate_json(beat.payload)
-        assert beat.payload == parsed_beat.to_payload()
+        for window in ({}, {"retained_from_seq": 1, "retained_records": 0}):
+            beat = heartbeat_message(
+                settings, clock=clock, clock_synced=True, outbox_depth=12, health=health, **window
+            )
+            parsed_beat = messages.Heartbeat.model_validate_json(beat.payload)
+            assert beat.payload == parsed_beat.to_payload()
+            assert parsed_beat.retained_from_seq == window.get("retained_from_seq")
 
 
 def test_self_test_results_round_trip_through_the_contract() -> None:
@@ -196,6 +198,38 @@ FLEET_PAYLOADS: list[tuple[Channel, bytes]] = [
             action="self_test",
             seconds=0.5,
             issued_at=datetime(2026, 3, 2, 11, 30, tzinfo=RIGA),
+        ).to_payload(),
+    ),
+    (
+        Channel.CUSTODY,
+        messages.Custody(exhibit_id="exhibit-001", stored_below=1, at=T0).to_payload(),
+    ),
+    (
+        Channel.CUSTODY,
+        messages.Custody(
+            exhibit_id="e1",
+            stored_below=501,
+            ranges=[(503, 600), (602, 602), (limits.SEQ_MAX - 1, limits.SEQ_MAX)],
+            at=datetime(2026, 3, 2, 11, 30, tzinfo=RIGA),
+        ).to_payload(),
+    ),
+    (
+        Channel.CUSTODY,
+        messages.Custody(
+            exhibit_id="e1",
+            stored_below=2,
+            ranges=[(n, n) for n in range(3, 3 + 2 * limits.MAX_CUSTODY_RANGES, 2)],
+            at=T0,
+        ).to_payload(),
+    ),
+    (
+        Channel.CUSTODY,
+        b'{"schema_version":1,"exhibit_id":"e1","stored_below":3.0,"at":"2026-03-02T09:30:00Z"}',
+    ),
+    (
+        Channel.RESEND,
+        messages.Resend(
+            exhibit_id="exhibit-001", command_id="restore-7_e1", from_seq=4200, issued_at=T0
         ).to_payload(),
     ),
 ]
@@ -242,18 +276,87 @@ BAD_PAYLOADS: list[tuple[Channel, bytes]] = [
 ]
 
 
-@pytest.mark.parametrize(("channel", "payload"), FLEET_PAYLOADS + BAD_PAYLOADS)
+def _custody(**change: Any) -> bytes:
+    fields: dict[str, Any] = {
+        "schema_version": 1,
+        "exhibit_id": "e1",
+        "stored_below": 10,
+        "ranges": [[12, 20], [30, 31]],
+        "at": "2026-03-02T09:30:00Z",
+    }
+    fields.update(change)
+    return json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
+
+
+def _resend(**change: Any) -> bytes:
+    fields: dict[str, Any] = {
+        "schema_version": 1,
+        "exhibit_id": "e1",
+        "command_id": "r1",
+        "from_seq": 5,
+        "issued_at": "2026-03-02T09:30:00Z",
+    }
+    fields.update(change)
+    return json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
+
+
+BAD_CUSTODY: list[tuple[Channel, bytes]] = [
+    (Channel.CUSTODY, _custody(stored_below=0)),
+    (Channel.CUSTODY, _custody(stored_below=limits.SEQ_MAX + 1)),
+    (Channel.CUSTODY, _custody(stored_below=1.5)),
+    (Channel.CUSTODY, _custody(stored_below=None)),
+    (Channel.CUSTODY, _custody(at=None)),
+    (Channel.CUSTODY, _custody(at="2026-03-02T09:30:00")),
+    (Channel.CUSTODY, _custody(exhibit_id="E1")),
+    (Channel.CUSTODY, _custody(ranges=[[10, 12]])),  # stored_below itself is missing
+    (Channel.CUSTODY, _custody(ranges=[[12, 11]])),
+    (Channel.CUSTODY, _custody(ranges=[[12, 14], [15, 16]])),  # touching: not maximal
+    (Channel.CUSTODY, _custody(ranges=[[20, 22], [12, 14]])),
+    (Channel.CUSTODY, _custody(ranges=[[12, 14, 16]])),
+    (Channel.CUSTODY, _custody(ranges=[[12]])),
+    (Channel.CUSTODY, _custody(ranges=[12, 14])),
+    (Channel.CUSTODY, _custody(ranges="12-14")),
+    (Channel.CUSTODY, _custody(ranges=[[12, limits.SEQ_MAX + 1]])),
+    (
+        Channel.CUSTODY,
+        _custody(ranges=[[n, n] for n in range(12, 12 + 2 * (limits.MAX_CUSTODY_RANGES + 1), 2)]),
+    ),
+    (Channel.CUSTODY, _custody(extra=True)),
+    (Channel.CUSTODY, _custody(schema_version=2)),
+    (Channel.RESEND, _resend(from_seq=0)),
+    (Channel.RESEND, _resend(from_seq=5.5)),
+    (Channel.RESEND, _resend(command_id="r 1")),
+    (Channel.RESEND, _resend(command_id="r" * 65)),
+    (Channel.RESEND, _resend(issued_at=None)),
+    (Channel.RESEND, _resend(exhibit_id=None)),
+    (Channel.RESEND, _resend(seconds=3)),
+]
+
+
 def _outcome(decode: Any, channel: Channel, payload: bytes) -> tuple[str, dict[str, Any]]:
     """("ok", fields) or (reason code, {})."""
     try:
         message = decode(channel, payload)
     except MessageError as exc:
         return exc.reason, {}
-    names = ("exhibit_id", "visit_id", "command_id", "action", "seconds", "issued_at")
-    return "ok", {name: getattr(message, name) for name in names if hasattr(message, name)}
+    names = (
+        "exhibit_id",
+        "visit_id",
+        "command_id",
+        "action",
+        "seconds",
+        "issued_at",
+        "stored_below",
+        "at",
+        "from_seq",
+    )
+    found = {name: getattr(message, name) for name in names if hasattr(message, name)}
+    if hasattr(message, "ranges"):
+        found["ranges"] = [tuple(pair) for pair in message.ranges]
+    return "ok", found
 
 
-@pytest.mark.parametrize(("channel", "payload"), FLEET_PAYLOADS + BAD_PAYLOADS)
+@pytest.mark.parametrize(("channel", "payload"), FLEET_PAYLOADS + BAD_PAYLOADS + BAD_CUSTODY)
 def test_decoding_agrees_with_the_contract(channel: Channel, payload: bytes) -> None:
     expected = _outcome(messages.decode, channel, payload)
     assert _outcome(wire.decode_inbound, channel, payload) == expected
