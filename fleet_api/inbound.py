@@ -64,6 +64,14 @@ class MessageSource(Protocol):
         """Disconnect; unacknowledged messages stay with the broker for next time."""
         ...
 
+    def send(self, topic: str, payload: bytes) -> None:
+        """Publish QoS 1, not retained, without waiting: a custody acknowledgement.
+
+        Dropped while disconnected (the exhibit sends its records again, and they are
+        confirmed then). Called from the ingestion task; never blocks on the broker.
+        """
+        ...
+
     def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
         """Publish QoS 1 on the same connection and wait for the broker's PUBACK.
 

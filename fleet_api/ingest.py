@@ -7,6 +7,13 @@ one transaction in a worker thread, and acks each message only after the commit.
 a crash at any point leaves a message either unacked (the broker redelivers it and
 the (exhibit_id, seq) key makes the replay change nothing) or stored and acked.
 
+After the commit, and before the acks, each exhibit that sent records in the batch is
+told what the fleet now holds of it (one ``Custody`` message per exhibit per batch, QoS
+1, not waited for: :mod:`fleet_api.store.custody`). Only that makes the exhibit stop
+resending: the broker's PUBACK to it is no custody, since Mosquitto loses what it
+acknowledged since its last snapshot when it is killed. A custody message that is lost
+costs a resend, which this answers again (duplicates change nothing).
+
 If the database is unavailable the batch is retried with backoff and nothing is
 acked meanwhile; the broker stops sending once ``ingest_inflight_max`` are unacked. If
 the database refuses the data itself, the batch is split and only the message it
@@ -27,6 +34,8 @@ from functools import partial
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from broker.messages import Custody, utc_now
+from broker.topics import Channel, exhibit_topic
 from fleet_api.inbound import Inbound, MessageSource, QuarantineReason
 from fleet_api.models.service import IngestStatsPublic
 from fleet_api.store.ingest import BatchOutcome, write_batch, write_rejected
@@ -48,6 +57,7 @@ class IngestStats:
     records_received: int = 0
     records_inserted: int = 0
     acked: int = 0
+    custody_sent: int = 0
     storage_errors: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
 
@@ -72,6 +82,7 @@ class IngestStats:
             records_inserted=self.records_inserted,
             records_duplicate=self.records_received - self.records_inserted,
             acked=self.acked,
+            custody_sent=self.custody_sent,
             storage_errors=self.storage_errors,
             quarantined=reasons,
         )
@@ -91,6 +102,7 @@ class Ingestor:
         stats: IngestStats | None = None,
         writer: Writer = write_batch,
         on_batch: Callable[[float], None] | None = None,
+        custody: bool = True,
     ) -> None:
         self.engine = engine
         self.source = source
@@ -101,6 +113,7 @@ class Ingestor:
         self.stats.enabled = True
         self._writer = writer
         self._on_batch = on_batch
+        self._custody = custody
         self._queue: asyncio.Queue[Inbound | None] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -227,6 +240,17 @@ class Ingestor:
 
     def _done(self, batch: Sequence[Inbound], outcome: BatchOutcome) -> None:
         self.stats.add(outcome)
+        if self._custody and outcome.custody:
+            at = utc_now()
+            for exhibit_id, stored in outcome.custody.items():
+                custody = Custody(
+                    exhibit_id=exhibit_id,
+                    stored_below=stored.below,
+                    ranges=[(r.first, r.last) for r in stored.ranges],
+                    at=at,
+                )
+                self.source.send(exhibit_topic(exhibit_id, Channel.CUSTODY), custody.to_payload())
+            self.stats.custody_sent += len(outcome.custody)
         for message in batch:
             self.source.ack(message)
         self.stats.acked += len(batch)

@@ -126,6 +126,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 stats=stats,
                 on_batch=app.state.metrics.observe_batch,
                 writer=partial(write_batch, history_days=settings.heartbeat_history_days),
+                custody=settings.custody_acks,
             )
         app.state.engine = engine
         app.state.settings = settings

@@ -102,6 +102,10 @@ class IngestCollector(Collector):
                 stats.records_received - stats.records_inserted,
             ),
             "acked": ("Messages acknowledged to the broker after commit", stats.acked),
+            "custody_sent": (
+                "Custody acknowledgements sent to exhibits after commit",
+                stats.custody_sent,
+            ),
             "storage_errors": (
                 "Failed attempts to write a batch (retried; nothing acked meanwhile)",
                 stats.storage_errors,

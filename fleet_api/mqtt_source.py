@@ -27,6 +27,9 @@ from fleet_api.triage import INGESTED_CHANNELS
 
 log = logging.getLogger(__name__)
 
+PUBLISHED_KEPT = 10_000
+"""PUBACK reason codes remembered until publish() reads its own (the oldest go first)."""
+
 
 class MqttSource:
     """Receives what exhibits send, acks only when told to; publishes what the fleet sends."""
@@ -64,6 +67,9 @@ class MqttSource:
         if self._endpoint.tls:
             client.tls_set(**settings.mqtt_tls().tls_set_kwargs())
         client.reconnect_delay_set(settings.mqtt_reconnect_min_s, settings.mqtt_reconnect_max_s)
+        # A custody acknowledgement per exhibit per batch goes out unwaited: let the
+        # broker's answers keep up with them instead of paho's default window of 20.
+        client.max_inflight_messages_set(settings.ingest_inflight_max)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -103,6 +109,11 @@ class MqttSource:
             if message.session != self._session or not self._connected:
                 return
         self._client.ack(message.mid, message.qos)
+
+    def send(self, topic: str, payload: bytes) -> None:
+        """Publish QoS 1 without waiting (custody acknowledgements); dropped if disconnected."""
+        if self._connected:
+            self._client.publish(topic, payload, qos=1)
 
     def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
         """Publish QoS 1 and wait for the PUBACK; BrokerUnavailable if that does not happen."""
@@ -223,8 +234,11 @@ class MqttSource:
         properties: Properties | None,
     ) -> None:
         # paho calls this before it marks the message published, so publish() finds it.
+        # Nobody reads the answers to send(): keep only the latest ones.
         with self._lock:
             self._published[mid] = reason_code
+            if len(self._published) > PUBLISHED_KEPT:
+                del self._published[next(iter(self._published))]
 
     def _where(self) -> str:
         return f"{self._endpoint.host}:{self._endpoint.port}"

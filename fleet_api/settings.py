@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         description="the most unacknowledged messages the broker may send us (MQTT Receive "
         "Maximum), 1-65535",
     )
+    custody_acks: bool = Field(
+        default=True,
+        description="true to tell each exhibit after every commit which of its records are "
+        "stored (exhibits with EXHIBIT_CUSTODY=fleet, the default, keep resending until told); "
+        "false only if every exhibit runs with EXHIBIT_CUSTODY=broker",
+    )
     ingest_stop_timeout_s: float = Field(
         default=10.0,
         gt=0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class HealthPublic(BaseModel):
@@ -27,5 +27,8 @@ class IngestStatsPublic(BaseModel):
     records_inserted: int
     records_duplicate: int
     acked: int
+    custody_sent: int = Field(
+        description="custody acknowledgements sent to exhibits (one per exhibit per batch)"
+    )
     storage_errors: int
     quarantined: dict[str, int]

@@ -28,6 +28,7 @@ from broker.topics import Channel, parse
 from fleet_api.inbound import Inbound, QuarantineReason
 from fleet_api.record_rows import RecordBatch, read_counts, rows_of
 from fleet_api.store.commands import store_self_tests
+from fleet_api.store.custody import Stored, batch_seqs, custody_of
 from fleet_api.store.dialect import insert
 from fleet_api.store.heartbeats import DEFAULT_HISTORY_DAYS, store_heartbeats
 from fleet_api.store.records import Received, store_records
@@ -45,6 +46,8 @@ class BatchOutcome:
     records_received: int = 0
     records_inserted: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
+    custody: dict[str, Stored] = field(default_factory=dict)
+    """What is stored of each exhibit that sent records, once this batch is committed."""
 
     @property
     def records_duplicate(self) -> int:
@@ -128,8 +131,11 @@ def store_triaged(
                     "register it with POST /exhibits (until then its messages are kept here)",
                 )
             )
-    records = store_records(connection, [r for item in stored if (r := _records_of(item))])
+    received = [r for item in stored if (r := _records_of(item))]
+    records = store_records(connection, received)
     outcome.records_received, outcome.records_inserted = records.received, records.inserted
+    sent = batch_seqs(message for message, _at in received if isinstance(message, RecordBatch))
+    outcome.custody = custody_of(connection, sent)
     messages = [item for item in stored if isinstance(item, Accepted)]
     _update_status(connection, messages)
     store_heartbeats(

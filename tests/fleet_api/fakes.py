@@ -18,6 +18,8 @@ class FakeSource:
     def __init__(self, on_ack: Callable[[Inbound], None] | None = None) -> None:
         self.acked: list[Inbound] = []
         self.published: list[tuple[str, bytes, bool]] = []
+        self.sent: list[tuple[str, bytes]] = []
+        """Unwaited publications (custody acknowledgements), with the acks in between."""
         self.refuse: set[str] = set()
         """Topics whose publication fails as if the broker were unreachable."""
         self.connected = False
@@ -38,6 +40,10 @@ class FakeSource:
     def stop(self) -> None:
         self.stopped = True
         self.connected = False
+
+    def send(self, topic: str, payload: bytes) -> None:
+        if self.connected:
+            self.sent.append((topic, payload))
 
     def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
         if not self.connected or topic in self.refuse:
