@@ -5,7 +5,8 @@
     exhibit-agent self-test [--seconds N]
                                       trigger every input within N seconds; prints each
                                       input seen / NOT SEEN, publishes the result
-    exhibit-agent status [--json]     outbox depth, last ack, clock, assignment, self-test
+    exhibit-agent status [--json]     outbox depth, last confirmation, records kept, clock,
+                                      assignment, self-test
 
 Exit codes: 0 fine (self-test: every input seen), 1 failed at run time (self-test: an
 input not seen), 2 bad configuration or usage, 3 identity mismatch (a cloned SD card;

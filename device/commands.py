@@ -11,6 +11,12 @@
   synced: an unsynced clock cannot tell its age.
 
 An empty retained payload (the fleet deleting the retained message) is ignored.
+
+- ``resend`` (its own retained topic, so no other command can take its place): the fleet
+  lacks the records from ``from_seq`` on (restored from a backup, or a technician asked);
+  the confirmed records still held from there are sent again (``device.retention``). Run
+  once per ``command_id``, noted in the same way, whatever its age: a fleet that lost
+  data wants it back however long the exhibit was away.
 """
 
 from __future__ import annotations
@@ -26,15 +32,18 @@ from device.indicator import Indicator
 from device.selftest import SelfTests
 from device.state import AgentState
 from device.wire import Assignment, Command, decode_inbound
+from device.wire_custody import Resend
 
 log = logging.getLogger(__name__)
 
 
 def subscriptions(settings: AgentSettings) -> tuple[str, ...]:
-    """The topics an agent subscribes to (its own assignment and command)."""
+    """The topics an agent subscribes to (its own assignment, command, custody, resend)."""
     return (
         exhibit_topic(settings.exhibit_id, Channel.ASSIGNMENT),
         exhibit_topic(settings.exhibit_id, Channel.COMMAND),
+        exhibit_topic(settings.exhibit_id, Channel.CUSTODY),
+        exhibit_topic(settings.exhibit_id, Channel.RESEND),
     )
 
 
@@ -50,6 +59,7 @@ class CommandHandler:
         indicator: Indicator,
         clock: Clock,
         synced: Callable[[], bool],
+        resend: Callable[[int], None] | None = None,
     ) -> None:
         self.settings = settings
         self._state = state
@@ -57,6 +67,7 @@ class CommandHandler:
         self._indicator = indicator
         self._clock = clock
         self._synced = synced
+        self._resend = resend
 
     def handle(self, topic: str, payload: bytes) -> bool:
         """Act on one message; True if the visit assignment changed."""
@@ -77,6 +88,8 @@ class CommandHandler:
             return self._assign(message)
         if isinstance(message, Command):
             self._command(message)
+        if isinstance(message, Resend):
+            self._resend_from(message)
         return False
 
     def _assign(self, assignment: Assignment) -> bool:
@@ -103,3 +116,12 @@ class CommandHandler:
             self._indicator.identify(command.seconds)
         else:
             self._self_tests.start(command.command_id, command.seconds)
+
+    def _resend_from(self, request: Resend) -> None:
+        if self._resend is None or self._state.ran(request.command_id):
+            return  # the retained request again, after a reconnect
+        now = self._clock.wall()
+        log.info("resend %s: records from seq %d", request.command_id, request.from_seq)
+        with self._state.transaction():  # noted and requeued together, or neither
+            self._state.note_command(request, outcome="run", at=now)
+            self._resend(request.from_seq)

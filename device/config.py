@@ -131,6 +131,14 @@ class AgentSettings:
     outbox_max_records: int = field(default=50_000, metadata=rule(int, ge=100, le=10_000_000))
     inflight_window: int = field(default=100, metadata=rule(int, ge=1, le=1_000))
     batch_max_records: int = field(default=500, metadata=rule(int, ge=1, le=MAX_RECORDS_PER_BATCH))
+    # Custody and retention (device/retention.py): see docs/architecture.md, "Nothing is lost".
+    custody: Literal["fleet", "broker"] = field(
+        default="fleet", metadata=rule(str, choices=("fleet", "broker"))
+    )
+    custody_timeout_s: float = field(default=60.0, metadata=rule(float, gt=0, le=3_600))
+    custody_timeout_max_s: float = field(default=900.0, metadata=rule(float, gt=0, le=86_400))
+    retention_days: float = field(default=60.0, metadata=rule(float, ge=0, le=3_650))
+    retention_max_mb: float = field(default=512.0, metadata=rule(float, ge=1, le=1_000_000))
     heartbeat_seconds: float = field(default=60.0, metadata=rule(float, gt=0, le=86_400))
     keepalive_s: int = field(default=30, metadata=rule(int, ge=5, le=300))
     reconnect_min_s: float = field(default=0.5, metadata=rule(float, gt=0, le=3_600))
@@ -170,6 +178,11 @@ class AgentSettings:
         """Where the SQLite outbox lives."""
         return self.data_dir / OUTBOX_FILE
 
+    @property
+    def retention_max_bytes(self) -> int:
+        """The outbox's disk budget in bytes (``retention_max_mb`` megabytes)."""
+        return int(self.retention_max_mb * 1_000_000)
+
     def count_names(self) -> list[str]:
         """Every name interactions are counted under, in configuration order."""
         return [name for spec in self.inputs for name in spec.count_names()]
@@ -191,10 +204,14 @@ FIELDS = frozenset(spec.name for spec in dataclasses.fields(AgentSettings))
 def _checked(raw: Mapping[str, Any]) -> dict[str, Any]:
     """``raw`` read and checked as settings; ConfigError naming the first problem."""
     values, problems = read_fields(AgentSettings, raw)
-    low, high = values.get("reconnect_min_s"), values.get("reconnect_max_s")
-    if low is not None and high is not None and high < low:
-        message = f"{high} is below reconnect_min_s ({low}); raise it to at least {low}"
-        problems.append(Problem(("reconnect_max_s",), "value", message))
+    for least, most in (
+        ("reconnect_min_s", "reconnect_max_s"),
+        ("custody_timeout_s", "custody_timeout_max_s"),
+    ):
+        low, high = values.get(least), values.get(most)
+        if low is not None and high is not None and high < low:
+            message = f"{high} is below {least} ({low}); raise it to at least {low}"
+            problems.append(Problem((most,), "value", message))
     raise_first(problems, FIELDS)
     for check in (_pins_problem, _credentials_problem, _tls_problem):
         problem = check(values)

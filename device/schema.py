@@ -6,7 +6,10 @@ table              what                                          written by
 ``open_buckets``   running counts per (input, boot, bucket,      ``device.outbox``
                    visit)
 ``records``        sealed records (counts and sessions, one seq  ``device.outbox``,
-                   stream) as the exact JSON that is sent        ``compaction``, ``rebasing``
+                   stream) as the exact JSON that is sent, until ``compaction``, ``rebasing``,
+                   the fleet confirms it stored them             ``retention``
+``retained``       records the fleet confirmed, with when (the   ``device.retention``
+                   fleet's clock), kept for a resend
 ``open_session``   the engagement session in progress            ``device.sessions``
 ``commands``       command ids already run                       ``device.state``
 ``meta``           ``next_seq``, ``published_upto``, the owning  ``device.outbox``,
@@ -14,12 +17,14 @@ table              what                                          written by
 =================  ============================================  ==========================
 
 Version 1 (the first agent) had ``meta``, ``open_buckets`` and ``records``; opening it
-creates the rest (``CREATE TABLE IF NOT EXISTS``) and freezes what it holds.
+creates the rest (``CREATE TABLE IF NOT EXISTS``) and freezes what it holds. Version 2 had
+no ``retained``: its ``records`` are all unconfirmed, so they are sent again and the fleet
+confirms them (it stores each seq once).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -43,6 +48,13 @@ CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS retained (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    confirmed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retained_confirmed_at ON retained (confirmed_at);
 CREATE TABLE IF NOT EXISTS open_session (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     boot_id TEXT NOT NULL,

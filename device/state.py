@@ -11,10 +11,13 @@ Written by the worker only, inside the outbox's transactions.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from device.outbox import Outbox
 from device.wire import Assignment, Command, SelfTestResult
+from device.wire_custody import Resend
 
 KEEP_COMMANDS = 200
 """Command ids remembered; older ones cannot come back (retained is the latest only)."""
@@ -53,13 +56,18 @@ class AgentState:
         ).fetchone()
         return row is not None
 
-    def note_command(self, command: Command, *, outcome: str, at: datetime) -> None:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One durable transaction of the outbox (to note a command with its effect)."""
+        return self._outbox.transaction()
+
+    def note_command(self, command: Command | Resend, *, outcome: str, at: datetime) -> None:
         """Remember that ``command`` was handled, before acting on it (at most once)."""
+        action = command.action if isinstance(command, Command) else "resend"
         with self._outbox.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO commands (command_id, action, outcome, at) "
                 "VALUES (?, ?, ?, ?)",
-                (command.command_id, command.action, outcome, at.isoformat()),
+                (command.command_id, action, outcome, at.isoformat()),
             )
             db.execute(
                 "DELETE FROM commands WHERE command_id NOT IN "

@@ -24,8 +24,20 @@ def _identity_state(settings: AgentSettings) -> str:
         return f"MISMATCH: {exc}"
 
 
+def _retained(outbox: Outbox) -> tuple[int, int | None]:
+    """Confirmed records kept for a resend, and the oldest seq held at all (an outbox
+    written by an agent older than custody has no ``retained`` table yet)."""
+    db = outbox.db
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'retained'").fetchone() is None:
+        return 0, outbox.oldest_seq()
+    count, oldest = db.execute("SELECT COUNT(*), MIN(seq) FROM retained").fetchone()
+    pending = outbox.oldest_seq()
+    held = [seq for seq in (oldest, pending) if seq is not None]
+    return int(count), min(held) if held else None
+
+
 def status_report(settings: AgentSettings) -> dict[str, Any]:
-    """Outbox depth, last ack, clock state, assignment, last self-test, identity."""
+    """Outbox depth, confirmations, retention, clock state, assignment, self-test, identity."""
     clock = SystemClock()
     path = settings.outbox_path
     report: dict[str, Any] = {
@@ -44,6 +56,8 @@ def status_report(settings: AgentSettings) -> dict[str, Any]:
             open_buckets=0,
             last_seq=0,
             last_ack_at=None,
+            retained=0,
+            retained_from_seq=None,
             visit_id=None,
             self_test=None,
         )
@@ -52,6 +66,7 @@ def status_report(settings: AgentSettings) -> dict[str, Any]:
     try:
         oldest = outbox.oldest()
         last_test = outbox.meta("selftest_last")
+        retained, held_from = _retained(outbox)
         report.update(
             pending=outbox.depth(),
             oldest_seq=oldest.seq if oldest else None,
@@ -59,6 +74,8 @@ def status_report(settings: AgentSettings) -> dict[str, Any]:
             open_buckets=outbox.open_buckets(),
             last_seq=outbox.last_seq(),
             last_ack_at=outbox.meta("last_ack_at"),
+            retained=retained,
+            retained_from_seq=held_from,
             visit_id=outbox.meta("visit_id"),
             self_test=None if last_test is None else _summary(str(last_test)),
         )

@@ -4,15 +4,17 @@ Everything reaches it through one queue (``device.events``): interactions from t
 inputs, link events from the link's threads, requests from callers. Each turn it:
 
 1. handles what it drained, in order: interactions are counted (and extend the session)
-   in one durable transaction, unless a self-test window takes them; PUBACKs delete
-   their records; the fleet's assignment and commands are acted on;
+   in one durable transaction, unless a self-test window takes them; the fleet's custody
+   messages move what it stored out of the pending records (``device.retention``); the
+   fleet's assignment, commands and resend requests are acted on;
 2. re-bases this boot's unpublished times once the clock is seen synced;
 3. seals the buckets whose time is up and the session that has gone idle;
 4. closes a self-test window that has run out;
-5. compacts the outbox if it is over its cap;
+5. compacts the outbox if it is over its cap, and drops confirmed records past their
+   retention (every ``PRUNE_INTERVAL_S``);
 6. publishes (``device.sender``), plus a pending self-test result and the heartbeat.
 
-When the connection drops, everything still in the outbox is sent again after
+When the connection drops, everything the fleet has not confirmed is sent again after
 reconnecting: duplicates are harmless (the fleet deduplicates on seq), loss is not.
 """
 
@@ -46,6 +48,7 @@ from device.indicator import Indicator
 from device.link import Link, Publication
 from device.outbox import Outbox
 from device.rebasing import rebase_boot
+from device.retention import Retention, Span, merge_spans, spans_of, stated_custody
 from device.selftest import SelfTests
 from device.sender import Sender
 from device.sessions import Sessions
@@ -60,6 +63,8 @@ MAX_DRAIN = 10_000
 """Queue items handled in one turn at most."""
 SYNC_POLL_S = 0.5
 """How often (real seconds) the worker asks whether the clock is synced."""
+PRUNE_INTERVAL_S = 60.0
+"""How often (real seconds) confirmed records past their retention are dropped."""
 
 CommitHook = Callable[[Sequence[Interaction]], None]
 
@@ -88,6 +93,11 @@ class Worker:
         self.state = AgentState(outbox)
         self._sessions = Sessions(outbox, idle_s=settings.session_idle_s)
         self._sender = Sender(settings, outbox=outbox, link=link, clock=clock)
+        self.retention = Retention(
+            outbox, days=settings.retention_days, max_bytes=settings.retention_max_bytes
+        )
+        self._custody_topic = exhibit_topic(settings.exhibit_id, Channel.CUSTODY)
+        self._next_prune = 0.0
         self.self_tests = SelfTests(settings, clock, keep=self.state.keep_self_test)
         self._commands = CommandHandler(
             settings,
@@ -96,6 +106,7 @@ class Worker:
             indicator=indicator,
             clock=clock,
             synced=lambda: self.synced,
+            resend=self._resend,
         )
         self._health = HealthProbe(settings.data_dir)
         self._selftest_topic = exhibit_topic(settings.exhibit_id, Channel.SELFTEST)
@@ -141,6 +152,7 @@ class Worker:
             self.self_test_pending = True
             self._selftest_sending = False  # a newer result replaces one in flight
         self._compact()
+        self._prune()
         self._sender.pump()
         self._send_self_test()
         self._heartbeat()
@@ -171,6 +183,7 @@ class Worker:
     def _handle(self, items: list[object]) -> StopRequest | None:
         counts: list[Interaction] = []
         acked: list[int] = []
+        custody: list[bytes] = []
         for item in items:
             if isinstance(item, Interaction):
                 if self.self_tests.active is None:
@@ -179,6 +192,8 @@ class Worker:
                     self.self_tests.observe([item])
             elif isinstance(item, Acked):
                 acked.extend(self._acked(item))
+            elif isinstance(item, Inbound) and item.topic == self._custody_topic:
+                custody.append(item.payload)
             elif isinstance(item, LinkUp):
                 self._sender.up(item.session)
                 self._selftest_sending = False
@@ -193,13 +208,13 @@ class Worker:
                 self._indicator.show_error(f"broker refused the connection: {item.reason}")
             elif isinstance(item, StopRequest):
                 if not item.abrupt:  # a power cut loses what was not committed yet
-                    self._commit(counts, acked)
+                    self._commit(counts, acked, custody)
                 return item  # open buckets stay open, to go on after a restart
             else:
-                self._commit(counts, acked)
-                counts, acked = [], []
+                self._commit(counts, acked, custody)
+                counts, acked, custody = [], [], []
                 self._request(item)
-        self._commit(counts, acked)
+        self._commit(counts, acked, custody)
         return None
 
     def _request(self, item: object) -> None:
@@ -224,7 +239,7 @@ class Worker:
             self._indicator.clear_error()
         return seqs
 
-    def _commit(self, counts: list[Interaction], acked: list[int]) -> None:
+    def _commit(self, counts: list[Interaction], acked: list[int], custody: list[bytes]) -> None:
         if counts:
             visit_id = self.state.visit_id
             with self._outbox.transaction():
@@ -238,8 +253,40 @@ class Worker:
             self._sealed(sealed)
             if self._on_commit is not None:
                 self._on_commit(counts)
-        if acked:
-            self.depth -= self._outbox.delete(acked, acked_at=self._clock.wall())
+        spans, at = self._confirmations(acked, custody)
+        if spans:
+            moved = self.retention.confirm(spans, at=at)
+            self.depth -= len(moved)
+            self._sender.confirmed(moved)
+
+    def _confirmations(self, acked: list[int], custody: list[bytes]) -> tuple[list[Span], float]:
+        """What the broker (``EXHIBIT_CUSTODY=broker``) or the fleet confirmed, and when."""
+        upto = self._outbox.published_upto()
+        spans, at = stated_custody(custody, exhibit_id=self.settings.exhibit_id, upto=upto)
+        return merge_spans([*spans, *spans_of(acked)]), at or self._clock.wall().timestamp()
+
+    def _resend(self, from_seq: int) -> None:
+        """The fleet lacks the records from ``from_seq`` on: send them again."""
+        moved = self.retention.requeue(from_seq)
+        self.depth += moved
+        self._sender.rewind()
+        held = self.retention.oldest()
+        if held is None or held > from_seq:
+            log.warning(
+                "the fleet asked for the records from seq %d; this exhibit holds none %s",
+                from_seq,
+                "at all" if held is None else f"below {held} any more (past their retention)",
+            )
+        log.info("sending %d confirmed record(s) from seq %d again", moved, from_seq)
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_INTERVAL_S
+        dropped = self.retention.prune()
+        if dropped:
+            log.info("dropped %d confirmed record(s) past their retention", dropped)
 
     def _sealed(self, seqs: list[int]) -> None:
         self.depth += len(seqs)
@@ -264,6 +311,8 @@ class Worker:
     def _compact(self) -> None:
         if self.depth <= self.settings.outbox_max_records:
             return
+        if self._outbox.last_seq() <= self._outbox.published_upto():
+            return  # nothing unpublished to merge (a resend refills the outbox, say)
         if compact(self._outbox, max_records=self.settings.outbox_max_records) is None:
             return
         self.depth = self._outbox.depth()
@@ -297,6 +346,8 @@ class Worker:
             clock_synced=self.synced,
             outbox_depth=self.depth,
             health=self._health.sample(),
+            retained_from_seq=self.retention.oldest(),
+            retained_records=self.retention.held,
         )
         self._sender.publish_untracked(message)
 

@@ -1,4 +1,10 @@
-"""A recording Link for unit tests: no sockets, the test decides when the broker answers."""
+"""A recording Link for unit tests: no sockets, the test decides when the broker answers.
+
+It plays the fleet too (``fleet=True``, the default): a count batch the broker accepts is
+then confirmed stored with a ``Custody`` message, as the fleet's ingestion does after its
+commit. ``ack(sent, confirm=False)`` is a PUBACK that the fleet never follows (a broker
+crash, a dead ingest worker); ``confirm(sent)`` is the custody message alone.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from broker.messages import CountBatch, CountRecord, Heartbeat, SessionRecord, Status
+from broker.limits import MAX_CUSTODY_RANGES
+from broker.messages import CountBatch, CountRecord, Custody, Heartbeat, SessionRecord, Status
+from broker.topics import Channel, exhibit_topic
 from device.link import LinkEvents, Publication
 
 
@@ -23,8 +32,10 @@ class Sent:
 class FakeLink:
     """Implements device.link.Link; ``connect()``/``drop()``/``ack()`` play the broker."""
 
-    def __init__(self, *, auto_ack: bool = False) -> None:
+    def __init__(self, *, auto_ack: bool = False, fleet: bool = True) -> None:
         self.auto_ack = auto_ack
+        self.fleet = fleet
+        self.stored: set[tuple[str, int]] = set()  # (exhibit, seq) the fleet has confirmed
         self.events: LinkEvents | None = None
         self.sent: list[Sent] = []
         self.closed: tuple[Publication | None, bool] | None = None
@@ -47,7 +58,7 @@ class FakeLink:
             mid = self._mid
             self.sent.append(Sent(session, mid, message))
         if self.auto_ack and self.events is not None:
-            self.events.link_acked(session, mid, True)
+            self.ack(Sent(session, mid, message))
         return mid
 
     def close(self, *, farewell: Publication | None, timeout: float, abrupt: bool = False) -> None:
@@ -71,10 +82,28 @@ class FakeLink:
         assert session is not None
         self.events.link_disconnected(session, "test drop")
 
-    def ack(self, sent: Sent, *, accepted: bool = True, reason: str = "") -> None:
+    def ack(
+        self, sent: Sent, *, accepted: bool = True, reason: str = "", confirm: bool | None = None
+    ) -> None:
+        """The broker's PUBACK; then, playing the fleet, its custody message."""
         assert self.events is not None
         self.answered.add((sent.session, sent.mid))
         self.events.link_acked(sent.session, sent.mid, accepted, reason)
+        if accepted and (self.fleet if confirm is None else confirm):
+            self.confirm(sent)
+
+    def confirm(self, sent: Sent) -> None:
+        """The fleet stored ``sent`` (a count batch): say so, as a custody message."""
+        if not sent.message.topic.endswith("/counts"):
+            return
+        batch = CountBatch.model_validate_json(sent.message.payload)
+        with self._lock:
+            self.stored |= {(batch.exhibit_id, record.seq) for record in batch.records}
+            seqs = {seq for exhibit, seq in self.stored if exhibit == batch.exhibit_id}
+        custody = custody_for(batch.exhibit_id, seqs)
+        topic = exhibit_topic(batch.exhibit_id, Channel.CUSTODY)
+        if self.live is not None and self.events is not None:
+            self.events.link_message(self.live, topic, custody.to_payload())
 
     def deliver(self, topic: str, payload: bytes) -> None:
         """A message on one of the agent's subscriptions (e.g. a retained command)."""
@@ -142,6 +171,25 @@ class FakeLink:
         for name, count in seen.values():
             totals[name] = totals.get(name, 0) + count
         return totals
+
+
+def custody_for(exhibit_id: str, stored: set[int]) -> Custody:
+    """What a fleet that has stored ``stored`` of the exhibit's seqs tells it."""
+    below = 1
+    while below in stored:
+        below += 1
+    ranges: list[tuple[int, int]] = []
+    for seq in sorted(seq for seq in stored if seq > below):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], seq)
+        else:
+            ranges.append((seq, seq))
+    return Custody(
+        exhibit_id=exhibit_id,
+        stored_below=below,
+        ranges=ranges[-MAX_CUSTODY_RANGES:],
+        at=datetime.now(UTC),
+    )
 
 
 def closed_status(link: FakeLink) -> Status | None:

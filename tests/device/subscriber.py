@@ -1,4 +1,10 @@
-"""A paho subscriber for the integration tests: collects what the agents publish."""
+"""A paho subscriber for the integration tests: collects what the agents publish.
+
+With ``confirm=True`` it also plays the fleet's end of custody: every count batch it
+receives is confirmed stored with a ``Custody`` message, as the fleet's ingestion does
+after its commit, so the agents under test can empty their outboxes. (The fleet's own
+side is tested against the real API in tests/fleet_api and tests/e2e.)
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from broker.messages import CountBatch, CountRecord, SessionRecord, Status
+from broker.topics import Channel, exhibit_topic
+from tests.device.fakes import custody_for
 
 
 class Subscriber:
@@ -27,8 +35,11 @@ class Subscriber:
         persistent: bool = False,
         username: str | None = None,
         password: str | None = None,
+        confirm: bool = False,
     ) -> None:
         self.messages: list[mqtt.MQTTMessage] = []
+        self.confirm = confirm
+        self.stored: dict[str, set[int]] = {}
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self._client = mqtt.Client(
@@ -51,6 +62,14 @@ class Subscriber:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.messages.append(msg)
+        if self.confirm and msg.topic.endswith("/counts"):
+            batch = CountBatch.model_validate_json(msg.payload)
+            with self._lock:
+                stored = self.stored.setdefault(batch.exhibit_id, set())
+                stored.update(record.seq for record in batch.records)
+                custody = custody_for(batch.exhibit_id, set(stored))
+            topic = exhibit_topic(batch.exhibit_id, Channel.CUSTODY)
+            client.publish(topic, custody.to_payload(), qos=1)
 
     def _on_subscribe(self, *args: Any) -> None:
         self._subscribed.set()

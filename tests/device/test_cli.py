@@ -175,6 +175,8 @@ def test_status_reports_depth_last_ack_clock_and_assignment(
         "open_buckets": 1,
         "last_seq": 1,
         "last_ack_at": "2026-03-02T09:05:00+00:00",
+        "retained": 0,
+        "retained_from_seq": 1,
         "visit_id": 42,
         "self_test": None,
     }

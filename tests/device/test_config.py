@@ -151,6 +151,13 @@ TLS = {"broker_url": "mqtts://broker:8883", "username": "e1", "password": "pw"}
         ({"batch_max_records": 5000}, r"setting batch_max_records .*; use 1-1000"),
         ({"session_idle_s": 0}, r"setting session_idle_s .*; use seconds between 0 and 3600"),
         ({"reconnect_min_s": 5, "reconnect_max_s": 1}, r"setting reconnect_max_s .* below"),
+        (
+            {"custody_timeout_s": 120, "custody_timeout_max_s": 60},
+            r"setting custody_timeout_max_s \(EXHIBIT_CUSTODY_TIMEOUT_MAX_S\): .* below",
+        ),
+        ({"custody": "mqtt"}, r"setting custody \(EXHIBIT_CUSTODY\): .*fleet.*broker"),
+        ({"retention_days": -1}, r"setting retention_days \(EXHIBIT_RETENTION_DAYS\)"),
+        ({"retention_max_mb": 0}, r"setting retention_max_mb \(EXHIBIT_RETENTION_MAX_MB\)"),
         ({"bogus": 1}, r"setting bogus .*not a setting"),
         # bad broker URLs
         (

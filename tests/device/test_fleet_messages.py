@@ -32,6 +32,7 @@ def fleet(mosquitto: MosquittoProcess) -> Iterator[Subscriber]:
         mosquitto.port,
         [TOPICS[Channel.COUNTS], TOPICS[Channel.SELFTEST]],
         client_id="fleet",
+        confirm=True,
     )
     yield client
     client.close()

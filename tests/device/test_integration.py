@@ -52,7 +52,10 @@ def subscribe(
     client_id: str = "test-subscriber",
     persistent: bool = False,
 ) -> Subscriber:
-    subscriber = Subscriber(port, list(topics), client_id=client_id, persistent=persistent)
+    """A subscriber that confirms the count batches it receives, as the fleet does."""
+    subscriber = Subscriber(
+        port, list(topics), client_id=client_id, persistent=persistent, confirm=True
+    )
     made.append(subscriber)
     return subscriber
 
@@ -269,10 +272,14 @@ def test_broker_down_at_start_then_everything_is_delivered(
         assert not agent.wait_connected(0)
 
         mosquitto.start()  # same port, same persistence directory
-        assert agent.flush(15)
+        assert agent.wait_connected(10)
+        assert not agent.flush(0.5)  # the broker has them; the fleet has not confirmed them
+        assert agent.outbox_depth() == 3
+
+        back = subscribe(subscribers, mosquitto.port, client_id="ingest", persistent=True)
+        assert agent.flush(15)  # the fleet is back: what it stored leaves the outbox
         assert agent.outbox_depth() == 0
 
-    back = subscribe(subscribers, mosquitto.port, client_id="ingest", persistent=True)
     assert back.wait_for(lambda: back.counted() == {"button": 5, "motion": 1})
     assert back.wait_for(lambda: [s.interactions for s in back.sessions()] == [6])
 
@@ -385,7 +392,9 @@ def test_credentials_are_used_and_a_refusal_keeps_counts_local(
         extra_config=f"allow_anonymous false\npassword_file {password_file}\n",
     )
     with secured:
-        reader = Subscriber(secured.port, [COUNTS], username="reader", password="reader")
+        reader = Subscriber(
+            secured.port, [COUNTS], username="reader", password="reader", confirm=True
+        )
         subscribers.append(reader)
         wrong = agent_for(
             secured.port, make_settings, factory, username="exhibit-001", password="wrong"

@@ -16,6 +16,7 @@ from device import outbox as outbox_module
 from device.errors import OutboxError
 from device.events import Interaction
 from device.outbox import Outbox
+from device.schema import SCHEMA_VERSION
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BOOT = "boot-a"
@@ -253,7 +254,7 @@ def test_a_version_1_outbox_is_upgraded_and_what_it_holds_is_frozen(path: Path) 
     box = Outbox(path, bucket_seconds=60)
     assert box.published_upto() == 3  # possibly sent by the old agent: never changed now
     assert box.last_seq() == 3
-    assert box._db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert box._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     box.close()
 
 

@@ -49,7 +49,10 @@ def test_a_school_week_offline_drains_through_mosquitto(
     waiting = a_week_offline(settings.outbox_path)
     assert waiting == DAYS * HOURS * 60 * len(INPUTS) == 6_300
     ingest = Subscriber(
-        mosquitto.port, [exhibit_topic("exhibit-001", Channel.COUNTS)], client_id="ingest"
+        mosquitto.port,
+        [exhibit_topic("exhibit-001", Channel.COUNTS)],
+        client_id="ingest",
+        confirm=True,
     )
     try:
         with Agent(settings, pin_factory=factory, clock=FakeClock(boot_id="boot-day-5")) as agent:

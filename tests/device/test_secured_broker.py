@@ -25,14 +25,15 @@ from broker.mosquitto import (
 )
 from broker.mosquitto.production import ProductionConfig
 from broker.tls import TlsSettings
-from broker.topics import Channel, subscription
+from broker.topics import Channel, exhibit_topic, subscription
 from device.agent import Agent
 from device.mqtt_link import MqttLink
 from simulator.netfault import PartitionProxy
 from tests.broker.mqtt_probe import Probe, connect
 from tests.broker.secured import secured_mosquitto
 from tests.device.conftest import SettingsMaker
-from tests.device.fakes import eventually
+from tests.device.fakes import custody_for, eventually
+from tests.device.subscriber import Subscriber
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,19 @@ class Secured:
         if scheme == "wss":
             return f"wss://127.0.0.1:{self.config.websocket_port}/mqtt"
         return f"mqtts://127.0.0.1:{self.config.tls_port}"
+
+    def confirm(self, exhibit: str) -> None:
+        """As the fleet does after its commit: tell ``exhibit`` which of its seqs are stored."""
+        seqs = {
+            record.seq
+            for message in list(self.ingest.messages)
+            if message.topic == f"fleet/v1/exhibits/{exhibit}/counts"
+            for record in CountBatch.model_validate_json(message.payload).records
+        }
+        custody = custody_for(exhibit, seqs)
+        assert (
+            self.ingest.publish(exhibit_topic(exhibit, Channel.CUSTODY), custody.to_payload()) == 0
+        )
 
     def counts(self, exhibit: str) -> dict[str, int]:
         by_seq: dict[int, tuple[str, int]] = {}
@@ -127,8 +141,11 @@ def test_counts_arrive_over_tls_with_the_exhibits_own_account(
     with exhibit_agent(secured, make_settings, factory, scheme=scheme) as agent:
         assert agent.wait_connected(10)
         press(factory, 4)
-        assert agent.flush(10)  # every PUBACK came back as delivered
-    secured.ingest.wait("the counts", lambda: secured.counts(A) == {"button": 4})
+        assert not agent.flush(0.5)  # the broker has them, the fleet has not confirmed them
+        secured.ingest.wait("the counts", lambda: secured.counts(A) == {"button": 4})
+        # The service account may write the exhibit's custody topic; the exhibit reads it.
+        secured.confirm(A)
+        assert agent.flush(10)
     statuses = [m for m in secured.ingest.messages if m.topic.endswith(f"{A}/status")]
     assert statuses, "the birth and the goodbye went through the ACL too"
 
@@ -168,6 +185,7 @@ def test_mqtt_311_is_used_when_the_broker_speaks_nothing_newer(
 ) -> None:
     with EmbeddedBroker(free_port(), v311_port=free_port()) as embedded:
         assert embedded.v311_port is not None
+        fleet = Subscriber(embedded.port, [subscription(Channel.COUNTS)], confirm=True)
         settings = make_settings(
             broker_url=f"mqtt://127.0.0.1:{embedded.v311_port}",
             reconnect_min_s=0.1,
@@ -180,6 +198,7 @@ def test_mqtt_311_is_used_when_the_broker_speaks_nothing_newer(
             assert link.protocol == "3.1.1"
             press(factory, 1)
             assert agent.flush(10)
+        fleet.close()
 
 
 def test_a_broker_that_answered_mqtt_5_is_never_downgraded_by_a_bad_network(
@@ -188,6 +207,7 @@ def test_a_broker_that_answered_mqtt_5_is_never_downgraded_by_a_bad_network(
     # A cut link (dead Wi-Fi, a proxy) closes connections before any CONNACK, exactly like
     # a 3.1.1-only broker would. Once this broker has spoken MQTT 5, that must not make
     # the agent fall back: on 3.1.1 an ACL refusal would look like a delivery.
+    fleet = Subscriber(mosquitto.port, [subscription(Channel.COUNTS)], confirm=True)
     with PartitionProxy("127.0.0.1", mosquitto.port) as proxy:
         settings = make_settings(broker_url=proxy.url, reconnect_min_s=0.05, reconnect_max_s=0.1)
         with Agent(settings, pin_factory=factory) as agent:
@@ -204,3 +224,4 @@ def test_a_broker_that_answered_mqtt_5_is_never_downgraded_by_a_bad_network(
             assert link.protocol == "5"
             press(factory, 2)
             assert agent.flush(10)
+    fleet.close()

@@ -17,6 +17,7 @@ from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
 from simulator.exhibits import SimulatedExhibit
 from simulator.netfault import PartitionProxy
+from tests.device.subscriber import Subscriber
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 15.0) -> bool:
@@ -54,6 +55,8 @@ def test_cut_fires_the_last_will_and_counts_survive_the_partition(
         ]
     )
     watcher.loop_start()
+    # The fleet's end of custody: confirms what arrives, so the agent can empty its outbox.
+    fleet = Subscriber(mosquitto.port, [exhibit_topic("sim-001", Channel.COUNTS)], confirm=True)
 
     with PartitionProxy("127.0.0.1", mosquitto.port) as proxy:
         exhibit = SimulatedExhibit(
@@ -80,5 +83,6 @@ def test_cut_fires_the_last_will_and_counts_survive_the_partition(
             assert statuses[-1].online
         finally:
             exhibit.stop()
+    fleet.close()
     watcher.loop_stop()
     watcher.disconnect()

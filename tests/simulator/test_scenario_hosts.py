@@ -16,11 +16,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from broker.mosquitto import MosquittoProcess
-from broker.topics import ROOT
+from broker.topics import ROOT, Channel, subscription
 from device.identity import IDENTITY_FILE
 from simulator.host_protocol import EXIT_IDENTITY, ExhibitBoot, HostConfig, epoch
 from simulator.hosts import ExhibitHost
 from simulator.scenario import InputDef
+from tests.device.subscriber import Subscriber
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 3, 9, tzinfo=UTC)
@@ -52,7 +53,10 @@ class Watcher:
 @pytest.fixture
 def watcher(mosquitto: MosquittoProcess) -> Iterator[Watcher]:
     watching = Watcher(mosquitto.port)
+    # The fleet's end of custody: confirms what arrives, so the hosts' flush can finish.
+    fleet = Subscriber(mosquitto.port, [subscription(Channel.COUNTS)], confirm=True)
     yield watching
+    fleet.close()
     watching.client.loop_stop()
 
 
