@@ -36,6 +36,8 @@ class AlertCode(StrEnum):
     SELF_TEST_FAILED = "self_test_failed"
     CONFIG_DRIFT = "config_drift"
     AGENT_OUTDATED = "agent_outdated"
+    SEQS_RESTARTED = "seqs_restarted"
+    SEQ_CONFLICTS = "seq_conflicts"
 
 
 class Connectivity(StrEnum):
@@ -75,6 +77,10 @@ class HealthFacts:
     self_test_passed: bool | None = None
     config: ConfigState | None = None
     agent_outdated: bool | None = None
+    conflicts: int = 0
+    """Records that reused a stored seq with another body (kept in quarantine)."""
+    seq_restarts: int = 0
+    """Of them, those from another boot than the stored record: its seqs started again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +171,25 @@ def alerts(facts: HealthFacts, *, now: datetime, thresholds: Thresholds) -> list
                 AlertCode.CONFIG_DRIFT,
                 Severity.WARNING,
                 "it counts under other input names than those registered",
+            )
+        )
+    if facts.seq_restarts:
+        found.append(
+            Alert(
+                AlertCode.SEQS_RESTARTED,
+                Severity.WARNING,
+                f"its seqs started again ({facts.seq_restarts} record(s) reuse seqs stored from "
+                "another boot: a reflashed SD card or a restored backup?); they are kept in "
+                "the quarantine as conflict, not counted",
+            )
+        )
+    elif facts.conflicts:
+        found.append(
+            Alert(
+                AlertCode.SEQ_CONFLICTS,
+                Severity.WARNING,
+                f"{facts.conflicts} record(s) reused a stored seq with another body; the stored "
+                "ones are counted, the others kept in the quarantine as conflict",
             )
         )
     if facts.clock_synced is False:

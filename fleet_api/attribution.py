@@ -77,7 +77,10 @@ def correct_time(
     if clock_synced:
         return CorrectedTime(start.astimezone(UTC), TimeBasis.SYNCED)
     if reference is not None:
-        return CorrectedTime(reference.wall_at(mono_start).astimezone(UTC), TimeBasis.REBASED)
+        try:
+            return CorrectedTime(reference.wall_at(mono_start).astimezone(UTC), TimeBasis.REBASED)
+        except OverflowError:
+            pass  # a monotonic time no boot reaches, stored before ingestion bounded it
     return CorrectedTime(start.astimezone(UTC), TimeBasis.UNSYNCED)
 
 

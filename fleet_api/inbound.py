@@ -31,6 +31,14 @@ class QuarantineReason(StrEnum):
     UNKNOWN_EXHIBIT = "unknown_exhibit"
     STORAGE_REJECTED = "storage_rejected"
     """The database refused a message that passed every check (a constraint, a value)."""
+    OUT_OF_RANGE = "out_of_range"
+    """A wall or monotonic time no Pi can have (:mod:`fleet_api.plausibility`)."""
+    SEQ_JUMP = "seq_jump"
+    """A seq implausibly far past the exhibit's highest (``FLEET_INGEST_MAX_SEQ_JUMP``)."""
+    CONFLICT = "conflict"
+    """A stored (exhibit, seq) arrived again with another body; both bodies are kept."""
+    STORAGE_ERROR = "storage_error"
+    """Storing it failed unexpectedly, again and again: set aside so the rest goes on."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,19 @@ resending: the broker's PUBACK to it is no custody, since Mosquitto loses what i
 acknowledged since its last snapshot when it is killed. A custody message that is lost
 costs a resend, which this answers again (duplicates change nothing).
 
-If the database is unavailable the batch is retried with backoff and nothing is
-acked meanwhile; the broker stops sending once ``ingest_inflight_max`` are unacked. If
-the database refuses the data itself, the batch is split and only the message it
-refuses is quarantined (``storage_rejected``).
+Failures, by whose fault they are (:func:`fault`):
+
+- the database is unreachable (connection refused, dropped, locked): the batch waits,
+  retried with backoff for as long as it takes, and nothing is acked meanwhile; the
+  broker stops sending once ``ingest_inflight_max`` are unacked. Not the data's fault;
+- the database refuses the data itself (a constraint, a value): the batch is split and
+  only the message it refuses is quarantined (``storage_rejected``);
+- anything else (a bug the message triggers): retried ``error_retries`` times, then the
+  batch is split, each message tried alone, and the one that still fails is quarantined
+  alone as ``storage_error`` with the error's first line. Ingestion moves on: one
+  message can never block every exhibit. Each failure is counted
+  (``unexpected_errors``), the set-aside logged with its traceback, and the Prometheus
+  rule ``FleetIngestMessageSetAside`` raises an alert.
 """
 
 from __future__ import annotations
@@ -29,22 +38,41 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import partial
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
 
 from broker.messages import Custody, utc_now
 from broker.topics import Channel, exhibit_topic
 from fleet_api.inbound import Inbound, MessageSource, QuarantineReason
-from fleet_api.models.service import IngestStatsPublic
+from fleet_api.models.service import IngestStatsPublic, QuarantineStatsPublic
 from fleet_api.store.ingest import BatchOutcome, write_batch, write_rejected
 
 log = logging.getLogger(__name__)
 
 Writer = Callable[[Engine, Sequence[Inbound]], BatchOutcome]
+Rejecter = Callable[..., BatchOutcome]
+"""``write_rejected``'s signature: (engine, message, *, reason, detail)."""
 RETRY_MIN_S = 0.1
 RETRY_MAX_S = 5.0
+DEFAULT_ERROR_RETRIES = 3
+
+
+class Fault(Enum):
+    """Whose fault a failed write is, which decides what ingestion does next."""
+
+    UNREACHABLE = "the database is unreachable"
+    DATA = "the database refuses the data"
+    UNEXPECTED = "unexpected"
 
 
 @dataclass
@@ -59,7 +87,10 @@ class IngestStats:
     acked: int = 0
     custody_sent: int = 0
     storage_errors: int = 0
+    unexpected_errors: int = 0
+    conflicts: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
+    quarantine_dropped: Counter[str] = field(default_factory=Counter)
 
     def add(self, outcome: BatchOutcome) -> None:
         """Count one stored batch."""
@@ -67,9 +98,13 @@ class IngestStats:
         self.messages += outcome.messages
         self.records_received += outcome.records_received
         self.records_inserted += outcome.records_inserted
+        self.conflicts += outcome.conflicts
         self.quarantined.update(outcome.quarantined)
+        self.quarantine_dropped.update(outcome.quarantine_dropped)
 
-    def public(self, *, connected: bool) -> IngestStatsPublic:
+    def public(
+        self, *, connected: bool, quarantine: QuarantineStatsPublic | None = None
+    ) -> IngestStatsPublic:
         """The counters as the API shows them, every known quarantine reason included."""
         reasons = dict.fromkeys((str(reason) for reason in QuarantineReason), 0)
         reasons.update(self.quarantined)
@@ -84,7 +119,10 @@ class IngestStats:
             acked=self.acked,
             custody_sent=self.custody_sent,
             storage_errors=self.storage_errors,
+            unexpected_errors=self.unexpected_errors,
+            conflicts=self.conflicts,
             quarantined=reasons,
+            quarantine=quarantine or QuarantineStatsPublic(),
         )
 
 
@@ -101,6 +139,8 @@ class Ingestor:
         stop_timeout_s: float = 10.0,
         stats: IngestStats | None = None,
         writer: Writer = write_batch,
+        rejecter: Rejecter = write_rejected,
+        error_retries: int = DEFAULT_ERROR_RETRIES,
         on_batch: Callable[[float], None] | None = None,
         custody: bool = True,
     ) -> None:
@@ -112,6 +152,8 @@ class Ingestor:
         self.stats = stats or IngestStats()
         self.stats.enabled = True
         self._writer = writer
+        self._rejecter = rejecter
+        self.error_retries = error_retries
         self._on_batch = on_batch
         self._custody = custody
         self._queue: asyncio.Queue[Inbound | None] = asyncio.Queue()
@@ -201,20 +243,33 @@ class Ingestor:
             self._done(batch, result)
             return
         log.warning(
-            "the database refused a batch of %d (%s); storing its messages one by one",
+            "a batch of %d could not be stored (%s); storing its messages one by one",
             len(batch),
             _first_line(result),
         )
         for message in batch:
             single = await self._until_written(partial(self._writer, self.engine, [message]))
             if not isinstance(single, BatchOutcome):
+                data = fault(single) is Fault.DATA
+                reason = (
+                    QuarantineReason.STORAGE_REJECTED if data else QuarantineReason.STORAGE_ERROR
+                )
+                if not data:
+                    log.error(
+                        "set aside a message on %s as storage_error: storing it failed %d "
+                        "times unexpectedly (%s)",
+                        message.topic,
+                        self.error_retries + 1,
+                        _first_line(single),
+                        exc_info=single,
+                    )
                 single = await self._until_written(
                     partial(
-                        write_rejected,
+                        self._rejecter,
                         self.engine,
                         message,
-                        reason=QuarantineReason.STORAGE_REJECTED,
-                        detail=_first_line(single),
+                        reason=reason,
+                        detail=f"{type(single).__name__}: {_first_line(single)}",
                     )
                 )
             if isinstance(single, BatchOutcome):
@@ -223,18 +278,32 @@ class Ingestor:
                 log.error("cannot even quarantine a message on %s: %s", message.topic, single)
 
     async def _until_written(self, write: Callable[[], BatchOutcome]) -> BatchOutcome | Exception:
-        """Run ``write`` until it works; return the exception if the data is at fault."""
+        """Run ``write`` until it works while the database is away; the exception if the data
+        is at fault, or if it failed unexpectedly ``error_retries`` + 1 times."""
         delay = RETRY_MIN_S
+        unexpected = 0
         while True:
             try:
                 return await asyncio.to_thread(write)
             except Exception as exc:  # noqa: BLE001 - nothing may stop ingestion; see below
-                if _data_at_fault(exc):
+                kind = fault(exc)
+                if kind is Fault.DATA:
                     return exc
-                # The database is away (or a bug): keep the batch unacked and retry, so
-                # the broker keeps the messages; the log and the counter make it visible.
-                self.stats.storage_errors += 1
-                log.warning("storing failed, retrying in %.1fs: %s", delay, _first_line(exc))
+                if kind is Fault.UNREACHABLE:
+                    self.stats.storage_errors += 1
+                else:
+                    self.stats.unexpected_errors += 1
+                    unexpected += 1
+                    if unexpected > self.error_retries:
+                        return exc
+                # The database is away, or an error that may pass: keep the batch unacked
+                # and retry, so the broker keeps the messages; log and counters show it.
+                log.warning(
+                    "storing failed (%s), retrying in %.1fs: %s",
+                    kind.value,
+                    delay,
+                    _first_line(exc),
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
 
@@ -256,14 +325,19 @@ class Ingestor:
         self.stats.acked += len(batch)
 
 
-def _data_at_fault(exc: Exception) -> bool:
-    """Whether retrying ``exc`` cannot help because the database refuses this data."""
+def fault(exc: Exception) -> Fault:
+    """Whose fault a failed write is: the database's absence, the data's, or nobody's known."""
     if isinstance(exc, IntegrityError | DataError):
-        return True
-    if isinstance(exc, DBAPIError):  # operational, interface, programming: the database
-        return False
-    # Binding a value failed before it reached the database.
-    return isinstance(exc, StatementError | ValueError | OverflowError | TypeError)
+        return Fault.DATA
+    if isinstance(exc, OperationalError | InterfaceError):
+        return Fault.UNREACHABLE  # refused, dropped, timed out, locked: it may come back
+    if isinstance(exc, DBAPIError):
+        return Fault.UNREACHABLE if exc.connection_invalidated else Fault.UNEXPECTED
+    if isinstance(exc, StatementError):
+        return Fault.DATA  # binding a value failed before it reached the database
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return Fault.UNREACHABLE
+    return Fault.UNEXPECTED
 
 
 def _first_line(exc: BaseException) -> str:

@@ -42,7 +42,7 @@ from fleet_api.routes import (
     visits,
 )
 from fleet_api.settings import Settings, get_settings
-from fleet_api.store.ingest import write_batch
+from fleet_api.store.ingest import ingest_limits, write_batch, write_rejected
 from fleet_api.store.tokens import ensure_bootstrap_token
 from fleet_api.web import install as install_web
 
@@ -117,6 +117,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stats = IngestStats()
         ingestor = None
         if settings.ingest_active:
+            limits = ingest_limits(settings)
             ingestor = Ingestor(
                 engine=engine,
                 source=app.state.message_source(settings),
@@ -125,7 +126,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 stop_timeout_s=settings.ingest_stop_timeout_s,
                 stats=stats,
                 on_batch=app.state.metrics.observe_batch,
-                writer=partial(write_batch, history_days=settings.heartbeat_history_days),
+                writer=partial(
+                    write_batch, history_days=settings.heartbeat_history_days, limits=limits
+                ),
+                rejecter=partial(write_rejected, limits=limits),
+                error_retries=settings.ingest_error_retries,
                 custody=settings.custody_acks,
             )
         app.state.engine = engine

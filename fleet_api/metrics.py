@@ -110,6 +110,15 @@ class IngestCollector(Collector):
                 "Failed attempts to write a batch (retried; nothing acked meanwhile)",
                 stats.storage_errors,
             ),
+            "unexpected_errors": (
+                "Failed writes that were neither the database's absence nor the data's "
+                "(retried a few times, then the message is quarantined as storage_error)",
+                stats.unexpected_errors,
+            ),
+            "conflicts": (
+                "Records that reused a stored seq with another body (quarantined as conflict)",
+                stats.conflicts,
+            ),
         }
         for name, (documentation, value) in counters.items():
             yield CounterMetricFamily(f"fleet_ingest_{name}", documentation, value=value)
@@ -119,6 +128,15 @@ class IngestCollector(Collector):
         for reason in sorted({*map(str, QuarantineReason), *stats.quarantined}):
             quarantined.add_metric([reason], stats.quarantined[reason])
         yield quarantined
+        dropped = CounterMetricFamily(
+            "fleet_ingest_quarantine_dropped",
+            "Quarantine rows not kept (rate: over the exhibit's hourly allowance) or removed "
+            "(size: over the total), by bound",
+            labels=["bound"],
+        )
+        for bound in ("rate", "size"):
+            dropped.add_metric([bound], stats.quarantine_dropped[bound])
+        yield dropped
 
 
 class HttpMetrics:

@@ -47,7 +47,7 @@ SESSION: Final = "session"
 
 @dataclass(frozen=True, slots=True)
 class RecordBatch:
-    """The records of one CountBatch, as rows."""
+    """The records of one CountBatch, as rows (the batch's ``sent_at`` is not kept)."""
 
     exhibit_id: str
     records: list[RecordRow]

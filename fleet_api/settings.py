@@ -134,6 +134,38 @@ class Settings(BaseSettings):
         le=300,
         description="seconds to finish the batch in hand when stopping, up to 300",
     )
+    ingest_max_seq_jump: int = Field(
+        default=1_000_000,
+        ge=1,
+        le=2**63 - 1,
+        description="how far past an exhibit's highest stored seq a record's seq may be, at "
+        "least 1 (more than any outbox holds; a record beyond is quarantined as seq_jump)",
+    )
+    ingest_error_retries: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="times a write that failed unexpectedly (not an unreachable database) is "
+        "retried before its message is quarantined as storage_error, 0-100",
+    )
+    quarantine_per_exhibit_per_hour: int = Field(
+        default=120,
+        ge=1,
+        description="quarantined messages kept per exhibit in any hour, at least 1 (more are "
+        "dropped and counted)",
+    )
+    quarantine_max_mb: float = Field(
+        default=100.0,
+        gt=0,
+        description="megabytes the quarantine may hold; past it the oldest rows of the biggest "
+        "sender go first, e.g. 100",
+    )
+    quarantine_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        le=3650,
+        description="days a quarantined message is kept, up to 3650",
+    )
     bootstrap_admin_token: SecretStr | None = Field(
         default=None,
         description="an admin API token of 32-256 letters, digits or '._~+/=-' that the API "

@@ -1,5 +1,6 @@
 """The database schema as SQLAlchemy Core tables; the Alembic migrations create exactly this
-(with :mod:`fleet_api.tables_domain`: programmes and the audit trail).
+(with :mod:`fleet_api.tables_domain`: programmes and the audit trail, and
+:mod:`fleet_api.tables_ingest`: the quarantine, its totals, seq conflicts).
 
 Every timestamp is stored in UTC (:class:`UTCDateTime`): SQLite has no time zones, and
 its fixed-width text format keeps ``<`` comparisons right only if every value is UTC.
@@ -27,7 +28,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 
 # Names for constraints, so later migrations can alter them on both backends.
-metadata = MetaData(
+metadata: MetaData = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
         "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -236,18 +236,6 @@ exhibit_status = Table(
     Column("reported_inputs", JSON(), nullable=True),
 )
 
-quarantine = Table(
-    "quarantine",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("received_at", UTCDateTime(), nullable=False),
-    Column("topic", Text, nullable=False),
-    Column("payload", LargeBinary, nullable=False),
-    Column("reason", String(32), nullable=False),
-    Column("detail", Text, nullable=False),
-    Index("ix_quarantine_reason_received_at", "reason", "received_at"),
-)
-
 api_tokens = Table(
     "api_tokens",
     metadata,
@@ -405,3 +393,4 @@ self_test_results = Table(
     Index("ix_self_test_results_exhibit_id_received_at", "exhibit_id", "received_at"),
 )
 from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata
+from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same

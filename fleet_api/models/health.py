@@ -78,6 +78,12 @@ class ExhibitHealth(BaseModel):
     visit_now: int | None = Field(description="the visit scheduled now that took it")
     max_seq: int | None
     missing_records: int
+    conflicts: int = Field(
+        default=0, description="records that reused a stored seq with another body"
+    )
+    seq_restarts: int = Field(
+        default=0, description="of them, from another boot: its seqs started again"
+    )
     self_test: SelfTestPublic | None
     alerts: list[AlertPublic]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -26,3 +26,10 @@ class QuarantinedPublic(BaseModel):
     payload_encoding: Literal["utf-8", "base64"]
     payload_bytes: int = Field(description="how many bytes of the payload were kept")
     payload_truncated: bool = Field(description="whether ``payload`` shows only the start")
+    exhibit_id: str | None = Field(
+        default=None, description="the exhibit whose topic it came on (None: not one of ours)"
+    )
+    stored: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="a conflict's other body: the records stored under the same seqs, kept",
+    )

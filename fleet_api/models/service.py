@@ -16,6 +16,22 @@ class HealthPublic(BaseModel):
     ingestion: Literal["connected", "disconnected", "disabled"]
 
 
+class QuarantineStatsPublic(BaseModel):
+    """What the quarantine holds now and what its bounds removed, fleet-wide, since they
+    exist (``FLEET_QUARANTINE_*``: a rate per exhibit, a total size, a retention)."""
+
+    rows: int = Field(default=0, description="messages held")
+    bytes: int = Field(default=0, description="bytes held (payloads, details, topics)")
+    dropped_rate: int = Field(
+        default=0, description="messages not kept: their exhibit was over its hourly rate"
+    )
+    dropped_size: int = Field(
+        default=0,
+        description="messages removed, oldest of the biggest sender first, to keep the total size",
+    )
+    expired: int = Field(default=0, description="messages removed after the retention")
+
+
 class IngestStatsPublic(BaseModel):
     """Counters since the API started; ``quarantined`` has every known reason, zero or not."""
 
@@ -31,4 +47,9 @@ class IngestStatsPublic(BaseModel):
         description="custody acknowledgements sent to exhibits (one per exhibit per batch)"
     )
     storage_errors: int
+    unexpected_errors: int = Field(
+        description="failed writes that were neither the database's absence nor the data's"
+    )
+    conflicts: int = Field(description="records that reused a stored seq with another body")
     quarantined: dict[str, int]
+    quarantine: QuarantineStatsPublic

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Response
 
 from fleet_api.db import ping
-from fleet_api.deps import AUTH_RESPONSES, EngineDep, IngestorDep, IngestStatsDep, ReadAccess
+from fleet_api.deps import (
+    AUTH_RESPONSES,
+    EngineDep,
+    IngestorDep,
+    IngestStatsDep,
+    ReadAccess,
+    SessionDep,
+)
 from fleet_api.errors import DatabaseError
-from fleet_api.models.service import HealthPublic, IngestStatsPublic
+from fleet_api.models.service import HealthPublic, IngestStatsPublic, QuarantineStatsPublic
+from fleet_api.store import quarantine_bounds
 
 router = APIRouter(tags=["service"])
 
@@ -36,6 +45,13 @@ def healthz(engine: EngineDep, ingestor: IngestorDep, response: Response) -> Hea
 
 
 @router.get("/ingest/stats", dependencies=[ReadAccess], responses=AUTH_RESPONSES)
-def ingest_stats(stats: IngestStatsDep, ingestor: IngestorDep) -> IngestStatsPublic:
-    """Messages, records and quarantined messages (per reason) since the API started."""
-    return stats.public(connected=ingestor is not None and ingestor.connected)
+def ingest_stats(
+    stats: IngestStatsDep, ingestor: IngestorDep, session: SessionDep
+) -> IngestStatsPublic:
+    """Messages, records and quarantined messages (per reason) since the API started, and
+    what the quarantine holds and dropped (fleet-wide)."""
+    held = quarantine_bounds.totals(session.connection())
+    return stats.public(
+        connected=ingestor is not None and ingestor.connected,
+        quarantine=QuarantineStatsPublic(**asdict(held)),
+    )

@@ -25,6 +25,7 @@ from fleet_api.models.health import (
 from fleet_api.models.usage import SeqGap
 from fleet_api.models.visits import VisitStatus
 from fleet_api.store.commands import latest_self_tests, recent_commands
+from fleet_api.store.conflicts import load_counts as load_conflict_counts
 from fleet_api.store.heartbeats import HEALTH_FIELDS, heartbeat_history_of
 from fleet_api.store.seq_ranges import load_ranges
 from fleet_api.tables import (
@@ -131,6 +132,7 @@ def _health(
     ids = [row["id"] for row in rows]
     ranges = load_ranges(connection, ids)
     self_tests = latest_self_tests(connection, ids)
+    conflicts = load_conflict_counts(connection, ids)
     visit_now = dict(
         connection.execute(
             select(visit_exhibits.c.exhibit_id, visits.c.id)
@@ -168,6 +170,8 @@ def _health(
                 reported_inputs=row["reported_inputs"],
             ),
             agent_outdated=policy.outdated(row["agent_version"]),
+            conflicts=conflicts[row["id"]].records if row["id"] in conflicts else 0,
+            seq_restarts=conflicts[row["id"]].restarts if row["id"] in conflicts else 0,
         )
         result.append(
             ExhibitHealth(
@@ -193,6 +197,8 @@ def _health(
                 visit_now=facts.visit_now,
                 max_seq=ranges[row["id"]][-1].last if ranges[row["id"]] else None,
                 missing_records=facts.missing_records,
+                conflicts=facts.conflicts,
+                seq_restarts=facts.seq_restarts,
                 self_test=self_test,
                 alerts=[
                     AlertPublic(code=a.code, severity=a.severity, message=a.message)

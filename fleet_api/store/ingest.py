@@ -10,6 +10,12 @@ received ranges in the same transaction (:mod:`fleet_api.store.records`). The ex
 of the batch are locked first, in id order: two ingest workers (or a worker and a
 visit being scheduled) then never interleave on one exhibit's ranges, clock
 references and re-attribution, and cannot deadlock on each other.
+
+Each record is judged on its own (:mod:`fleet_api.plausibility`): one no Pi can have
+(a time out of range, a seq far past the exhibit's highest) is set aside with its
+reason and the rest of its message is stored. A record reusing a stored seq with
+another body is a conflict (:mod:`fleet_api.store.conflicts`). Whatever is set aside
+goes to the bounded quarantine (:mod:`fleet_api.store.quarantine_bounds`).
 """
 
 from __future__ import annotations
@@ -17,25 +23,47 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from broker.errors import TopicError
-from broker.limits import MAX_PAYLOAD_BYTES
-from broker.messages import CountBatch, Heartbeat, SelfTestResult, Status
+from broker.messages import CountBatch, Heartbeat, SelfTestResult, Status, utc_now
 from broker.topics import Channel, parse
+from fleet_api import plausibility
 from fleet_api.inbound import Inbound, QuarantineReason
 from fleet_api.record_rows import RecordBatch, read_counts, rows_of
+from fleet_api.settings import Settings
+from fleet_api.store import conflicts, seq_ranges
 from fleet_api.store.commands import store_self_tests
 from fleet_api.store.custody import Stored, batch_seqs, custody_of
 from fleet_api.store.dialect import insert
 from fleet_api.store.heartbeats import DEFAULT_HISTORY_DAYS, store_heartbeats
+from fleet_api.store.quarantine_bounds import QuarantineBounds, ToQuarantine, keep
 from fleet_api.store.records import Received, store_records
-from fleet_api.tables import exhibit_status, exhibits, quarantine
+from fleet_api.tables import exhibit_status, exhibits
 from fleet_api.triage import Accepted, Rejected, triage
 
-DETAIL_MAX = 2000
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """``FLEET_INGEST_MAX_SEQ_JUMP`` and the quarantine's bounds."""
+
+    max_seq_jump: int = plausibility.DEFAULT_MAX_SEQ_JUMP
+    quarantine: QuarantineBounds = field(default_factory=QuarantineBounds)
+
+
+def ingest_limits(settings: Settings) -> IngestLimits:
+    """The limits the settings give."""
+    return IngestLimits(
+        max_seq_jump=settings.ingest_max_seq_jump,
+        quarantine=QuarantineBounds(
+            per_exhibit_per_hour=settings.quarantine_per_exhibit_per_hour,
+            max_bytes=int(settings.quarantine_max_mb * 1024 * 1024),
+            retention=timedelta(days=settings.quarantine_retention_days),
+        ),
+    )
 
 
 @dataclass
@@ -46,6 +74,11 @@ class BatchOutcome:
     records_received: int = 0
     records_inserted: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
+    """Messages kept in the quarantine, by reason."""
+    quarantine_dropped: Counter[str] = field(default_factory=Counter)
+    """Quarantine rows not kept or removed to hold a bound: ``rate``, ``size``."""
+    conflicts: int = 0
+    """Records that reused a stored seq with another body."""
     custody: dict[str, Stored] = field(default_factory=dict)
     """What is stored of each exhibit that sent records, once this batch is committed."""
 
@@ -76,11 +109,12 @@ def write_batch(
     messages: Sequence[Inbound],
     *,
     history_days: float = DEFAULT_HISTORY_DAYS,
+    limits: IngestLimits | None = None,
 ) -> BatchOutcome:
     """Triage and store ``messages`` in one committed transaction."""
     sorted_out = [sort(message) for message in messages]
     with engine.begin() as connection:
-        return store_triaged(connection, sorted_out, history_days=history_days)
+        return store_triaged(connection, sorted_out, history_days=history_days, limits=limits)
 
 
 def sort(inbound: Inbound) -> Sorted:
@@ -101,10 +135,17 @@ def sort(inbound: Inbound) -> Sorted:
     return triage(inbound)
 
 
-def write_rejected(engine: Engine, message: Inbound, *, reason: str, detail: str) -> BatchOutcome:
-    """Quarantine one message on its own (the database refused it inside a batch)."""
+def write_rejected(
+    engine: Engine,
+    message: Inbound,
+    *,
+    reason: str,
+    detail: str,
+    limits: IngestLimits | None = None,
+) -> BatchOutcome:
+    """Quarantine one message on its own (storing it failed inside a batch)."""
     with engine.begin() as connection:
-        return store_triaged(connection, [Rejected(message, reason, detail)])
+        return store_triaged(connection, [Rejected(message, reason, detail)], limits=limits)
 
 
 def store_triaged(
@@ -112,28 +153,55 @@ def store_triaged(
     sorted_out: Sequence[Sorted],
     *,
     history_days: float = DEFAULT_HISTORY_DAYS,
+    limits: IngestLimits | None = None,
 ) -> BatchOutcome:
     """Store accepted messages of registered exhibits, quarantine the rest; no commit."""
+    limits = limits or IngestLimits()
     outcome = BatchOutcome(messages=len(sorted_out))
     accepted = [item for item in sorted_out if not isinstance(item, Rejected)]
-    rejected = [item for item in sorted_out if isinstance(item, Rejected)]
+    aside = [
+        ToQuarantine(item.inbound, item.reason, item.detail)
+        for item in sorted_out
+        if isinstance(item, Rejected)
+    ]
     registered = _registered(connection, {_exhibit_of(item) for item in accepted})
     stored: list[Accepted | ReadCounts] = []
     for item in accepted:
-        if _exhibit_of(item) in registered:
-            stored.append(item)
-        else:
-            rejected.append(
-                Rejected(
+        problem = None
+        if isinstance(item, Accepted) and not isinstance(item.message, CountBatch):
+            problem = plausibility.message_problem(item.message)
+        if _exhibit_of(item) not in registered:
+            aside.append(
+                ToQuarantine(
                     item.inbound,
                     QuarantineReason.UNKNOWN_EXHIBIT,
                     f"exhibit {_exhibit_of(item)!r} is not registered: "
                     "register it with POST /exhibits (until then its messages are kept here)",
                 )
             )
-    received = [r for item in stored if (r := _records_of(item))]
+        elif problem is not None:
+            aside.append(ToQuarantine(item.inbound, QuarantineReason.OUT_OF_RANGE, problem))
+        else:
+            stored.append(item)
+    received, origins = _judged(connection, stored, limits, aside)
     records = store_records(connection, received)
     outcome.records_received, outcome.records_inserted = records.received, records.inserted
+    if records.conflicts:
+        now = max(item.received_at for item in origins)
+        conflicts.count(connection, records.conflicts, at=now)
+        outcome.conflicts = len(records.conflicts)
+        by_origin: dict[int, list[conflicts.Conflict]] = {}
+        for conflict in records.conflicts:
+            by_origin.setdefault(conflict.origin, []).append(conflict)
+        for origin, found in sorted(by_origin.items()):
+            aside.append(
+                ToQuarantine(
+                    origins[origin],
+                    QuarantineReason.CONFLICT,
+                    conflicts.describe(found),
+                    stored=conflicts.as_json(found),
+                )
+            )
     sent = batch_seqs(message for message, _at in received if isinstance(message, RecordBatch))
     outcome.custody = custody_of(connection, sent)
     messages = [item for item in stored if isinstance(item, Accepted)]
@@ -151,9 +219,54 @@ def store_triaged(
             if isinstance(i.message, SelfTestResult)
         ],
     )
-    _quarantine(connection, rejected)
-    outcome.quarantined.update(str(item.reason) for item in rejected)
+    # The fleet's own clock when these messages arrived: the rate's and retention's "now".
+    now = max((item.inbound.received_at for item in aside), default=utc_now())
+    kept = keep(connection, aside, bounds=limits.quarantine, now=now)
+    outcome.quarantined.update(kept.kept)
+    outcome.quarantine_dropped.update(rate=kept.dropped_rate, size=kept.dropped_size)
     return outcome
+
+
+def _judged(
+    connection: Connection,
+    stored: Sequence[Accepted | ReadCounts],
+    limits: IngestLimits,
+    aside: list[ToQuarantine],
+) -> tuple[list[Received], list[Inbound]]:
+    """What store_records needs, with implausible records set aside (added to ``aside``)."""
+    batches = [item for item in stored if _records_of(item) is not None]
+    highest = seq_ranges.highest(connection, {_exhibit_of(i) for i in batches if _counts(i)})
+    received: list[Received] = []
+    origins: list[Inbound] = []
+    for item in batches:
+        found = _records_of(item)
+        assert found is not None
+        message, received_at = found
+        if isinstance(message, RecordBatch):
+            judged = plausibility.judge_records(
+                message.records,
+                highest=highest[message.exhibit_id],
+                max_jump=limits.max_seq_jump,
+            )
+            highest[message.exhibit_id] = judged.highest
+            if judged.set_aside:
+                aside.append(
+                    ToQuarantine(
+                        item.inbound,
+                        judged.set_aside[0].reason,
+                        plausibility.describe(judged.set_aside, stored=len(judged.kept)),
+                    )
+                )
+            if not judged.kept:
+                continue
+            message = RecordBatch(message.exhibit_id, judged.kept)
+        received.append((message, received_at))
+        origins.append(item.inbound)
+    return received, origins
+
+
+def _counts(item: Accepted | ReadCounts) -> bool:
+    return isinstance(item, ReadCounts) or isinstance(item.message, CountBatch)
 
 
 def _exhibit_of(item: Accepted | ReadCounts) -> str:
@@ -218,22 +331,3 @@ def _update_status(connection: Connection, stored: Iterable[Accepted]) -> None:
         connection.execute(
             statement.on_conflict_do_update(index_elements=["exhibit_id"], set_=updates), group
         )
-
-
-def _quarantine(connection: Connection, rejected: Sequence[Rejected]) -> None:
-    if not rejected:
-        return
-    connection.execute(
-        quarantine.insert(),
-        [
-            {
-                "received_at": item.inbound.received_at,
-                "topic": item.inbound.topic,
-                # Oversized payloads are kept in part: enough to see what sent them.
-                "payload": item.inbound.payload[:MAX_PAYLOAD_BYTES],
-                "reason": str(item.reason),
-                "detail": item.detail[:DETAIL_MAX],
-            }
-            for item in rejected
-        ],
-    )

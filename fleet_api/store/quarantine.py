@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, func, select
@@ -67,6 +68,8 @@ def _summary_columns() -> list[ColumnElement[object]]:
         quarantine.c.topic,
         quarantine.c.reason,
         quarantine.c.detail,
+        quarantine.c.exhibit_id,
+        quarantine.c.stored,
         func.length(quarantine.c.payload).label("payload_bytes"),
     ]
 
@@ -85,7 +88,8 @@ def _matching(
 
 
 def _public(row: RowMapping) -> QuarantinedPublic:
-    payload = bytes(row["payload"])
+    # SQLite's substr() of an empty blob is NULL (a zero-length retained message).
+    payload = bytes(row["payload"] or b"")
     truncated = len(payload) < row["payload_bytes"]
     text = _utf8(payload, truncated=truncated)
     return QuarantinedPublic(
@@ -96,8 +100,10 @@ def _public(row: RowMapping) -> QuarantinedPublic:
         detail=row["detail"],
         payload=text if text is not None else base64.b64encode(payload).decode(),
         payload_encoding="utf-8" if text is not None else "base64",
-        payload_bytes=row["payload_bytes"],
+        payload_bytes=row["payload_bytes"] or 0,
         payload_truncated=truncated,
+        exhibit_id=row["exhibit_id"],
+        stored=None if row["stored"] is None else json.loads(row["stored"]),
     )
 
 

@@ -9,7 +9,8 @@ In the caller's transaction, in this order:
    with the references and the visits known now, and inserted unless its
    (exhibit_id, seq) is stored already;
 3. only the rows actually inserted are added to the rollups and the seq ranges, so a
-   replay changes nothing.
+   replay changes nothing; a row not inserted whose stored record differs is a
+   conflict (:mod:`fleet_api.store.conflicts`), returned for the quarantine.
 
 Records arrive as rows (:mod:`fleet_api.record_rows`), and are placed a run at a time:
 consecutive records of one message with the same boot, clock state and tag share
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import Connection, Table
 
@@ -31,7 +32,9 @@ from fleet_api.attribution import ClockReference, TimeBasis, attribute_many, hou
 from fleet_api.completeness import SeqRange
 from fleet_api.record_rows import COUNT, RecordBatch, RecordRow
 from fleet_api.store import clocks, seq_ranges
+from fleet_api.store import conflicts as conflicts_store
 from fleet_api.store.clocks import BootKey, Candidate
+from fleet_api.store.conflicts import COUNT_BODY, SESSION_BODY, Conflict
 from fleet_api.store.dialect import insert_new
 from fleet_api.store.reattribution import rebase_boots
 from fleet_api.store.rollups import RollupDelta, visit_key
@@ -68,10 +71,11 @@ SessionRow = tuple[
 
 @dataclass(frozen=True, slots=True)
 class RecordsOutcome:
-    """Records received in the batch, and how many were new."""
+    """Records received in the batch, how many were new, and which conflict."""
 
     received: int
     inserted: int
+    conflicts: tuple[Conflict, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +88,18 @@ class _Run:
     synced: bool
     tag: int | None
     records: list[RecordRow]
+    origin: int
+    """Which of the ``received`` it came in."""
 
 
 def store_records(connection: Connection, received: Sequence[Received]) -> RecordsOutcome:
     """Store the records of ``received`` in order (their exhibits are registered)."""
     candidates: dict[BootKey, Candidate] = {}
     runs: list[_Run] = []
-    seen: dict[str, set[int]] = {}
+    seen: dict[str, dict[int, tuple[int, RecordRow]]] = {}
+    repeats: list[Conflict] = []
     total = 0
-    for message, received_at in received:
+    for origin, (message, received_at) in enumerate(received):
         if isinstance(message, Heartbeat):
             if message.clock_synced:
                 candidates.setdefault(
@@ -107,13 +114,15 @@ def store_records(connection: Connection, received: Sequence[Received]) -> Recor
         exhibit_id = message.exhibit_id
         total += len(message.records)
         _offer(candidates, exhibit_id, message.records, received_at)
-        runs += _runs(exhibit_id, received_at, _first_of_each(message.records, seen, exhibit_id))
+        first = _first_of_each(message.records, seen, exhibit_id, origin, repeats)
+        runs += _runs(exhibit_id, received_at, first, origin)
     established = clocks.establish(connection, candidates)
     rebase_boots(connection, {key: candidates[key].reference for key in established})
     if not runs:
-        return RecordsOutcome(total, 0)
+        return RecordsOutcome(total, 0, tuple(repeats))
     placed = _place(connection, runs)
-    return RecordsOutcome(total, _insert(connection, runs, placed))
+    inserted, conflicts = _insert(connection, runs, placed)
+    return RecordsOutcome(total, inserted, (*repeats, *conflicts))
 
 
 def _offer(
@@ -131,21 +140,42 @@ def _offer(
 
 
 def _first_of_each(
-    records: Sequence[RecordRow], seen: dict[str, set[int]], exhibit_id: str
+    records: Sequence[RecordRow],
+    seen: dict[str, dict[int, tuple[int, RecordRow]]],
+    exhibit_id: str,
+    origin: int,
+    repeats: list[Conflict],
 ) -> list[RecordRow]:
-    """One record per (exhibit_id, seq): a batch may repeat a record; the first one counts."""
-    mine = seen.setdefault(exhibit_id, set())
+    """One record per (exhibit_id, seq): a batch may repeat a record; the first one counts.
+
+    A repeat with other values is a conflict with the first (which is what gets stored).
+    """
+    mine = seen.setdefault(exhibit_id, {})
     unique = []
     for record in records:
-        if record[1] not in mine:
-            mine.add(record[1])
+        first = mine.get(record[1])
+        if first is None:
+            mine[record[1]] = (origin, record)
             unique.append(record)
+        elif first[1] != record:
+            repeats.append(Conflict(origin, exhibit_id, record[1], _body(first[1]), _body(record)))
     return unique
 
 
-def _runs(exhibit_id: str, received_at: datetime, records: list[RecordRow]) -> list[_Run]:
+def _body(record: RecordRow) -> dict[str, object]:
+    """A record's values as its table's columns name them (to compare and to show)."""
+    kind, _seq, boot, start, mono, synced, tag, name, amount2, amount = record
+    if kind == COUNT:
+        values: tuple[object, ...] = (name, start, mono, amount2, amount, boot, synced, tag)
+        return conflicts_store.body(COUNT_BODY, values)
+    return conflicts_store.body(SESSION_BODY, (start, mono, amount2, amount, boot, synced, tag))
+
+
+def _runs(
+    exhibit_id: str, received_at: datetime, records: list[RecordRow], origin: int
+) -> list[_Run]:
     return [
-        _Run(exhibit_id, received_at, boot_id, synced, tag, list(group))
+        _Run(exhibit_id, received_at, boot_id, synced, tag, list(group), origin)
         for (boot_id, synced, tag), group in groupby(records, key=lambda r: (r[2], r[5], r[6]))
     ]
 
@@ -188,10 +218,12 @@ def _insert(
     connection: Connection,
     runs: Sequence[_Run],
     placed: Sequence[tuple[list[datetime], TimeBasis, list[int | None]]],
-) -> int:
-    """Insert the rows, then roll up and range the ones inserted; return how many."""
+) -> tuple[int, list[Conflict]]:
+    """Insert the rows, then roll up and range the ones inserted; how many, and conflicts."""
     count_rows: list[CountRow] = []
     session_rows: list[SessionRow] = []
+    count_origins: list[int] = []
+    session_origins: list[int] = []
     for run, (times, basis, visits) in zip(runs, placed, strict=True):
         e, got, how = run.exhibit_id, run.received_at, str(basis)
         for (kind, seq, boot, start, mono, synced, tag, name, a, b), at, visit in zip(
@@ -201,12 +233,18 @@ def _insert(
                 count_rows.append(
                     (e, seq, name, start, mono, a, b, boot, synced, tag, got, at, how, visit)
                 )
+                count_origins.append(run.origin)
             else:
                 session_rows.append(
                     (e, seq, start, mono, a, b, boot, synced, tag, got, at, how, visit)
                 )
+                session_origins.append(run.origin)
     new_counts = _new(connection, count_records, COUNT_COLUMNS, count_rows)
     new_sessions = _new(connection, session_records, SESSION_COLUMNS, session_rows)
+    conflicts = _conflicts(connection, count_records, count_rows, count_origins, new_counts)
+    conflicts += _conflicts(
+        connection, session_records, session_rows, session_origins, new_sessions
+    )
     delta = RollupDelta()
     hours: dict[datetime, datetime] = {}
     new_seqs: dict[str, list[int]] = {}
@@ -224,7 +262,33 @@ def _insert(
         new_seqs.setdefault(e, []).append(seq)
     apply_rollups(connection, delta)
     seq_ranges.add_ranges(connection, {e: _ranges(seqs) for e, seqs in new_seqs.items()})
-    return len(new_counts) + len(new_sessions)
+    return len(new_counts) + len(new_sessions), conflicts
+
+
+def _conflicts(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[CountRow] | Sequence[SessionRow],
+    origins: Sequence[int],
+    inserted: Sequence[CountRow] | Sequence[SessionRow],
+) -> list[Conflict]:
+    """Rows not inserted (their key was stored) whose stored record differs."""
+    if len(inserted) == len(rows):
+        return []  # all new: the usual case costs nothing more
+    new = {(row[0], row[1]) for row in inserted}
+    names = COUNT_BODY if table is count_records else SESSION_BODY
+    # The body columns follow the seq in both row layouts, before received_at.
+    candidates = [
+        conflicts_store.Candidate(
+            origin,
+            cast(str, row[0]),
+            cast(int, row[1]),
+            conflicts_store.body(names, row[2 : 2 + len(names)]),
+        )
+        for row, origin in zip(rows, origins, strict=True)
+        if (row[0], row[1]) not in new
+    ]
+    return conflicts_store.find(connection, table, candidates)
 
 
 Row = TypeVar("Row", CountRow, SessionRow)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 
+from broker.limits import SEQ_MAX
 from fleet_api.completeness import SeqRange, merge
 from fleet_api.tables import exhibit_seq_ranges
 
@@ -27,9 +28,12 @@ def add_ranges(connection: Connection, new: Mapping[str, Sequence[SeqRange]]) ->
             continue
         # Scattered seqs would make a long OR: past a few, read their whole span instead.
         spans = ranges if len(ranges) <= 8 else [SeqRange(ranges[0].first, ranges[-1].last)]
+        # min(): the contract's last seq is the largest signed 64-bit integer, so + 1
+        # would not fit in the column's type (or bind to it).
         touching = or_(
             *(
-                (ranges_c.first_seq <= item.last + 1) & (ranges_c.last_seq >= item.first - 1)
+                (ranges_c.first_seq <= min(item.last + 1, SEQ_MAX))
+                & (ranges_c.last_seq >= item.first - 1)
                 for item in spans
             )
         )
@@ -70,4 +74,18 @@ def load_ranges(connection: Connection, exhibit_ids: Iterable[str]) -> dict[str,
         .order_by(ranges_c.exhibit_id, ranges_c.first_seq)
     ):
         found[row.exhibit_id].append(SeqRange(row.first_seq, row.last_seq))
+    return found
+
+
+def highest(connection: Connection, exhibit_ids: Iterable[str]) -> dict[str, int]:
+    """Each exhibit's highest seq received (0 for one with none)."""
+    wanted = sorted(set(exhibit_ids))
+    found = dict.fromkeys(wanted, 0)
+    if wanted:
+        statement = (
+            select(ranges_c.exhibit_id, func.max(ranges_c.last_seq))
+            .where(ranges_c.exhibit_id.in_(wanted))
+            .group_by(ranges_c.exhibit_id)
+        )
+        found.update({row[0]: int(row[1]) for row in connection.execute(statement)})
     return found

@@ -158,10 +158,19 @@ def _in_use(
         .distinct()
     ).all():
         if exhibit_id not in found:
-            intervals[exhibit_id].append((start, start + timedelta(seconds=seconds)))
+            intervals[exhibit_id].append((start, _end(start, seconds)))
     for exhibit_id, spans in intervals.items():
         found[exhibit_id] = (round(_union_seconds(spans), 3), "buckets")
     return found
+
+
+def _end(start: datetime, seconds: float) -> datetime:
+    """When a bucket ends; a start at the end of time (stored before ingestion bounded
+    dates, fleet_api/plausibility.py) is taken as empty rather than failing the page."""
+    try:
+        return start + timedelta(seconds=seconds)
+    except OverflowError:
+        return start
 
 
 def _union_seconds(spans: list[tuple[datetime, datetime]]) -> float:

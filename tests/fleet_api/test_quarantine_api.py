@@ -57,6 +57,8 @@ async def test_quarantined_messages_are_listed_newest_first_with_readable_payloa
         "payload_encoding": "utf-8",
         "payload_bytes": 9,
         "payload_truncated": False,
+        "exhibit_id": "exhibit-001",
+        "stored": None,
     }
     assert binary["payload_encoding"] == "base64"
     assert base64.b64decode(binary["payload"]) == b"\xff\xfe binary"

@@ -129,8 +129,11 @@ def counts_topic(exhibit_id: str = GOOD) -> str:
 
 
 @contextmanager
-def running_fleet(backend: Backend, work_dir: Path) -> Iterator[Fleet]:
-    """Mosquitto (relaxed size limit), the fleet API on ``backend``, good-1 and good-2 known."""
+def running_fleet(
+    backend: Backend, work_dir: Path, *, settings: dict[str, str] | None = None
+) -> Iterator[Fleet]:
+    """Mosquitto (relaxed size limit), the fleet API on ``backend``, good-1 and good-2 known;
+    ``settings``: more FLEET_* settings of the API."""
     with (
         MosquittoProcess(work_dir / "mosquitto", extra_config=RELAXED) as broker,
         run_database(backend, work_dir) as database_url,
@@ -140,6 +143,7 @@ def running_fleet(backend: Backend, work_dir: Path) -> Iterator[Fleet]:
             mqtt_url=f"mqtt://127.0.0.1:{broker.port}",
             token=TOKEN,
             log_path=work_dir / "fleet-api.log",
+            extra_env=settings,
         ).start()
         client = FleetClient(api.url, token=TOKEN)
         publisher = Publisher(broker.port)
