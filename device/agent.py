@@ -127,6 +127,7 @@ class Agent:
                 clock=self._clock,
                 indicator=self._indicator,
                 on_commit=self._on_commit,
+                inputs=self._inputs.rules,
             )
         except BaseException:
             if self._inputs is not None:

@@ -5,17 +5,27 @@ factory and routes their edges to ``device.interactions.InteractionRules`` (the
 interaction rules and our debounce live there, testable without pins). ``build_lamp()``
 makes the indicator LED (a PWMLED when ``pwm``).
 
-Driving inputs on a ``MockFactory`` (tests, the simulator); callbacks of edge-triggered
-devices run synchronously in the caller's thread, sampled sensors count once a sample
-has seen the change:
+Buttons, beams, motion and line sensors are read as raw pin edges: a plain
+``InputDevice`` whose pin calls us on both edges with its level, and no edge logic of
+gpiozero's own on the way (``Button`` would start a hold thread per button and
+``MotionSensor``/``LineSensor`` poll the pin from a thread in real time, which neither
+the simulator's clock nor our stable-level debounce can use). ``bounce_time`` stays unset:
+MockPin ignores it, so on a Pi too the debounce is ours, exactly as tested. The distance
+sensor stays gpiozero's (it times echoes; its in-range events pass through the same
+rules), and so does the rotary encoder (its state machine ignores contact bounce).
 
-- button (pulled up): ``pin.drive_low()`` presses, ``drive_high()`` releases.
-- beam (pulled up): ``drive_low()`` breaks the beam, ``drive_high()`` restores it.
+Driving inputs on a ``MockFactory`` (tests, the simulator; ``simulator.signals`` makes
+the edges real hardware makes); callbacks run synchronously in the caller's thread:
+
+- button, beam (pulled up): ``pin.drive_low()`` presses / breaks, ``drive_high()`` releases.
+- motion (pulled down): ``drive_high()`` while the PIR sees someone, ``drive_low()`` after.
+- line (pulled down): ``drive_low()`` over a line, ``drive_high()`` off it.
 - rotary: ``turn(factory, spec, steps)`` drives the quadrature sequence of A and B.
-- motion: ``pulse_motion()``; gpiozero samples the pin ``sample_rate_hz`` times a second.
-- line: drive the pin high (no line) or low (line), then wait on the device.
 - distance: on a ``MockFactory`` the trigger pin is made a ``MockTriggerPin`` whose echo
   says "nobody" (beyond ``max_distance_m``); ``set_mock_distance()`` moves a visitor.
+
+A level change counts only after it held for the input's debounce time on the agent's
+clock: drive it, let the clock pass, then the next edge or the worker confirms it.
 """
 
 from __future__ import annotations
@@ -30,12 +40,9 @@ from gpiozero import (
     LED,
     PWMLED,
     BadPinFactory,
-    Button,
-    DigitalInputDevice,
     DistanceSensor,
     GPIOZeroError,
-    LineSensor,
-    MotionSensor,
+    InputDevice,
     PWMSoftwareFallback,
     RotaryEncoder,
 )
@@ -67,8 +74,22 @@ NOBODY_ECHO_S = 0.02  # an echo of ~3.4 m: beyond any max_distance_m we accept
 class InputBank:
     """The gpiozero devices of one exhibit, by input name; ``close()`` releases their pins."""
 
-    def __init__(self, devices: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        devices: dict[str, Any],
+        rules: InteractionRules | None = None,
+        handlers: list[Callable[..., None]] | None = None,
+    ) -> None:
         self._devices = devices
+        self._rules = rules
+        # gpiozero holds pin callbacks by weak reference only: these keep them alive.
+        self._handlers = handlers or []
+
+    @property
+    def rules(self) -> InteractionRules:
+        """The interaction rules these devices feed (the worker settles their levels)."""
+        assert self._rules is not None
+        return self._rules
 
     @property
     def names(self) -> list[str]:
@@ -85,6 +106,7 @@ class InputBank:
     def close(self) -> None:
         """Detach callbacks and close every device; safe to call twice."""
         devices, self._devices = self._devices, {}
+        self._handlers = []
         for name, device in devices.items():
             try:
                 device.close()
@@ -135,45 +157,78 @@ def _distance_sensor(spec: DistanceInput, pin_factory: Any) -> Any:
         )
 
 
-def _create(spec: InputSpec, pin_factory: Any, rules: InteractionRules) -> Any:
+class _Edges:
+    """A pin's edges, as the input's level (active or not), handed to the rules."""
+
+    def __init__(self, rules: InteractionRules, name: str, *, active_high: bool) -> None:
+        self._level = rules.level
+        self._name = name
+        self._active_high = active_high
+
+    def __call__(self, ticks: float, state: int) -> None:
+        self._level(self._name, bool(state) == self._active_high)
+
+
+def _edge_input(
+    spec: ButtonInput | BeamInput | MotionInput | LineInput,
+    pin_factory: Any,
+    rules: InteractionRules,
+    handlers: list[Callable[..., None]],
+    *,
+    pull_up: bool,
+    active_high: bool,
+) -> Any:
+    device = InputDevice(spec.pin, pull_up=pull_up, pin_factory=pin_factory)
+    handler = _Edges(rules, spec.name, active_high=active_high)
+    handlers.append(handler)
+    pin = device.pin
+    pin.bounce = None  # our debounce, on the agent's clock (device.interactions)
+    pin.edges = "both"
+    pin.when_changed = handler
+    # After the callback is set: an edge in between is then either seen or read here.
+    rules.start(spec.name, bool(pin.state) == active_high)
+    return device
+
+
+def _warn_ignored(spec: InputSpec) -> None:
+    for setting in ("sample_rate_hz", "queue_len"):
+        if isinstance(spec, MotionInput | LineInput) and getattr(spec, setting, None) is not None:
+            log.warning(
+                "input %s: %s is ignored (the sensor is read on its pin's edges, debounced by "
+                "press_debounce_s / release_debounce_s); remove it from the configuration",
+                spec.name,
+                setting,
+            )
+
+
+def _create(
+    spec: InputSpec,
+    pin_factory: Any,
+    rules: InteractionRules,
+    handlers: list[Callable[..., None]],
+) -> Any:
     name = spec.name
-    activated: Callable[[], None] = lambda: rules.activated(name)  # noqa: E731
+    _warn_ignored(spec)
     device: Any
     match spec:
-        case ButtonInput():
-            device = Button(spec.pin, pull_up=True, pin_factory=pin_factory)
-            device.when_pressed = activated
-            if spec.hold_s is not None:
-                device.when_released = lambda: rules.released(name)
-        case BeamInput():
-            device = DigitalInputDevice(spec.pin, pull_up=True, pin_factory=pin_factory)
-            device.when_activated = activated
-        case MotionInput():
-            device = MotionSensor(
-                spec.pin,
-                queue_len=1,
-                sample_rate=spec.sample_rate_hz,
-                threshold=0.5,
-                pin_factory=pin_factory,
+        case ButtonInput() | BeamInput():  # to ground, pulled up: active low
+            device = _edge_input(
+                spec, pin_factory, rules, handlers, pull_up=True, active_high=False
             )
-            _settle(device, name)
-            device.when_motion = activated
-        case LineInput():
-            device = LineSensor(
-                spec.pin,
-                queue_len=spec.queue_len,
-                sample_rate=spec.sample_rate_hz,
-                pin_factory=pin_factory,
+        case MotionInput():  # a PIR drives its output high while it sees someone
+            device = _edge_input(
+                spec, pin_factory, rules, handlers, pull_up=False, active_high=True
             )
-            _settle(device, name)
-            if spec.count_on == "line":
-                device.when_line = activated
-            else:
-                device.when_no_line = activated
+        case LineInput():  # low over a line; counted: the state of count_on
+            device = _edge_input(
+                spec, pin_factory, rules, handlers, pull_up=False, active_high=spec.counts(False)
+            )
         case DistanceInput():
             device = _distance_sensor(spec, pin_factory)
             _settle(device, name)
-            device.when_in_range = activated
+            device.when_in_range = lambda: rules.level(name, True)
+            device.when_out_of_range = lambda: rules.level(name, False)
+            rules.start(name, bool(device.in_range))
         case RotaryInput():
             device = RotaryEncoder(spec.a_pin, spec.b_pin, max_steps=0, pin_factory=pin_factory)
             device.when_rotated_clockwise = lambda: rules.stepped(name, clockwise=True)
@@ -196,10 +251,11 @@ def build_inputs(
     specs = list(specs)
     rules = InteractionRules(specs, clock=clock or SystemClock(), emit=on_interaction)
     devices: dict[str, Any] = {}
+    handlers: list[Callable[..., None]] = []
     try:
         for spec in specs:
             try:
-                devices[spec.name] = _create(spec, pin_factory, rules)
+                devices[spec.name] = _create(spec, pin_factory, rules, handlers)
             except BadPinFactory as exc:
                 raise InputError(
                     f"no usable GPIO pin library for input {spec.name!r}: {exc}; on a Pi "
@@ -214,7 +270,7 @@ def build_inputs(
     except BaseException:
         InputBank(devices).close()
         raise
-    return InputBank(devices)
+    return InputBank(devices, rules, handlers)
 
 
 def build_lamp(spec: IndicatorSpec, *, pin_factory: Any) -> Any:
@@ -227,20 +283,6 @@ def build_lamp(spec: IndicatorSpec, *, pin_factory: Any) -> Any:
             f"indicator LED on GPIO{spec.pin}: {exc}; check the pin number (a PWM LED on "
             "mock pins needs MockFactory(pin_class=MockPWMPin))"
         ) from exc
-
-
-def pulse_motion(bank: InputBank, name: str, pin: Any, *, timeout: float = 2.0) -> bool:
-    """Drive a mock motion sensor's pin high until it detects, then low until it clears.
-
-    Returns False if either edge was not seen within ``timeout``. For tests and the
-    simulator; ``pin`` is the MockPin (``factory.pin(spec.pin)``).
-    """
-    sensor = bank.device(name)
-    pin.drive_high()
-    seen = bool(sensor.wait_for_motion(timeout))
-    pin.drive_low()
-    cleared = bool(sensor.wait_for_no_motion(timeout))
-    return seen and cleared
 
 
 def set_mock_distance(factory: Any, spec: DistanceInput, metres: float | None) -> None:

@@ -6,20 +6,43 @@ under one or more *count names* (``broker.messages.InputName``):
 =========  =====================  ==========================================================
 kind       pins (BCM numbers)     what counts as one interaction, and under which name
 =========  =====================  ==========================================================
-button     ``pin``                ``name``: a press (debounced, 0.05 s by default).
+button     ``pin``                ``name``: a press (pin pulled low).
                                   With ``hold_s``: also ``name_hold`` for a press held at
                                   least ``hold_s`` seconds, counted when it is released.
 motion     ``pin``                ``name``: a presence start (the PIR output goes high).
 distance   ``echo_pin``,          ``name``: a visitor entering the zone closer than
            ``trigger_pin``        ``threshold_m`` (HC-SR04; leaving and coming back counts again).
-line       ``pin``                ``name``: a line sensor edge, ``count_on`` ``line`` or
-                                  ``no_line`` (a reflective beam break is a line sensor).
+line       ``pin``                ``name``: a line sensor edge, ``count_on`` ``line`` (pin
+                                  low) or ``no_line`` (a reflective beam break is a line sensor).
 beam       ``pin``                ``name``: an IR break-beam receiver pulling the pin low
-                                  (beam broken; debounced, 0.1 s by default).
+                                  (beam broken).
 rotary     ``a_pin``, ``b_pin``   ``name_cw`` / ``name_ccw``: every ``steps_per_interaction``
                                   detent steps turned in one direction (default 5); turning
                                   back restarts the partial count of the other direction.
 =========  =====================  ==========================================================
+
+Debounce (``device.interactions``): a level change of an input counts only once the pin has
+held the new level for ``press_debounce_s`` (going active: pressed, beam broken, motion, the
+line state counted, a visitor in range) or ``release_debounce_s`` (going back);
+``debounce_s`` sets both. Defaults per kind, in seconds (press / release):
+
+=========  ===========  ===============================================================
+kind       debounce     why
+=========  ===========  ===============================================================
+button     0.03 / 0.03  arcade and tactile buttons bounce 1-40 ms closing, 5-20 ms
+                        opening, toggling every few ms: no bounce level holds 30 ms,
+                        while a child mashing 8 times a second still holds each level
+                        for 40 ms or more
+beam       0.01 / 0.1   a marble breaks a beam for about 15 ms; the beam flickers at its
+                        edge as a hand or a body leaves it, so it must stay clear 0.1 s
+motion     0.1 / 3.0    a PIR output is clean but drops out for up to 2.5 s and
+                        re-triggers while someone stays: one presence, not several
+line       0.02 / 0.02  a line sensor flickers at the edge of the line
+distance   0 / 0        gpiozero already takes the median of ``queue_len`` readings
+=========  ===========  ===============================================================
+
+A rotary encoder takes no debounce: gpiozero's quadrature state machine never turns
+contact bounce into steps.
 
 Sessions and the self-test speak of inputs by ``name``; counts use the count names.
 """
@@ -50,7 +73,26 @@ class InputKind(StrEnum):
     ROTARY = "rotary"
 
 
-DEFAULT_DEBOUNCE_S: dict[InputKind, float] = {InputKind.BUTTON: 0.05, InputKind.BEAM: 0.1}
+DEFAULT_DEBOUNCE_S: dict[InputKind, tuple[float, float]] = {
+    InputKind.BUTTON: (0.03, 0.03),
+    InputKind.BEAM: (0.01, 0.1),
+    InputKind.MOTION: (0.1, 3.0),
+    InputKind.LINE: (0.02, 0.02),
+    InputKind.DISTANCE: (0.0, 0.0),
+}
+"""(press, release) seconds a new level must hold, per kind (see the table above)."""
+
+DEBOUNCE = rule(float, ge=0, le=60, optional=True)
+
+
+def _not_for_rotary(value: float) -> float:
+    raise ValueError(
+        "a rotary encoder is not debounced by time (its quadrature state machine already "
+        "ignores contact bounce); remove this setting"
+    )
+
+
+NO_DEBOUNCE = rule(float, optional=True, check=_not_for_rotary)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,15 +110,29 @@ class _Checked:
 class _Input(_Checked):
     kind: str
     name: str = field(metadata=rule(str, pattern=INPUT_NAME_PATTERN))
-    debounce_s: float | None = field(default=None, metadata=rule(float, ge=0, le=10, optional=True))
-    """Ignore an event this soon after the last accepted one (per-kind default)."""
+    debounce_s: float | None = field(default=None, metadata=DEBOUNCE)
+    """Seconds a new level must hold to count, on both edges (per-kind default)."""
+    press_debounce_s: float | None = field(default=None, metadata=DEBOUNCE)
+    """Going active (pressed, broken, motion, the line state counted): overrides debounce_s."""
+    release_debounce_s: float | None = field(default=None, metadata=DEBOUNCE)
+    """Going back to inactive: overrides debounce_s."""
 
     @property
-    def debounce(self) -> float:
-        """The effective debounce window in seconds (a per-kind default if unset)."""
+    def press_debounce(self) -> float:
+        """Seconds the active level must hold before it counts."""
+        return self._debounce(self.press_debounce_s, 0)
+
+    @property
+    def release_debounce(self) -> float:
+        """Seconds the inactive level must hold before it counts."""
+        return self._debounce(self.release_debounce_s, 1)
+
+    def _debounce(self, own: float | None, edge: int) -> float:
+        if own is not None:
+            return own
         if self.debounce_s is not None:
             return self.debounce_s
-        return DEFAULT_DEBOUNCE_S.get(InputKind(self.kind), 0.0)
+        return DEFAULT_DEBOUNCE_S.get(InputKind(self.kind), (0.0, 0.0))[edge]
 
     def pins(self) -> dict[str, int]:
         """Every GPIO this input uses, by setting name."""
@@ -119,8 +175,10 @@ class MotionInput(_SinglePin):
     """A PIR motion sensor: a presence start is an interaction."""
 
     kind: str = field(default="motion", metadata=rule(str, choices=("motion",)))
-    sample_rate_hz: float = field(default=10.0, metadata=rule(float, gt=0, le=1_000))
-    """Readings per second."""
+    sample_rate_hz: float | None = field(
+        default=None, metadata=rule(float, gt=0, le=1_000, optional=True)
+    )
+    """Ignored: the sensor is read on its pin's edges (kept so that older configs load)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,8 +204,16 @@ class LineInput(_SinglePin):
 
     kind: str = field(default="line", metadata=rule(str, choices=("line",)))
     count_on: str = field(default="no_line", metadata=rule(str, choices=("line", "no_line")))
-    sample_rate_hz: float = field(default=100.0, metadata=rule(float, gt=0, le=1_000))
-    queue_len: int = field(default=5, metadata=rule(int, ge=1, le=30))
+    sample_rate_hz: float | None = field(
+        default=None, metadata=rule(float, gt=0, le=1_000, optional=True)
+    )
+    """Ignored: the sensor is read on its pin's edges (kept so that older configs load)."""
+    queue_len: int | None = field(default=None, metadata=rule(int, ge=1, le=30, optional=True))
+    """Ignored, like ``sample_rate_hz``."""
+
+    def counts(self, line: bool) -> bool:
+        """Whether the sensor seeing a ``line`` (or not) is in the state it counts."""
+        return line if self.count_on == "line" else not line
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +228,9 @@ class RotaryInput(_Input):
     """A two-pin incremental rotary encoder: turns, counted per direction."""
 
     kind: str = field(default="rotary", metadata=rule(str, choices=("rotary",)))
+    debounce_s: float | None = field(default=None, metadata=NO_DEBOUNCE)
+    press_debounce_s: float | None = field(default=None, metadata=NO_DEBOUNCE)
+    release_debounce_s: float | None = field(default=None, metadata=NO_DEBOUNCE)
     a_pin: int = field(metadata=PIN)
     b_pin: int = field(metadata=PIN)
     steps_per_interaction: int = field(default=5, metadata=rule(int, ge=1, le=1_000))

@@ -3,16 +3,19 @@
 Everything reaches it through one queue (``device.events``): interactions from the
 inputs, link events from the link's threads, requests from callers. Each turn it:
 
-1. handles what it drained, in order: interactions are counted (and extend the session)
+1. confirms the input levels that have held for their debounce time by now
+   (``device.interactions``: a level settles with time alone, on the agent's clock, so
+   this runs every turn, before any request is answered, and the worker wakes up for it);
+2. handles what it drained, in order: interactions are counted (and extend the session)
    in one durable transaction, unless a self-test window takes them; the fleet's custody
    messages move what it stored out of the pending records (``device.retention``); the
    fleet's assignment, commands and resend requests are acted on;
-2. re-bases this boot's unpublished times once the clock is seen synced;
-3. seals the buckets whose time is up and the session that has gone idle;
-4. closes a self-test window that has run out;
-5. compacts the outbox if it is over its cap, and drops confirmed records past their
+3. re-bases this boot's unpublished times once the clock is seen synced;
+4. seals the buckets whose time is up and the session that has gone idle;
+5. closes a self-test window that has run out;
+6. compacts the outbox if it is over its cap, and drops confirmed records past their
    retention (every ``PRUNE_INTERVAL_S``);
-6. publishes (``device.sender``), plus a pending self-test result and the heartbeat.
+7. publishes (``device.sender``), plus a pending self-test result and the heartbeat.
 
 When the connection drops, everything the fleet has not confirmed is sent again after
 reconnecting: duplicates are harmless (the fleet deduplicates on seq), loss is not.
@@ -45,6 +48,7 @@ from device.events import (
 )
 from device.health import HealthProbe
 from device.indicator import Indicator
+from device.interactions import Settling
 from device.link import Link, Publication
 from device.outbox import Outbox
 from device.rebasing import rebase_boot
@@ -82,8 +86,10 @@ class Worker:
         clock: Clock,
         indicator: Indicator,
         on_commit: CommitHook | None = None,
+        inputs: Settling | None = None,
     ) -> None:
         self.settings = settings
+        self._inputs = inputs
         self._events = events
         self._outbox = outbox
         self._clock = clock
@@ -164,7 +170,8 @@ class Worker:
     def _take(self) -> list[object]:
         now = self._clock.monotonic()
         waits = [MAX_IDLE_S]
-        for due in (self._next_due, self._sessions.due(), self.self_tests.due()):
+        settles = None if self._inputs is None else self._inputs.due()
+        for due in (self._next_due, self._sessions.due(), self.self_tests.due(), settles):
             if due is not None:
                 waits.append(due - now)
         if self._sender.session is not None:
@@ -184,6 +191,11 @@ class Worker:
         counts: list[Interaction] = []
         acked: list[int] = []
         custody: list[bytes] = []
+        if self._inputs is not None:
+            # Before the requests below: a Barrier or a flush must find every level that
+            # has settled by now already counted (the simulator's clock jumps, then asks).
+            settled: list[object] = list(self._inputs.settle())
+            items = settled + items if settled else items
         for item in items:
             if isinstance(item, Interaction):
                 if self.self_tests.active is None:

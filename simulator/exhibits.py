@@ -1,7 +1,15 @@
-"""A simulated exhibit: the REAL agent on its own gpiozero MockFactory, and a hand on its pins."""
+"""A simulated exhibit: the REAL agent on its own gpiozero MockFactory, and a hand on its pins.
+
+For ``exhibit-sim run`` and the demo, in real time: each touch is a gesture of the signal
+model (``simulator.signals``: bounce on both edges, flicker), slept edge by edge, then the
+hand waits until the agent's release debounce has passed before it touches again.
+"""
 
 from __future__ import annotations
 
+import itertools
+import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +18,10 @@ from gpiozero.pins.mock import MockFactory
 from device.agent import Agent
 from device.clock import SystemClock
 from device.config import load_settings
-from device.inputs import pulse_motion
+from simulator.signals import SignalModel, gesture, play
 
-MOTION_TIMEOUT_S = 2.0
-"""How long a visitor waits in front of a motion sensor for it to notice (it samples at 10 Hz)."""
+SETTLE_MARGIN_S = 0.02
+"""Added to the agent's release debounce before the next touch (a real hand is slower)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +33,8 @@ class InputWiring:
     pin: int
 
 
-DEFAULT_WIRING = (InputWiring("button", "button", 17), InputWiring("motion", "motion", 4))
+DEFAULT_WIRING = (InputWiring("button", "button", 17), InputWiring("beam", "beam", 4))
+"""Fast inputs: a PIR takes seconds per visitor, too slow for a run of seconds."""
 
 
 class SimulatedExhibit:
@@ -39,10 +48,13 @@ class SimulatedExhibit:
         data_dir: Path,
         bucket_seconds: float,
         wiring: tuple[InputWiring, ...] = DEFAULT_WIRING,
+        signals: SignalModel | None = None,
     ) -> None:
         self.exhibit_id = exhibit_id
         self.wiring = {w.name: w for w in wiring}
+        self.signals = signals or SignalModel()
         self.factory = MockFactory()
+        self._touches = itertools.count()
         # Only these values count: the simulator's own EXHIBIT_* environment must not leak in.
         self.settings = load_settings(
             use_environment=False,
@@ -52,6 +64,7 @@ class SimulatedExhibit:
             inputs=[{"name": w.name, "kind": w.kind, "pin": w.pin} for w in wiring],
             bucket_seconds=bucket_seconds,
         )
+        self._release_s = {spec.name: spec.release_debounce for spec in self.settings.inputs}
         self.agent = Agent(
             self.settings,
             pin_factory=self.factory,
@@ -68,18 +81,21 @@ class SimulatedExhibit:
         self.agent.start()
 
     def touch(self, input_name: str) -> None:
-        """Perform one interaction on ``input_name`` the way a visitor would."""
+        """Perform one interaction on ``input_name`` the way a visitor's hand would."""
         wiring = self.wiring[input_name]
+        if wiring.kind not in ("button", "beam", "motion"):
+            raise ValueError(f"the simulator cannot drive a {wiring.kind!r} input in real time")
+        rng = random.Random(f"{self.exhibit_id}:{next(self._touches)}")  # noqa: S311
         pin = self.factory.pin(wiring.pin)
-        if wiring.kind == "button":
-            pin.drive_low()  # pressed (buttons are pulled up, active low)
-            pin.drive_high()
-        elif wiring.kind == "motion":
-            # Walk up, wait until the sampling sensor notices, walk away until it clears.
-            # A miss is not hidden here: the ledger records the visit, verify finds the loss.
-            pulse_motion(self.agent.inputs, input_name, pin, timeout=MOTION_TIMEOUT_S)
-        else:
-            raise ValueError(f"the simulator cannot drive a {wiring.kind!r} input yet")
+
+        def drive(role: str, high: bool) -> None:
+            if high:
+                pin.drive_high()
+            else:
+                pin.drive_low()
+
+        play(gesture(self.signals, wiring.kind, rng), drive, time.sleep)
+        time.sleep(self._release_s[input_name] + SETTLE_MARGIN_S)
         pin.clear_states()  # MockPin keeps every state change; a long run would grow
 
     def flush(self, timeout: float) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from simulator.errors import FleetApiError
 from simulator.host_protocol import EXIT_IDENTITY
 from simulator.hosting import Hosting
-from simulator.plan import Event, PlannedTouch, true_visit
+from simulator.plan import Event, PlannedTouch, gesture_gap, true_visit
 from simulator.scenario import (
     ApiRestart,
     BrokerRestart,
@@ -32,7 +32,8 @@ from simulator.scenario import (
 from simulator.stack import Stack
 
 IN_FLIGHT_GAP = timedelta(milliseconds=200)
-"""Between the presses in the instant before a power cut: above every debounce window."""
+"""Between the presses in the instant before a power cut, at least (longer when one press,
+bounce and the agent's release debounce included, takes longer: ``plan.gesture_gap``)."""
 CHECK_TIMEOUT_S = 30.0
 POLL_S = 0.01
 STARTS = {"partition_cut", "power_cut", "reboot", "broker_stop", "api_stop", "duplicate", "clone"}
@@ -140,10 +141,12 @@ class FaultInjector:
         fault = self.scenario.faults[event.fault or 0]
         assert isinstance(fault, PowerCut)
         exhibit_id = fault.exhibit
-        name = self.scenario.exhibit_defs()[exhibit_id].count_names()[0]
+        first = self.scenario.exhibit_defs()[exhibit_id].inputs[0]
+        name = first.count_names()[0]
+        gap = max(IN_FLIGHT_GAP, gesture_gap(self.scenario, first.kind))
         presses = [
             PlannedTouch(
-                at := event.at + n * IN_FLIGHT_GAP,
+                at := event.at + n * gap,
                 exhibit_id,
                 name,
                 true_visit(self.scenario, exhibit_id, at),

@@ -8,9 +8,11 @@ simulated instant, not the machine's clock.
 Requests (``op``):
 
 - ``run`` ``{"steps": [[exhibit_id, t, count_name], ...], "until": t, "nowait": false}``:
-  for each step move that exhibit's clock to ``t`` and make the interaction; then move
-  every clock to ``until`` and (unless ``nowait``) wait until each agent has durably
-  recorded everything (``Agent.wait_recorded``). Reply ``{"ok": true, "done": n}``.
+  for each step make the interaction starting at ``t``: the edges of its gesture
+  (``simulator.signals``), each at its own moment of that exhibit's clock; then move
+  every clock to ``until`` (if it is not past it already) and (unless ``nowait``) wait
+  until each agent has durably recorded everything (``Agent.wait_recorded``). Reply
+  ``{"ok": true, "done": n}``.
 - ``sync`` ``{"exhibit": id}``: NTP arrives; reply once the agent has seen it.
 - ``wait`` ``{"exhibit": id, "visit": v | null, "connected": bool, "drained": bool}``: until
   the agent holds that visit assignment (if ``visit`` is given), is connected and has every
@@ -33,6 +35,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.scenario import InputDef
+from simulator.signals import SignalModel
 
 EXIT_IDENTITY = 3
 """Exit code of a host whose agent found a cloned identity (as ``exhibit-agent``)."""
@@ -55,6 +58,8 @@ class ExhibitBoot(BaseModel):
     true_now: datetime
     skew_s: float = Field(default=0.0, description="wall clock minus true time")
     synced: bool = True
+    signals: SignalModel = Field(default_factory=SignalModel, description="how inputs bounce")
+    seed: int = Field(default=1, description="the scenario's: every gesture repeats run to run")
 
 
 class HostConfig(BaseModel):

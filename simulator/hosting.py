@@ -87,6 +87,8 @@ class Hosting:
             true_now=at,
             skew_s=-behind.total_seconds(),
             synced=not behind,
+            signals=self.scenario.signals,
+            seed=self.scenario.seed,
         )
 
     def data_dir(self, exhibit_id: str, *, clone: bool = False) -> Path:
@@ -178,8 +180,7 @@ class Hosting:
                 reply = host.receive(REQUEST_TIMEOUT_S + 10)
                 if not reply.get("ok"):
                     raise HostError(f"{host.name}: {reply.get('error', reply)}")
-                missed = set(reply.get("missed", []))
-                done([t for i, t in enumerate(batch) if i not in missed])
+                done(batch)
 
     def press_and_cut(self, exhibit_id: str, presses: list[PlannedTouch]) -> None:
         """Presses in the instant before a power cut (not waited for), then ``kill -9``."""

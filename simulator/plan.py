@@ -3,7 +3,8 @@
 A pure, seeded function of the scenario: the same file gives the same plan. Visitors
 arrive per hour of each school day (a Poisson number of groups), each group uses the
 exhibit for a session of random length with a number of interactions in the profile's
-range. Touches of one exhibit are at least ``MIN_GAP`` apart, and only from one bucket
+range. Touches of one exhibit are at least ``MIN_GAP`` apart (more if one of its gestures
+takes longer: a PIR's presence, see ``spacing``), and only from one bucket
 after a visit's daily start to just before its end: the fleet places a count record by
 its bucket's start, so a touch closer to the edge could legitimately land on the other
 side (docs/simulator.md). Touches while an exhibit has no power are not made.
@@ -20,22 +21,28 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from device.wiring import RotaryInput
 from simulator.scenario import (
     ApiRestart,
     BrokerRestart,
     ClockBehind,
     ClonedIdentity,
     DuplicateDelivery,
+    ExhibitDef,
     Partition,
     PowerCut,
     Scenario,
     VisitDef,
     VisitorProfile,
 )
-from simulator.scenario_checks import power_off, targets
+from simulator.scenario_checks import debounce_by_kind, power_off, targets
 
 MIN_GAP = timedelta(seconds=1)
-"""Between two touches of one exhibit: far above any debounce window."""
+"""Between two touches of one exhibit at least: longer than a button's, a beam's or a dial's
+whole gesture (``simulator.signals``) and the agent's release debounce after it."""
+SETTLE_MARGIN_S = 0.05
+ROTARY_STEPS = RotaryInput(name="dial", a_pin=20, b_pin=21).steps_per_interaction
+"""Detents per counted turn of a simulated dial (the agent's default)."""
 EDGE = timedelta(seconds=1)
 DEPOT_GAP = timedelta(seconds=2)
 
@@ -88,6 +95,19 @@ class Plan:
     by_exhibit: dict[str, int] = field(default_factory=dict)
 
 
+def gesture_gap(scenario: Scenario, kind: str) -> timedelta:
+    """From the start of one interaction of ``kind`` until the agent has settled it."""
+    steps = ROTARY_STEPS if kind == "rotary" else 1
+    release = debounce_by_kind().get(kind, (0.0, 0.0))[1]
+    seconds = scenario.signals.longest(kind, steps) + release + SETTLE_MARGIN_S
+    return timedelta(seconds=seconds)
+
+
+def spacing(scenario: Scenario, exhibit: ExhibitDef) -> timedelta:
+    """How far apart two touches of ``exhibit`` start, at least (gestures never overlap)."""
+    return max([MIN_GAP, *(gesture_gap(scenario, spec.kind) for spec in exhibit.inputs)])
+
+
 def true_visit(scenario: Scenario, exhibit_id: str, at: datetime) -> int | None:
     """Index of the visit whose window holds ``at`` and lists the exhibit, if any."""
     for index, visit in enumerate(scenario.visits):
@@ -108,13 +128,14 @@ def build_plan(scenario: Scenario) -> Plan:
                 if exhibit_id in visit.exhibits:
                     rng = random.Random(f"{scenario.seed}:{exhibit_id}:{index}")  # noqa: S311
                     times.extend(_visit_times(rng, visit, profile, scenario.agent.bucket_seconds))
-        own = _spaced(sorted(times), scenario, exhibit_id)
+        gap = spacing(scenario, exhibit)
+        own = _spaced(sorted(times), scenario, exhibit_id, gap)
         rng = random.Random(f"{scenario.seed}:{exhibit_id}:inputs")  # noqa: S311
         weights = [profile.inputs.get(n, 0.0) if profile and profile.inputs else 1.0 for n in names]
         for at in own:
             name = rng.choices(names, weights)[0]
             touches.append(PlannedTouch(at, exhibit_id, name, true_visit(scenario, exhibit_id, at)))
-        touches.extend(_depot_touches(scenario, exhibit_id, names))
+        touches.extend(_depot_touches(scenario, exhibit_id, names, max(gap, DEPOT_GAP)))
     touches.sort(key=lambda t: (t.at, t.exhibit_id))
     counts: dict[str, int] = {}
     for touch in touches:
@@ -160,32 +181,36 @@ def _poisson(rng: random.Random, rate: float) -> int:
     return count
 
 
-def _spaced(times: list[datetime], scenario: Scenario, exhibit_id: str) -> list[datetime]:
-    """At least MIN_GAP apart (pushed later, dropped past their visit day); none unpowered."""
+def _spaced(
+    times: list[datetime], scenario: Scenario, exhibit_id: str, gap: timedelta
+) -> list[datetime]:
+    """At least ``gap`` apart (pushed later, dropped past their visit day); none unpowered."""
     dark = power_off(scenario, exhibit_id)
     reboots = [
         f.at for f in scenario.faults if isinstance(f, ClockBehind) and f.exhibit == exhibit_id
     ]
     kept: list[datetime] = []
     for at in times:
-        if kept and at < kept[-1] + MIN_GAP:
-            at = kept[-1] + MIN_GAP
+        if kept and at < kept[-1] + gap:
+            at = kept[-1] + gap
             if true_visit(scenario, exhibit_id, at) is None:
                 continue  # pushed past the end of the visit's day
-        if any(w.start - MIN_GAP <= at <= w.end + MIN_GAP for w in dark):
+        if any(w.start - gap <= at <= w.end + gap for w in dark):
             continue
-        if any(abs((at - boot).total_seconds()) <= MIN_GAP.total_seconds() for boot in reboots):
+        if any(abs((at - boot).total_seconds()) <= gap.total_seconds() for boot in reboots):
             continue
         kept.append(at)
     return kept
 
 
-def _depot_touches(scenario: Scenario, exhibit_id: str, names: list[str]) -> list[PlannedTouch]:
+def _depot_touches(
+    scenario: Scenario, exhibit_id: str, names: list[str], gap: timedelta
+) -> list[PlannedTouch]:
     found = []
     for check in scenario.depot_checks:
         if exhibit_id in targets(check.exhibits, scenario):
             for n in range(check.touches):
-                at = check.at + n * DEPOT_GAP
+                at = check.at + n * gap
                 visit = true_visit(scenario, exhibit_id, at)
                 found.append(PlannedTouch(at, exhibit_id, names[n % len(names)], visit))
     return found

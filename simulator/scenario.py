@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from broker.messages import ExhibitId, InputName
 from simulator.errors import ScenarioError
 from simulator.scenario_types import Days, Duration, ExhibitList, HoursField, UtcTime, expand_range
+from simulator.signals import SignalModel
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 InputKind = Literal["button", "beam", "rotary", "motion"]
@@ -261,6 +262,10 @@ class Scenario(_Model):
     seed: int = 1
     checkout_lead: Duration = Field(default=timedelta(minutes=30))
     agent: AgentTuning = AgentTuning()
+    signals: SignalModel = Field(
+        default_factory=SignalModel,
+        description="how inputs bounce, flicker and re-trigger (simulator/signals.py)",
+    )
     visitors: dict[str, VisitorProfile] = Field(default_factory=dict)
     exhibits: list[ExhibitDef] = Field(min_length=1)
     schools: list[SchoolDef] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from typing import Any
 
 from broker.errors import TopicError
 from broker.topics import validate_exhibit_id
+from device.wiring import DEFAULT_DEBOUNCE_S
 from simulator.scenario import (
     ApiRestart,
     BrokerRestart,
@@ -86,12 +87,23 @@ def unreachable(scenario: Scenario, exhibit_id: str) -> list[Window]:
 def problems(scenario: Scenario) -> list[Problem]:
     """Every cross-check that fails, as (location, message), in file order."""
     return [
+        *_signals(scenario),
         *_exhibits(scenario),
         *_visits(scenario),
         *_depot(scenario),
         *_faults(scenario),
         *_reachable(scenario),
     ]
+
+
+def debounce_by_kind() -> dict[str, tuple[float, float]]:
+    """The simulated agents' (press, release) debounce per input kind: the agent's defaults."""
+    return {str(kind): times for kind, times in DEFAULT_DEBOUNCE_S.items()}
+
+
+def _signals(scenario: Scenario) -> Iterator[Problem]:
+    for where, message in scenario.signals.problems(debounce_by_kind()):
+        yield ("signals", *where.split(".")), message
 
 
 def _exhibits(scenario: Scenario) -> Iterator[Problem]:

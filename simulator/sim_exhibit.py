@@ -1,5 +1,7 @@
 """One simulated exhibit inside a host process: the REAL agent on mock pins and a SimClock.
 
+A visitor's touch is a gesture of the scenario's signal model (``simulator.signals``):
+bounce, flicker, re-triggers, each edge driven at its own moment of the simulated clock.
 Its Pi's identity (machine-id, CPU serial, SD card id) lives in files of its own
 ``machine_dir``, so a clone is simply the same data on a Pi with other files.
 """
@@ -7,7 +9,8 @@ Its Pi's identity (machine-id, CPU serial, SD card id) lives in files of its own
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import random
+from datetime import datetime, timedelta
 from typing import Any
 
 from gpiozero.pins.mock import MockFactory
@@ -15,17 +18,16 @@ from gpiozero.pins.mock import MockFactory
 from device import identity
 from device.agent import Agent
 from device.config import AgentSettings, load_settings
-from device.inputs import pulse_motion, turn
-from device.wiring import BeamInput, ButtonInput, InputSpec, MotionInput, RotaryInput
+from device.wiring import InputSpec, RotaryInput
 from simulator.host_protocol import ExhibitBoot
 from simulator.scenario import PIN_POOL, InputDef
+from simulator.signals import gesture, play
 from simulator.simclock import SimClock
 
 log = logging.getLogger(__name__)
 
 RECONNECT_MAX_S = 1.0
 """Real seconds between reconnects at most: a partition of days heals in about a second."""
-MOTION_TIMEOUT_S = 2.0
 
 
 def wiring(inputs: list[InputDef]) -> list[dict[str, Any]]:
@@ -76,6 +78,8 @@ class SimExhibit:
             synced=boot.synced,
         )
         self.factory = MockFactory()
+        self.signals = boot.signals
+        self.seed = boot.seed
         self.settings = agent_settings(boot)
         self._by_count_name: dict[str, tuple[InputSpec, int]] = {}
         for spec in self.settings.inputs:
@@ -93,32 +97,29 @@ class SimExhibit:
             identity.provision(self.settings)
         self.agent.start()
 
-    def touch(self, count_name: str) -> bool:
-        """One interaction counted under ``count_name``, made the way a visitor makes it.
+    def touch(self, count_name: str, at: datetime) -> None:
+        """One interaction counted under ``count_name``, made from ``at`` the way hardware does.
 
-        False if a sampled sensor (motion) did not notice the visitor: not counted, and
-        honestly so; edge-triggered inputs always notice.
+        The edges of the gesture each come at their own simulated moment; the clock is
+        left at the last one. The gesture repeats run to run (seeded by the scenario's
+        seed, the exhibit, the moment and the count name).
         """
         spec, direction = self._by_count_name[count_name]
-        if isinstance(spec, RotaryInput):
-            turn(self.factory, spec, direction * spec.steps_per_interaction)
-            for number in (spec.a_pin, spec.b_pin):
-                self.factory.pin(number).clear_states()
-            return True
-        if not isinstance(spec, ButtonInput | BeamInput | MotionInput):
-            raise ValueError(f"the simulator cannot drive a {spec.kind!r} input")
-        pin = self.factory.pin(spec.pin)
-        noticed = True
-        if isinstance(spec, MotionInput):
-            # Sampled at 10 Hz in real time; the simulated clock stands still meanwhile.
-            noticed = pulse_motion(self.agent.inputs, spec.name, pin, timeout=MOTION_TIMEOUT_S)
-            if not noticed:
-                log.warning("%s: the motion sensor missed a visitor", self.exhibit_id)
-        else:
-            pin.drive_low()  # pulled up, active low: pressed / beam broken
-            pin.drive_high()
-        pin.clear_states()
-        return noticed  # MockPin keeps every state change; a week would grow
+        steps = direction * spec.steps_per_interaction if isinstance(spec, RotaryInput) else 1
+        rng = random.Random(f"{self.seed}:{self.exhibit_id}:{at.timestamp()}:{count_name}")  # noqa: S311
+        moves = gesture(self.signals, spec.kind, rng, steps=steps)
+        pins = {role: self.factory.pin(number) for role, number in _roles(spec).items()}
+
+        def drive(role: str, high: bool) -> None:
+            if high:
+                pins[role].drive_high()
+            else:
+                pins[role].drive_low()
+
+        self.clock.advance_to(at)
+        play(moves, drive, self.clock.advance)
+        for pin in pins.values():
+            pin.clear_states()  # MockPin keeps every state change; a week would grow
 
     def status(self) -> dict[str, Any]:
         """What the coordinator asks about: link, outbox depth, assignment, clock, failure."""
@@ -136,3 +137,13 @@ class SimExhibit:
         """Stop the agent cleanly (offline status, outbox closed) and release the pins."""
         self.agent.stop()
         self.factory.reset()
+
+
+def _roles(spec: InputSpec) -> dict[str, int]:
+    """The pins a gesture drives, by the names ``simulator.signals`` gives them."""
+    if isinstance(spec, RotaryInput):
+        return {"a": spec.a_pin, "b": spec.b_pin}
+    pin = spec.pins().get("pin")
+    if pin is None:
+        raise ValueError(f"the simulator cannot drive a {spec.kind!r} input")
+    return {"pin": pin}

@@ -80,6 +80,11 @@ class SimClock:
                 )
             self._now = true_time
 
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of true time pass (the simulator drives a gesture's edges so)."""
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+
     def sync(self) -> None:
         """NTP arrives: the wall clock becomes true time, the monotonic clock keeps going."""
         with self._lock:

@@ -28,8 +28,8 @@ def script(
 ) -> list[Touch]:
     """Touches for every exhibit over ``duration_s``, at least ``min_gap_s`` apart per exhibit.
 
-    Gaps are exponential (visitors arrive at random) but never shorter than ``min_gap_s``,
-    which keeps them above the agent's debounce and the motion sensor's sampling.
+    Gaps are exponential (visitors arrive at random) but never shorter than ``min_gap_s``;
+    a touch that is not over yet when the next one is due delays it (one hand per exhibit).
     """
     rng = random.Random(seed)  # noqa: S311 - a repeatable script, not a secret
     touches: list[Touch] = []

@@ -48,7 +48,7 @@ def make_settings(tmp_path: Path) -> SettingsMaker:
             "data_dir": tmp_path / "agent",
             "inputs": [
                 {"name": "button", "kind": "button", "pin": 17},
-                {"name": "motion", "kind": "motion", "pin": 4, "sample_rate_hz": 200},
+                {"name": "motion", "kind": "motion", "pin": 4},
             ],
             "heartbeat_seconds": 3600,
         }

@@ -17,14 +17,7 @@ from device.events import Interaction
 from device.outbox import Outbox
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, closed_status, eventually
-
-
-def press(factory: MockFactory, clock: FakeClock, times: int = 1, pin: int = 17) -> None:
-    """Press and release a mock button, far enough apart to pass the debounce."""
-    for _ in range(times):
-        factory.pin(pin).drive_low()
-        factory.pin(pin).drive_high()
-        clock.advance(0.1)
+from tests.device.hands import press
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from device.events import Interaction
 from device.outbox import Outbox
 from device.selftest import request_dir
 from tests.device.fakes import FakeLink, eventually
+from tests.device.hands import press
 
 ROOT = Path(__file__).parents[2]
 BUTTON = '{"name": "button", "kind": "button", "pin": 17}'
@@ -81,6 +82,13 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         "EXHIBIT_EXHIBIT_ID", "Exhibit_1", "setting exhibit_id (EXHIBIT_EXHIBIT_ID)", id="bad-id"
+    ),
+    pytest.param(
+        "EXHIBIT_INPUTS",
+        '[{"name": "button", "kind": "button", "pin": 17, "release_debounce_s": "-1"}]',
+        "setting inputs[0].release_debounce_s (EXHIBIT_INPUTS): Input should be greater than "
+        "or equal to 0; use seconds between 0 and 60 that a release must hold, e.g. 0.03",
+        id="bad-release-debounce",
     ),
 ]
 
@@ -240,8 +248,7 @@ def test_self_test_asks_the_running_agent_and_prints_each_input(
         # The service picks the request file up; the technician presses the button only.
         eventually(lambda: agent.self_testing, what="the service to open the window")
         assert not any(request_dir(env).glob("request-*"))  # consumed
-        factory.pin(17).drive_low()
-        factory.pin(17).drive_high()
+        press(factory, clock)
         assert agent.wait_recorded(5)  # the press is handled before the window closes
         clock.advance(settings.self_test_seconds)
         asking.join(10)

@@ -12,6 +12,7 @@ from broker.messages import Assignment, Command, CountRecord, SelfTestResult
 from broker.topics import Channel, exhibit_topic
 from device.agent import Agent
 from device.clock import FakeClock
+from tests.device import hands
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually
 
@@ -40,9 +41,7 @@ def command(
 
 
 def press(agent: Agent, factory: MockFactory, clock: FakeClock, pin: int = 17) -> None:
-    factory.pin(pin).drive_low()
-    factory.pin(pin).drive_high()
-    clock.advance(0.1)
+    hands.press(factory, clock, pin)
     assert agent.wait_recorded(5)
 
 

@@ -16,6 +16,7 @@ from device.events import Interaction
 from device.outbox import Outbox
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink
+from tests.device.hands import press
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -91,9 +92,7 @@ def test_the_agent_keeps_its_outbox_under_the_cap_while_offline(
     link = FakeLink(auto_ack=True)
     with Agent(settings, pin_factory=factory, clock=clock, link=link) as agent:
         for _ in range(300):  # 300 one-second buckets, nobody to send them to
-            factory.pin(17).drive_low()
-            factory.pin(17).drive_high()
-            clock.advance(1)
+            press(factory, clock, gap=0.9)
             assert agent.wait_recorded(5)
         assert agent.wait_recorded(5)
         assert agent.outbox_depth() <= 100

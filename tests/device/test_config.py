@@ -34,7 +34,10 @@ def test_environment_builds_settings_with_defaults(monkeypatch: pytest.MonkeyPat
         ("start", InputKind.BUTTON, 17),
         ("pir", InputKind.MOTION, 4),
     ]
-    assert [i.debounce for i in settings.inputs] == [0.05, 0.0]
+    assert [(i.press_debounce, i.release_debounce) for i in settings.inputs] == [
+        (0.03, 0.03),
+        (0.1, 3.0),
+    ]
     assert (settings.bucket_seconds, settings.inflight_window) == (60.0, 100)
     assert (settings.batch_max_records, settings.heartbeat_seconds) == (500, 60.0)
     assert settings.mqtt_client_id == "exhibit-007"
@@ -147,6 +150,25 @@ TLS = {"broker_url": "mqtts://broker:8883", "username": "e1", "password": "pw"}
         (
             {"inputs": [{"name": "l", "kind": "line", "pin": 4, "count_on": "edge"}]},
             r"setting inputs\[0\]\.count_on .*line.*no_line",
+        ),
+        # debounce: both edges, each edge, never on a rotary
+        (
+            {"inputs": [{**BUTTON_3, "release_debounce_s": -0.01}]},
+            r"setting inputs\[0\]\.release_debounce_s \(EXHIBIT_INPUTS\): Input should be "
+            r"greater than or equal to 0; use seconds between 0 and 60 that a release must hold",
+        ),
+        (
+            {"inputs": [{**BUTTON_3, "press_debounce_s": "soon"}]},
+            r"setting inputs\[0\]\.press_debounce_s .*valid number.*a press must hold",
+        ),
+        (
+            {"inputs": [{**BUTTON_3, "debounce_s": 61}]},
+            r"setting inputs\[0\]\.debounce_s .*less than or equal to 60; use seconds",
+        ),
+        (
+            {"inputs": [{"name": "r", "kind": "rotary", "a_pin": 4, "b_pin": 5, "debounce_s": 0}]},
+            r"setting inputs\[0\]\.debounce_s \(EXHIBIT_INPUTS\): a rotary encoder is not "
+            r"debounced by time .*; remove this setting$",
         ),
         ({"batch_max_records": 5000}, r"setting batch_max_records .*; use 1-1000"),
         ({"session_idle_s": 0}, r"setting session_idle_s .*; use seconds between 0 and 3600"),
@@ -266,7 +288,8 @@ def test_every_input_kind_with_its_pins_and_count_names() -> None:
         "dial_cw",
         "dial_ccw",
     ]
-    assert [i.debounce for i in settings.inputs] == [0.05, 0.0, 0.0, 0.0, 0.1, 0.0]
+    debounces = [(i.press_debounce, i.release_debounce) for i in settings.inputs[:5]]
+    assert debounces == [(0.03, 0.03), (0.1, 3.0), (0.0, 0.0), (0.02, 0.02), (0.01, 0.1)]
     assert settings.inputs[2].pins() == {"echo_pin": 24, "trigger_pin": 23}
     assert settings.indicator is not None
     assert settings.indicator.pwm is True

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 
 from device.clock import FakeClock
 from device.errors import InputError
 from device.events import Interaction
-from device.inputs import build_inputs, build_lamp, pulse_motion, set_mock_distance, turn
+from device.inputs import build_inputs, build_lamp, set_mock_distance, turn
 from device.wiring import (
     BeamInput,
     ButtonInput,
@@ -18,14 +20,24 @@ from device.wiring import (
     MotionInput,
     RotaryInput,
 )
-from tests.device.fakes import eventually
+from tests.device.hands import press
 
 BUTTON = ButtonInput(name="button", pin=17)
-MOTION = MotionInput(name="motion", pin=4, sample_rate_hz=200)
+MOTION = MotionInput(name="motion", pin=4)
 
 
 def names(seen: list[Interaction]) -> list[str]:
     return [i.input for i in seen]
+
+
+def wiggle(pin: MockPin, clock: FakeClock, runs: list[float], *, first_low: bool) -> None:
+    """Edges at the start of each run, alternating from ``first_low``, each held runs[i] s."""
+    for index, length in enumerate(runs):
+        if (index % 2 == 0) is first_low:
+            pin.drive_low()
+        else:
+            pin.drive_high()
+        clock.advance(length)
 
 
 def test_button_presses_become_interactions_stamped_by_the_clock(
@@ -33,27 +45,26 @@ def test_button_presses_become_interactions_stamped_by_the_clock(
 ) -> None:
     seen: list[Interaction] = []
     with build_inputs([BUTTON], pin_factory=factory, on_interaction=seen.append, clock=clock):
-        pin = factory.pin(17)
-        for _ in range(5):
-            pin.drive_low()
-            pin.drive_high()
-            clock.advance(0.2)
+        press(factory, clock, times=5)
     assert names(seen) == ["button"] * 5
     assert [i.mono for i in seen] == pytest.approx([1000.0, 1000.2, 1000.4, 1000.6, 1000.8])
     assert seen[0].wall == FakeClock().wall()
 
 
-def test_button_bounce_is_debounced_with_the_injected_clock(
+def test_button_bounce_on_both_edges_is_one_press_with_the_injected_clock(
     factory: MockFactory, clock: FakeClock
 ) -> None:
     seen: list[Interaction] = []
-    with build_inputs([BUTTON], pin_factory=factory, on_interaction=seen.append, clock=clock):
+    with build_inputs(
+        [BUTTON], pin_factory=factory, on_interaction=seen.append, clock=clock
+    ) as bank:
         pin = factory.pin(17)
-        for step in (0.0, 0.01, 0.02, 0.06, 0.01):  # contact bounce, then a real press
-            clock.advance(step)
-            pin.drive_low()
-            pin.drive_high()
-    assert len(seen) == 2
+        for _ in range(3):
+            wiggle(pin, clock, [0.002] * 20 + [0.15], first_low=True)  # bounce, then held
+            wiggle(pin, clock, [0.002] * 8 + [0.3], first_low=False)  # released, bouncing
+        seen.extend(bank.rules.settle())
+    assert names(seen) == ["button"] * 3
+    assert seen[0].mono == pytest.approx(1000.04)  # the first edge of the level that held
 
 
 def test_a_button_held_long_enough_also_counts_as_a_hold(
@@ -61,60 +72,86 @@ def test_a_button_held_long_enough_also_counts_as_a_hold(
 ) -> None:
     spec = ButtonInput(name="lever", pin=17, hold_s=2)
     seen: list[Interaction] = []
-    with build_inputs([spec], pin_factory=factory, on_interaction=seen.append, clock=clock):
-        pin = factory.pin(17)
+    with build_inputs([spec], pin_factory=factory, on_interaction=seen.append, clock=clock) as bank:
         for held in (0.5, 2.5):
-            pin.drive_low()
-            clock.advance(held)
-            pin.drive_high()
-            clock.advance(1)
+            press(factory, clock, hold=held, gap=1)
+        seen.extend(bank.rules.settle())
     assert names(seen) == ["lever", "lever", "lever_hold"]
     assert seen[-1].origin == "lever"
     assert seen[-1].mono == pytest.approx(1000 + 0.5 + 1 + 2.5)  # counted on release
 
 
-def test_a_broken_beam_counts_once_per_break(factory: MockFactory, clock: FakeClock) -> None:
+def test_a_broken_beam_counts_once_per_break_however_it_flickers(
+    factory: MockFactory, clock: FakeClock
+) -> None:
     spec = BeamInput(name="door", pin=6)
     seen: list[Interaction] = []
-    with build_inputs([spec], pin_factory=factory, on_interaction=seen.append, clock=clock):
+    with build_inputs([spec], pin_factory=factory, on_interaction=seen.append, clock=clock) as bank:
         pin = factory.pin(6)
         for _ in range(3):
-            pin.drive_low()  # beam broken: the receiver pulls the pin low
-            clock.advance(0.05)  # a visitor's edge flickers within the 0.1 s debounce
-            pin.drive_high()
-            pin.drive_low()
-            pin.drive_high()
-            clock.advance(1)
+            # A visitor's edge flickers as they enter and leave the beam.
+            wiggle(pin, clock, [0.003, 0.004, 0.002, 0.005, 0.4], first_low=True)
+            wiggle(pin, clock, [0.004, 0.03, 0.006, 0.05, 1.0], first_low=False)
+        seen.extend(bank.rules.settle())
     assert names(seen) == ["door"] * 3
 
 
-def test_motion_pulses_are_counted_once_each(factory: MockFactory, clock: FakeClock) -> None:
+def test_a_pir_that_drops_out_and_retriggers_is_one_presence(
+    factory: MockFactory, clock: FakeClock
+) -> None:
     seen: list[Interaction] = []
     with build_inputs(
         [MOTION], pin_factory=factory, on_interaction=seen.append, clock=clock
     ) as bank:
-        for _ in range(3):
-            assert pulse_motion(bank, "motion", factory.pin(4), timeout=2)
-            clock.advance(1)
-    assert names(seen) == ["motion"] * 3
+        pin = factory.pin(4)  # pulled down: nobody
+        for _ in range(2):  # two visitors, each staying 10 s with the output dropping out
+            wiggle(pin, clock, [3.0, 1.5, 3.0, 2.4, 2.0, 5.0], first_low=False)
+        seen.extend(bank.rules.settle())
+    assert names(seen) == ["motion"] * 2
 
 
-@pytest.mark.parametrize(("count_on", "after_no_line"), [("no_line", 1), ("line", 0)])
-def test_a_line_sensor_counts_the_chosen_edge(
-    factory: MockFactory, clock: FakeClock, count_on: str, after_no_line: int
+@pytest.mark.parametrize("count_on", ["no_line", "line"])
+def test_a_line_sensor_counts_the_chosen_edge_once_through_its_flicker(
+    factory: MockFactory, clock: FakeClock, count_on: str
 ) -> None:
-    spec = LineInput(name="track", pin=5, count_on=count_on, sample_rate_hz=500, queue_len=1)
+    spec = LineInput(name="track", pin=5, count_on=count_on)
     seen: list[Interaction] = []
     with build_inputs([spec], pin_factory=factory, on_interaction=seen.append, clock=clock) as bank:
-        sensor, pin = bank.device("track"), factory.pin(5)  # pulled down: a line at first
-        pin.drive_high()  # no line under the sensor any more
-        assert sensor.wait_for_no_line(2)
-        # gpiozero sets the event just before it calls back: wait for the callback too.
-        eventually(lambda: len(seen) == after_no_line, what="the no-line edge")
-        pin.drive_low()  # a line again
-        assert sensor.wait_for_line(2)
-        eventually(lambda: len(seen) == 1, what="the line edge")
+        pin = factory.pin(5)  # pulled down: a line at first
+        wiggle(pin, clock, [0.002, 0.003, 0.5], first_low=False)  # off the line
+        seen.extend(bank.rules.settle())
+        wiggle(pin, clock, [0.003, 0.002, 0.5], first_low=True)  # on a line again
+        seen.extend(bank.rules.settle())
     assert names(seen) == ["track"]
+    expected = 1000.005 if count_on == "no_line" else 1000.505 + 0.005
+    assert seen[0].mono == pytest.approx(expected)
+
+
+def test_a_pin_callback_survives_garbage_collection(factory: MockFactory, clock: FakeClock) -> None:
+    """gpiozero keeps pin callbacks by weak reference; the bank keeps ours alive."""
+    seen: list[Interaction] = []
+    with build_inputs([BUTTON], pin_factory=factory, on_interaction=seen.append, clock=clock):
+        gc.collect()
+        press(factory, clock)
+        press(factory, clock)  # the next edge confirms the release of the first
+    assert names(seen) == ["button"] * 2
+
+
+def test_settings_that_no_longer_apply_are_ignored_with_a_warning(
+    factory: MockFactory, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = [
+        MotionInput(name="pir", pin=4, sample_rate_hz=10),
+        LineInput(name="track", pin=5, queue_len=5),
+    ]
+    build_inputs(old, pin_factory=factory, on_interaction=print, clock=clock).close()
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == [
+        "input pir: sample_rate_hz is ignored (the sensor is read on its pin's edges, "
+        "debounced by press_debounce_s / release_debounce_s); remove it from the configuration",
+        "input track: queue_len is ignored (the sensor is read on its pin's edges, "
+        "debounced by press_debounce_s / release_debounce_s); remove it from the configuration",
+    ]
 
 
 @pytest.mark.filterwarnings("ignore::gpiozero.DistanceSensorNoEcho")  # a starved echo thread
@@ -156,11 +193,12 @@ def test_closing_releases_the_pins(factory: MockFactory, clock: FakeClock) -> No
     assert bank.names == ["button", "motion"]
     bank.close()
     bank.close()  # twice is fine
-    again = build_inputs([BUTTON, MOTION], pin_factory=factory, on_interaction=seen.append)
-    factory.pin(17).drive_low()
-    factory.pin(17).drive_high()
+    again = build_inputs(
+        [BUTTON, MOTION], pin_factory=factory, on_interaction=seen.append, clock=clock
+    )
+    press(factory, clock, times=2)
     again.close()
-    assert names(seen) == ["button"]
+    assert names(seen) == ["button"] * 2
 
 
 def test_a_pin_that_cannot_be_used_is_an_input_error_and_nothing_stays_open(
@@ -184,8 +222,7 @@ def test_one_factory_per_exhibit_means_the_same_pin_twice_in_one_process(
             build_inputs([BUTTON], pin_factory=second, on_interaction=seen.append, clock=clock),
         ):
             for pins in (first, second):
-                pins.pin(17).drive_low()
-                pins.pin(17).drive_high()  # closing a held Button waits out its hold_time
+                press(pins, clock)
     finally:
         first.reset()
         second.reset()

@@ -21,9 +21,10 @@ from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
 from device.agent import Agent
 from device.clock import FakeClock
-from device.inputs import pulse_motion, set_mock_distance, turn
+from device.inputs import set_mock_distance, turn
 from device.mqtt_link import MqttLink
 from device.wiring import DistanceInput, RotaryInput
+from tests.device import hands
 from tests.device.conftest import SettingsMaker
 from tests.device.subscriber import Subscriber
 
@@ -32,7 +33,7 @@ COUNTS = exhibit_topic("exhibit-001", Channel.COUNTS)
 STATUS = exhibit_topic("exhibit-001", Channel.STATUS)
 INPUTS = [
     {"name": "button", "kind": "button", "pin": 17, "debounce_s": 0},
-    {"name": "motion", "kind": "motion", "pin": 4, "sample_rate_hz": 200},
+    {"name": "motion", "kind": "motion", "pin": 4, "debounce_s": 0},
 ]
 
 
@@ -68,9 +69,16 @@ def agent_for(port: int, make_settings: SettingsMaker, factory: MockFactory, **k
 
 
 def press(factory: MockFactory, times: int) -> None:
+    """Instant presses: these agents' inputs take no debounce (``INPUTS``)."""
     for _ in range(times):
         factory.pin(17).drive_low()
         factory.pin(17).drive_high()
+
+
+def presence(factory: MockFactory) -> None:
+    """A visitor in front of the PIR and gone again (no debounce either)."""
+    factory.pin(4).drive_high()
+    factory.pin(4).drive_low()
 
 
 def exercise_counts_and_status(
@@ -83,7 +91,7 @@ def exercise_counts_and_status(
         assert agent.wait_connected(10)
         press(factory, 7)
         for _ in range(2):
-            assert pulse_motion(agent.inputs, "motion", factory.pin(4))
+            presence(factory)
         assert agent.flush(10)
         assert agent.outbox_depth() == 0
         assert live.wait_for(lambda: live.counted() == {"button": 7, "motion": 2})
@@ -172,9 +180,9 @@ def test_every_input_kind_counts_through_mosquitto(
     clock = FakeClock()
     specs = [
         {"name": "start", "kind": "button", "pin": 17, "hold_s": 2},
-        {"name": "pir", "kind": "motion", "pin": 4, "sample_rate_hz": 200},
+        {"name": "pir", "kind": "motion", "pin": 4},
         {"name": "near", "kind": "distance", "echo_pin": 24, "trigger_pin": 23, "queue_len": 3},
-        {"name": "track", "kind": "line", "pin": 5, "sample_rate_hz": 500, "queue_len": 1},
+        {"name": "track", "kind": "line", "pin": 5},
         {"name": "door", "kind": "beam", "pin": 6},
         {"name": "dial", "kind": "rotary", "a_pin": 20, "b_pin": 21, "steps_per_interaction": 4},
     ]
@@ -184,14 +192,12 @@ def test_every_input_kind_counts_through_mosquitto(
     with Agent(settings, pin_factory=factory, clock=clock) as agent:
         assert agent.wait_connected(10)
         bank = agent.inputs
-        button = factory.pin(17)
-        button.drive_low()  # a press ...
-        button.drive_high()
-        clock.advance(1)
-        button.drive_low()  # ... and a press held for 3 s
-        clock.advance(3)
-        button.drive_high()
-        assert pulse_motion(bank, "pir", factory.pin(4))
+        hands.press(factory, clock, 17, gap=1)  # a press ...
+        hands.press(factory, clock, 17, hold=3, gap=1)  # ... and a press held for 3 s
+        factory.pin(4).drive_high()  # a visitor stands in front of the PIR for 5 s
+        clock.advance(5)
+        factory.pin(4).drive_low()
+        clock.advance(4)
         distance = settings.inputs[2]
         assert isinstance(distance, DistanceInput)
         set_mock_distance(factory, distance, 0.2)
@@ -199,13 +205,10 @@ def test_every_input_kind_counts_through_mosquitto(
         set_mock_distance(factory, distance, None)
         assert bank.device("near").wait_for_out_of_range(5)
         factory.pin(5).drive_high()  # the track loses its line (counted: no_line) ...
-        assert bank.device("track").wait_for_no_line(5)
+        clock.advance(1)
         factory.pin(5).drive_low()  # ... and finds it again (not counted)
-        assert bank.device("track").wait_for_line(5)
-        for _ in range(2):
-            factory.pin(6).drive_low()  # the beam is broken twice, 1 s apart
-            factory.pin(6).drive_high()
-            clock.advance(1)
+        clock.advance(1)
+        hands.press(factory, clock, 6, times=2, hold=0.2, gap=1)  # the beam broken twice
         rotary = settings.inputs[5]
         assert isinstance(rotary, RotaryInput)
         turn(factory, rotary, 9)
@@ -266,7 +269,7 @@ def test_broker_down_at_start_then_everything_is_delivered(
 
     with agent_for(mosquitto.port, make_settings, factory, bucket_seconds=3600) as agent:
         press(factory, 5)
-        assert pulse_motion(agent.inputs, "motion", factory.pin(4))
+        presence(factory)
         assert not agent.flush(0.3)  # sealed and stored, but nobody to deliver to
         assert agent.outbox_depth() == 3  # two buckets and the session
         assert not agent.wait_connected(0)
@@ -414,3 +417,32 @@ def test_credentials_are_used_and_a_refusal_keeps_counts_local(
             assert right.flush(10)
         # The refused agent's two presses were kept and went out with the next one.
         assert reader.wait_for(lambda: reader.counted() == {"button": 3})
+
+
+def test_bounced_presses_count_once_through_mosquitto(
+    mosquitto: MosquittoProcess,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    subscribers: list[Subscriber],
+) -> None:
+    """The report's press on default settings, in real time: the broker carries one each."""
+    live = subscribe(subscribers, mosquitto.port, COUNTS)
+    pins = (17, 27, 22, 23)
+    settings = make_settings(
+        broker_url=f"mqtt://127.0.0.1:{mosquitto.port}",
+        inputs=[{"name": f"b{n}", "kind": "button", "pin": pin} for n, pin in enumerate(pins)],
+        reconnect_max_s=0.5,
+    )
+    with Agent(settings, pin_factory=factory) as agent:
+        assert agent.wait_connected(10)
+        hands.in_parallel(
+            *[
+                lambda pin=pin, n=n: hands.press_many(
+                    factory, pin, hands.ISSUE_PRESS, 5, hands.IDLE_S, seed=n
+                )
+                for n, pin in enumerate(pins)
+            ]
+        )
+        assert agent.wait_recorded(5)
+        assert agent.flush(10)
+    assert live.wait_for(lambda: live.counted() == {"b0": 5, "b1": 5, "b2": 5, "b3": 5})

@@ -14,6 +14,7 @@ from device.clock import FakeClock
 from device.events import Interaction
 from device.outbox import Outbox
 from device.rebasing import rebase_boot, wall_at
+from tests.device import hands
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually
 
@@ -22,10 +23,7 @@ REAL = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def press(agent: Agent, factory: MockFactory, clock: FakeClock, times: int = 1) -> None:
-    for _ in range(times):
-        factory.pin(17).drive_low()
-        factory.pin(17).drive_high()
-        clock.advance(1)
+    hands.press(factory, clock, times=times, gap=0.9)
     assert agent.wait_recorded(5)
 
 

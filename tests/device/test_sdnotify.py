@@ -117,7 +117,8 @@ def test_ready_first_watchdog_only_while_the_worker_turns_stopping_last(
             seen.extend(systemd.until("READY=1\nSTATUS=counting 2 input(s)"))
             seen.extend(systemd.until("WATCHDOG=1"))
             seen.extend(systemd.until("WATCHDOG=1"))
-            factory.pin(17).drive_low()  # the worker takes the press and gets stuck
+            factory.pin(17).drive_low()  # pressed, held past the debounce: the worker
+            clock.advance(0.05)  # takes the press and gets stuck
             assert wedged.wait(5)
             try:  # one ping may already be on its way; then none for a whole interval
                 while True:

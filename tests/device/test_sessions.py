@@ -15,6 +15,7 @@ from device.outbox import Outbox
 from device.sessions import Sessions
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually
+from tests.device.hands import press
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BOOT = "boot-a"
@@ -95,10 +96,10 @@ def test_the_agent_seals_sessions_with_counts_in_one_gap_free_stream(
     settings = make_settings(session_idle_s=30, bucket_seconds=3600)
     with Agent(settings, pin_factory=factory, clock=clock, link=link) as agent:
         link.connect()
-        for gap in (0, 10, 10, 45, 5):  # a burst of three, then a burst of two
+        # A burst of three, then a burst of two, presses 10, 10, 45 and 5 s apart.
+        for gap in (0, 9.75, 9.75, 44.75, 4.75):
             clock.advance(gap)
-            factory.pin(17).drive_low()
-            factory.pin(17).drive_high()
+            press(factory, clock, hold=0.125, gap=0.125)  # binary fractions: exact sums
             assert agent.wait_recorded(5)
         eventually(lambda: len(link.sessions()) == 1, what="the first session")
         clock.advance(30)

@@ -52,7 +52,7 @@ def run_and_verify(api_url: str, broker_url: str, tmp_path: Path) -> None:
     # The same comparison, made here without the simulator's own code path.
     expected = totals(ledger)
     assert sum(expected.values()) >= 30, "the run must exercise the path with real volume"
-    assert {key[2] for key in expected} == {"button", "motion"}
+    assert {key[2] for key in expected} == {"button", "beam"}
     (visit_id,) = {key[0] for key in expected}
     headers = {"Authorization": f"Bearer {TOKEN}"}
     usage = httpx.get(f"{api_url}/visits/{visit_id}/usage", headers=headers, timeout=5).json()

@@ -149,3 +149,31 @@ def test_a_cloned_card_exits_3_and_publishes_nothing(
     assert sum(int(r["count"]) for r in watcher.records() if r["type"] == "count") == 3
     with watcher.lock:
         assert not [m for _topic, m in watcher.messages if "pc-1-clone" in json.dumps(m)]
+
+
+def test_bouncing_gestures_count_what_the_visitor_did(
+    mosquitto: MosquittoProcess, watcher: Watcher, tmp_path: Path
+) -> None:
+    """Every kind the simulator drives, with the default signal model's bounce and re-triggers."""
+    inputs = [
+        InputDef(name="button", kind="button"),
+        InputDef(name="beam", kind="beam"),
+        InputDef(name="dial", kind="rotary"),
+        InputDef(name="pir", kind="motion"),
+    ]
+    exhibit = boot(tmp_path, mosquitto.port, 0).model_copy(update={"inputs": inputs})
+    names = ["button", "beam", "dial_cw", "dial_ccw", "pir"]
+    # 30 s apart: longer than any gesture (a PIR presence) and its release debounce.
+    steps = [["pc-1", epoch(T0 + timedelta(seconds=30 * i)), names[i % 5]] for i in range(40)]
+    running = host(tmp_path, exhibit)
+    try:
+        until = epoch(T0 + timedelta(minutes=30))
+        assert running.request({"op": "run", "steps": steps, "until": until}, 60)["ok"]
+        assert running.request({"op": "flush"}, 30)["depth"] == {"pc-1": 0}
+    finally:
+        running.stop()
+    counted: dict[str, int] = {}
+    for record in watcher.records():
+        if record["type"] == "count":
+            counted[record["input"]] = counted.get(record["input"], 0) + int(record["count"])
+    assert counted == dict.fromkeys(names, 8)

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 
+import pytest
+import yaml
+
+from device.wiring import DEFAULT_DEBOUNCE_S
+from simulator.errors import ScenarioError
+from simulator.scenario import load_scenario
 from simulator.signals import CLEAN, Bounce, Edge, SignalModel, Span, burst, gesture, play
 
-DEBOUNCE = {"button": (0.03, 0.03), "beam": (0.01, 0.1), "motion": (0.1, 3.0)}
+DEBOUNCE = {str(kind): times for kind, times in DEFAULT_DEBOUNCE_S.items()}
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "simulator.md"
 
 
 def runs(edges: list[Edge], pin: str = "pin") -> list[tuple[bool, float]]:
@@ -77,3 +85,43 @@ def test_a_burst_ends_on_its_level_and_play_waits_between_edges() -> None:
     assert done == [("pin", False), ("pin", True)]
     assert len(waited) == 1
     assert 0.08 <= waited[0] <= 0.25
+
+
+def test_the_docs_signals_block_is_a_valid_part_of_a_scenario(tmp_path: Path) -> None:
+    text = DOCS.read_text()
+    scenario = yaml.safe_load(text.split("```yaml\n", 1)[1].split("```", 1)[0])
+    signals_block = text.split("```yaml\nsignals:", 1)[1].split("```", 1)[0]
+    scenario["signals"] = yaml.safe_load("signals:" + signals_block)["signals"]
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    loaded = load_scenario(path)
+    assert loaded.signals.button.hold == Span(low=0.08, high=0.25)
+    assert loaded.signals.rotary.bounce.period == 0.0005
+    assert loaded.signals == SignalModel()  # the block spells out the defaults
+
+
+@pytest.mark.parametrize(
+    ("signals", "message"),
+    [
+        (
+            "button: {press_bounce: {period: 25ms}}",
+            r"scenario.yaml:\d+: signals.button.press_bounce: a level inside this bounce can "
+            r"last up to 37.5 ms, not shorter than the agent's 30 ms button debounce",
+        ),
+        ("button: {hold: [250ms, 80ms]}", r"signals.button.hold: give \[shortest, longest\]"),
+        ("button: {hold: [20ms, 80ms]}", r"signals.button.hold: a hold as short as 20 ms"),
+        ("motion: {dropout: [1s, 4s]}", r"signals.motion.dropout: a dropout of 4 s"),
+        ("beam: {flicker: {period: soon}}", r"signals.beam.flicker.period: a time is seconds"),
+        ("rotary: {spin: 1}", r"signals.rotary.spin: Extra inputs are not permitted"),
+    ],
+)
+def test_a_model_that_makes_real_presses_of_bounce_is_refused(
+    tmp_path: Path, signals: str, message: str
+) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(
+        "name: s\nstart: 2026-03-02T06:00:00Z\nend: 2026-03-02T18:00:00Z\n"
+        f"exhibits: [{{id: ex-1, visitors: null}}]\nsignals:\n  {signals}\n"
+    )
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
