@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import agent, ingest, queries, querydata
+from bench import agent, bounce, ingest, queries, querydata
 from bench.machine import describe
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -160,6 +160,7 @@ def _agent_rows(figures: dict[str, Any]) -> list[list[str]]:
         ],
         ["press -> durable commit p50 (ms)", f"{figures['latency_p50_ms']}", ""],
         ["press -> durable commit p99 (ms)", f"{figures['latency_p99_ms']}", ""],
+        *[list(row) for row in bounce.rows(figures)],
     ]
 
 
