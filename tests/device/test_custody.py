@@ -21,6 +21,7 @@ from device.config import AgentSettings
 from device.outbox import Outbox
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually
+from tests.device.hands import press
 from tests.device.test_agent import seed_records
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -118,8 +119,7 @@ def test_with_no_confirmation_at_all_the_timeout_doubles_and_any_confirmation_re
         eventually(lambda: agent.outbox_depth() == 0, what="the confirmation")
 
         before = len(link.batches())
-        factory.pin(17).drive_low()
-        factory.pin(17).drive_high()
+        press(factory, clock, gap=0)
         clock.advance(60)  # the new press's bucket (and session) are sealed and sent
         eventually(lambda: len(link.batches()) > before, what="the new records")
         settle(agent)
