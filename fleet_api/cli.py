@@ -1,6 +1,6 @@
 """``fleet-api``: ``serve`` the API with uvicorn, ``migrate`` the database, manage API
-tokens with ``token create|list|revoke``, or the broker's accounts with ``broker ...``
-(``broker/admin.py``).
+tokens with ``token create|list|revoke``, places with ``places import|list|unmapped``
+(``places_cli.py``), or the broker's accounts with ``broker ...`` (``broker/admin.py``).
 
 Exit status: 0 done, 1 the database could not be used (or the token to revoke does not
 exist), 2 bad usage or configuration. A user mistake prints one line naming the setting
@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from fleet_api import __version__
+from fleet_api import __version__, places_cli
 from fleet_api.auth import Role
 from fleet_api.db import current_revision, ensure_at_head, make_engine, upgrade
 from fleet_api.errors import ConfigError, DatabaseError, UnknownToken
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("migrate", help="migrate the database to this version's schema")
     _token_parser(commands.add_parser("token", help="API tokens: create, list, revoke"))
+    places_cli.add_parser(commands)
     commands.add_parser(
         "broker",
         help="exhibit and service accounts, ACL, dev CA, Mosquitto config "
@@ -81,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(settings)
         if args.command == "token":
             return _token(settings, args)
+        if args.command == "places":
+            return _places(settings, args)
         return _serve(settings, host=args.host, port=args.port, log_level=args.log_level)
     except DatabaseError as exc:
         print(f"{PROG}: {exc} (FLEET_DATABASE_URL={_safe_url(settings)})", file=sys.stderr)
@@ -92,9 +95,21 @@ def _migrate(settings: Settings) -> int:
     try:
         upgrade(engine)
         print(f"{_safe_url(settings)} is at revision {current_revision(engine)}")
+        with engine.begin() as connection:
+            # What migration 0008 could not map stays flagged until staff choose a place.
+            places_cli.run(connection, argparse.Namespace(action="unmapped"), _cli_actor())
     finally:
         engine.dispose()
     return 0
+
+
+def _places(settings: Settings, args: argparse.Namespace) -> int:
+    engine = _open(settings)
+    try:
+        with engine.begin() as connection:
+            return places_cli.run(connection, args, _cli_actor())
+    finally:
+        engine.dispose()
 
 
 def _serve(settings: Settings, *, host: str, port: int, log_level: str) -> int:

@@ -12,6 +12,7 @@ FleetError
  │    ├── UnknownSchool
  │    ├── UnknownVisit
  │    ├── UnknownProgramme
+ │    ├── UnknownPlace
  │    └── UnknownToken
  ├── Conflict                              409: the request contradicts stored state
  │    ├── ExhibitExists
@@ -20,13 +21,16 @@ FleetError
  │    ├── ExhibitCheckedOut                checked out to another visit, not checked in
  │    └── VisitCancelled                   the visit is cancelled: nothing to send
  └── InvalidRequest (ValueError)           422: well-formed, but cannot be accepted
-      └── UnknownReference                 the body names a school/exhibit that does not exist
+      ├── UnknownReference                 the body names a school/exhibit that does not exist
+      └── InvalidPlace                     a school's municipality or region is not a place in force
 
 Ingestion never raises for bad input: a bad message becomes a quarantine row (see
 :mod:`fleet_api.inbound`), so these errors are about the API, the config and the database.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class FleetError(Exception):
@@ -113,6 +117,12 @@ class UnknownProgramme(NotFound):
     code = "unknown_programme"
 
 
+class UnknownPlace(NotFound):
+    """No place has this code."""
+
+    code = "unknown_place"
+
+
 class UnknownToken(NotFound):
     """No API token has this id."""
 
@@ -139,15 +149,38 @@ class ProgrammeExists(Conflict):
 
 
 class ExhibitBooked(Conflict):
-    """An exhibit cannot be in two visits at overlapping times."""
+    """An exhibit cannot be in two visits at overlapping times.
+
+    It names the clash (``exhibit_id``, ``visit_id``, its UTC ``starts_at``/``ends_at``)
+    so a page can say it in its language and time zone.
+    """
 
     code = "exhibit_booked"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exhibit_id: str | None = None,
+        visit_id: int | None = None,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.exhibit_id, self.visit_id = exhibit_id, visit_id
+        self.starts_at, self.ends_at = starts_at, ends_at
 
 
 class ExhibitCheckedOut(Conflict):
     """An exhibit is checked out to another visit that has not been checked in."""
 
     code = "exhibit_checked_out"
+
+    def __init__(
+        self, message: str, *, exhibit_id: str | None = None, visit_id: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.exhibit_id, self.visit_id = exhibit_id, visit_id
 
 
 class VisitCancelled(Conflict):
@@ -167,3 +200,10 @@ class UnknownReference(InvalidRequest):
     """The request body refers to a school or exhibit that does not exist."""
 
     code = "unknown_reference"
+
+
+class InvalidPlace(InvalidRequest):
+    """A school's municipality is not a known place in force, or its region is not the
+    municipality's region."""
+
+    code = "invalid_place"

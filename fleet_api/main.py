@@ -31,6 +31,7 @@ from fleet_api.routes import (
     commands,
     exhibits,
     fleet,
+    places,
     programmes,
     quarantine,
     readiness,
@@ -91,7 +92,7 @@ def create_app(
     app.add_middleware(HttpMetrics, metrics=app.state.metrics)
     for module in (exhibits, schools, programmes, visits, usage, service, quarantine, tokens):
         app.include_router(module.router)
-    for module in (metrics, checkout, commands, fleet, reports, audit):
+    for module in (metrics, checkout, commands, fleet, reports, audit, places):
         app.include_router(module.router)
     app.include_router(readiness.router)
     install_web(app)

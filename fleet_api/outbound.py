@@ -64,7 +64,9 @@ def check_out(
         exhibit_id, other = min(busy.items())
         raise ExhibitCheckedOut(
             f"exhibit {exhibit_id!r} is checked out to visit {other}: check that visit in "
-            f"first (POST /visits/{other}/checkin)"
+            f"first (POST /visits/{other}/checkin)",
+            exhibit_id=exhibit_id,
+            visit_id=other,
         )
     _send_assignments(
         session, _require(publisher), visit, visit.exhibit_ids, visit.id, issued_at, timeout_s

@@ -1,6 +1,7 @@
 """The database schema as SQLAlchemy Core tables; the Alembic migrations create exactly this
-(with :mod:`fleet_api.tables_domain`: programmes and the audit trail, and
-:mod:`fleet_api.tables_ingest`: the quarantine, its totals, seq conflicts).
+(with :mod:`fleet_api.tables_domain`: programmes and the audit trail,
+:mod:`fleet_api.tables_ingest`: the quarantine, its totals, seq conflicts, and
+:mod:`fleet_api.tables_places`: canonical places).
 
 Every timestamp is stored in UTC (:class:`UTCDateTime`): SQLite has no time zones, and
 its fixed-width text format keeps ``<`` comparisons right only if every value is UTC.
@@ -119,6 +120,11 @@ schools = Table(
     # the table, which its foreign keys from visits make unsafe.
     Column("area", String(8), nullable=True),
     Column("archived_at", UTCDateTime(), nullable=True),
+    # The canonical places (``places.code``; :mod:`fleet_api.tables_places`). NULL: the
+    # free text above could not be mapped (kept as entered, and flagged to staff).
+    Column("municipality_code", String(40), nullable=True),
+    Column("region_code", String(40), nullable=True),
+    Index("ix_schools_municipality_code", "municipality_code"),
 )
 
 visits = Table(
@@ -394,3 +400,4 @@ self_test_results = Table(
 )
 from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata
 from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same
+from fleet_api import tables_places as tables_places  # noqa: E402 - its tables join this metadata

@@ -57,7 +57,7 @@ def register(client: FleetClient, ids: list[str], *, duration_s: float) -> int:
     for exhibit_id in ids:
         client.ensure_exhibit(exhibit_id, f"Simulated exhibit {exhibit_id}")
     school_id = client.create_school(
-        name="Simulated School", municipality="Simulated Municipality", region="Simulated Region"
+        name="Simulated School", municipality="Rēzekne", region="Latgale"
     )
     now = datetime.now(UTC)
     return client.create_visit(

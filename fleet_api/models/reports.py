@@ -49,12 +49,17 @@ class UsageRow(BaseModel):
     """Field trips held of one group, and what they reached."""
 
     key: str = Field(
-        description="school id, municipality, region, area, programme id, grade band, "
-        "exhibit id, YYYY-MM, YYYY-Qn or YYYY"
+        description="school id, municipality or region code ('unmapped:' and the text as "
+        "entered for a place not mapped), area, programme id, grade band, exhibit id, "
+        "YYYY-MM, YYYY-Qn or YYYY"
     )
-    label: str = Field(description="school, programme or exhibit name; the key otherwise")
+    label: str = Field(
+        description="school, municipality, region, programme or exhibit name; the key otherwise"
+    )
     municipality: str | None = None
     region: str | None = None
+    municipality_code: str | None = None
+    region_code: str | None = None
     field_trips_held: int
     schools: int = Field(description="distinct schools")
     pupil_participations: int
@@ -116,6 +121,8 @@ class ReachRow(BaseModel):
 
     region: str
     municipality: str | None
+    region_code: str | None = Field(default=None, description="null: not mapped")
+    municipality_code: str | None = None
     field_trips_held: int
     schools: int
     pupil_participations: int
@@ -161,6 +168,8 @@ class VisitLine(BaseModel):
     school: str
     municipality: str
     region: str
+    municipality_code: str | None = Field(default=None, description="null: not mapped")
+    region_code: str | None = None
     area: str | None
     pupils: int | None
     teachers: int | None

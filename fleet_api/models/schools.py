@@ -13,14 +13,21 @@ Area = Literal["rural", "urban"]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
+_MUNICIPALITY = (
+    "the municipality or state city: its place code (e.g. LV-REZ, see GET /places) or its "
+    "official name (Rēzeknes novads); it must be in force"
+)
+_REGION = "optional: if given, it must be the municipality's region (it follows from it)"
+
+
 class SchoolCreate(BaseModel):
-    """A school the exhibits travel to."""
+    """A school the exhibits travel to, in a canonical place."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: Text200
-    municipality: Text200
-    region: Text200
+    municipality: Text200 = Field(description=_MUNICIPALITY)
+    region: Text200 | None = Field(default=None, description=_REGION)
     address: Address | None = None
     area: Area | None = Field(default=None, description="whether the school is rural or urban")
 
@@ -35,8 +42,8 @@ class SchoolUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text200 | None = None
-    municipality: Text200 | None = None
-    region: Text200 | None = None
+    municipality: Text200 | None = Field(default=None, description=_MUNICIPALITY)
+    region: Text200 | None = Field(default=None, description=_REGION)
     address: Address | None = None
     area: Area | None = None
     archived: bool | None = Field(default=None, description="true to archive, false to restore")
@@ -48,12 +55,21 @@ class SchoolUpdate(BaseModel):
 
 
 class SchoolPublic(BaseModel):
-    """A stored school."""
+    """A stored school and its place (names from ``places``; the text as entered while the
+    place is not mapped)."""
 
     id: int
     name: str
-    municipality: str
-    region: str
+    municipality: str = Field(description="the municipality's official name")
+    region: str = Field(description="the region's name (Latvia: its planning region)")
+    municipality_code: str | None = Field(
+        default=None, description="the place's code; null: the text could not be mapped"
+    )
+    region_code: str | None = None
+    statistical_region_code: str | None = Field(default=None, description="NUTS 3")
+    place_mapped: bool = Field(
+        default=True, description="false: municipality is free text no place fits (flagged)"
+    )
     address: str | None = None
     area: Area | None = None
     archived_at: datetime | None = Field(default=None, description="set while it is archived")

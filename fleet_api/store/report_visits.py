@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from fleet_api.models.reports import VisitLine
 from fleet_api.models.visits import VisitStatus, effective_status
+from fleet_api.store.places import read_places
 from fleet_api.tables import schools, session_records, visit_exhibit_totals, visit_exhibits, visits
 from fleet_api.tables_domain import programmes, visit_programmes
 
@@ -94,6 +95,7 @@ def report_visits(
         delivered[link.visit_id].append(
             Programme(link.id, link.name, link.stem_area, link.grade_min, link.grade_max)
         )
+    known = {place.code: place for place in read_places(connection)}
     found = []
     for row in (
         connection.execute(
@@ -102,6 +104,8 @@ def report_visits(
                 schools.c.name.label("school"),
                 schools.c.municipality,
                 schools.c.region,
+                schools.c.municipality_code,
+                schools.c.region_code,
                 schools.c.area,
             )
             .join(schools, schools.c.id == visits.c.school_id)
@@ -112,6 +116,8 @@ def report_visits(
         .all()
     ):
         interactions, sessions = totals.get(row["id"], (0, 0))
+        town = known.get(row["municipality_code"] or "")
+        area = known.get(row["region_code"] or "")
         line = VisitLine(
             visit_id=row["id"],
             status=effective_status(row["status"], row["ends_at"], now),
@@ -120,8 +126,10 @@ def report_visits(
             ends_at=row["ends_at"],
             school_id=row["school_id"],
             school=row["school"],
-            municipality=row["municipality"],
-            region=row["region"],
+            municipality=town.name if town else row["municipality"],
+            region=area.label if area else row["region"],
+            municipality_code=town.code if town else None,
+            region_code=area.code if area else None,
             area=row["area"],
             pupils=row["pupils"],
             teachers=row["teachers"],

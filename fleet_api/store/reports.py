@@ -99,6 +99,16 @@ def _tally(
     return tallies
 
 
+def municipality_key(line: VisitLine) -> str:
+    """A municipality's code, or ``unmapped:`` and the text of a place not mapped."""
+    return line.municipality_code or f"unmapped:{line.municipality}"
+
+
+def region_key(line: VisitLine) -> str:
+    """A region's code, or ``unmapped:`` and the text of a region not mapped."""
+    return line.region_code or f"unmapped:{line.region}"
+
+
 def _keys(group_by: GroupBy, zone: ZoneInfo) -> Callable[[ReportVisit], list[Key]]:
     def local(v: ReportVisit) -> datetime:
         return v.line.starts_at.astimezone(zone)
@@ -107,8 +117,10 @@ def _keys(group_by: GroupBy, zone: ZoneInfo) -> Callable[[ReportVisit], list[Key
         GroupBy.SCHOOL: lambda v: [
             (str(v.line.school_id), v.line.school, v.line.municipality, v.line.region)
         ],
-        GroupBy.MUNICIPALITY: lambda v: [(v.line.municipality, v.line.region)],
-        GroupBy.REGION: lambda v: [(v.line.region,)],
+        GroupBy.MUNICIPALITY: lambda v: [
+            (municipality_key(v.line), v.line.municipality, region_key(v.line), v.line.region)
+        ],
+        GroupBy.REGION: lambda v: [(region_key(v.line), v.line.region)],
         GroupBy.AREA: lambda v: [(v.line.area or "unknown",)],
         GroupBy.PROGRAMME: lambda v: (
             [(str(p.id), p.name) for p in v.programmes] or [("none", "none")]
@@ -136,15 +148,28 @@ def _row(group_by: GroupBy, key: Key, tally: _Tally) -> UsageRow:
             key=school_id, label=name, municipality=municipality, region=region, **common
         )
     if group_by is GroupBy.MUNICIPALITY:
-        municipality, region = key
+        town_key, municipality, area_key, region = key
         return UsageRow(
-            key=municipality, label=municipality, municipality=municipality, region=region, **common
+            key=town_key,
+            label=municipality,
+            municipality=municipality,
+            region=region,
+            municipality_code=_code(town_key),
+            region_code=_code(area_key),
+            **common,
         )
     if group_by is GroupBy.REGION:
-        return UsageRow(key=key[0], label=key[0], region=key[0], **common)
+        area_key, region = key
+        return UsageRow(
+            key=area_key, label=region, region=region, region_code=_code(area_key), **common
+        )
     if group_by is GroupBy.PROGRAMME:
         return UsageRow(key=key[0], label=key[1], **common)
     return UsageRow(key=key[0], label=key[0], **common)
+
+
+def _code(key: str) -> str | None:
+    return None if key.startswith("unmapped:") else key
 
 
 def _definitions(*keys: str) -> dict[str, str]:
@@ -241,8 +266,8 @@ def funder_report(
         planned_visits=sum(1 for v in found if v.line.status is VisitStatus.PLANNED),
         cancelled_visits=sum(1 for v in found if v.line.status is VisitStatus.CANCELLED),
         distinct_schools=len(areas),
-        distinct_municipalities=len({(line.region, line.municipality) for line in lines}),
-        regions=len({line.region for line in lines}),
+        distinct_municipalities=len({municipality_key(line) for line in lines}),
+        regions=len({region_key(line) for line in lines}),
         rural_schools=sum(1 for area in areas.values() if area == "rural"),
         urban_schools=sum(1 for area in areas.values() if area == "urban"),
         pupil_participations=sum(line.pupils or 0 for line in lines),
@@ -267,14 +292,11 @@ def funder_report(
         ],
         totals=totals,
         regions=sorted(
-            (_reach(k[0], None, t) for k, t in _tally(held, lambda v: [(v.line.region,)]).items()),
+            (_reach(k, t) for k, t in _tally(held, lambda v: [_place_key(v, False)]).items()),
             key=lambda r: r.region.casefold(),
         ),
         municipalities=sorted(
-            (
-                _reach(k[0], k[1], t)
-                for k, t in _tally(held, lambda v: [(v.line.region, v.line.municipality)]).items()
-            ),
+            (_reach(k, t) for k, t in _tally(held, lambda v: [_place_key(v, True)]).items()),
             key=lambda r: (r.region.casefold(), (r.municipality or "").casefold()),
         ),
         programmes=_programmes(held),
@@ -320,10 +342,19 @@ def _programmes(held: list[ReportVisit]) -> list[ProgrammeRow]:
     return sorted(rows.values(), key=lambda r: (r.name.casefold(), r.programme_id))
 
 
-def _reach(region: str, municipality: str | None, tally: _Tally) -> ReachRow:
+def _place_key(visit: ReportVisit, with_municipality: bool) -> Key:
+    line = visit.line
+    area = (region_key(line), line.region)
+    return (*area, municipality_key(line), line.municipality) if with_municipality else area
+
+
+def _reach(key: Key, tally: _Tally) -> ReachRow:
+    municipality = key[3] if len(key) > 2 else None
     return ReachRow(
-        region=region,
+        region=key[1],
         municipality=municipality,
+        region_code=_code(key[0]),
+        municipality_code=_code(key[2]) if len(key) > 2 else None,
         field_trips_held=tally.visits,
         schools=len(tally.schools),
         pupil_participations=tally.pupils,

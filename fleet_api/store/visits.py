@@ -171,7 +171,11 @@ def refuse_overlap(
     if clash is not None:
         raise ExhibitBooked(
             f"exhibit {clash.exhibit_id!r} is already in visit {clash.id} from "
-            f"{clash.starts_at.isoformat()} to {clash.ends_at.isoformat()}"
+            f"{clash.starts_at.isoformat()} to {clash.ends_at.isoformat()}",
+            exhibit_id=clash.exhibit_id,
+            visit_id=clash.id,
+            starts_at=clash.starts_at,
+            ends_at=clash.ends_at,
         )
 
 

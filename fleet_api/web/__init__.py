@@ -7,13 +7,14 @@ under ``/static``, and ``/docs`` from vendored Swagger UI. See ``docs/web.md``.
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from fleet_api.web import (
     account,
     dashboard,
     docs,
     exhibits,
+    places,
     readiness,
     reports,
     schools,
@@ -21,15 +22,19 @@ from fleet_api.web import (
     visits,
 )
 from fleet_api.web.rendering import STATIC
+from fleet_api.web.static_files import VersionedStatic
 
 
 def install(app: FastAPI) -> None:
-    """Mount the static files and include the page and docs routers."""
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    """Mount the static files, compress responses, include the page and docs routers."""
+    app.mount("/static", VersionedStatic(directory=STATIC), name="static")
+    # Outermost: pages, static files and API answers of 1 KiB or more leave compressed
+    # (pages mask their CSRF token per response, so compression reveals no secret).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.include_router(docs.router)
     app.include_router(account.root)
     # visit_forms before visits: /visits/new must not be read as /visits/{visit_id}.
-    for module in (account, dashboard, visit_forms, visits, schools, exhibits, reports):
+    for module in (account, dashboard, visit_forms, visits, schools, places, exhibits, reports):
         app.include_router(module.router)
     app.include_router(readiness.router)
     app.include_router(account.fallback)  # last: whatever no page route matched

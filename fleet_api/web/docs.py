@@ -12,7 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 
-SWAGGER_UI = "/static/vendor/swagger-ui-5.35.0"
+from fleet_api.web.static_files import static_url
+
+SWAGGER_UI = "vendor/swagger-ui-5.35.0"
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
 
 router = APIRouter(include_in_schema=False)
@@ -25,9 +27,9 @@ def swagger_ui(request: Request) -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url=f"{root}{request.app.openapi_url}",
         title=f"{request.app.title} - Swagger UI",
-        swagger_js_url=f"{root}{SWAGGER_UI}/swagger-ui-bundle.js",
-        swagger_css_url=f"{root}{SWAGGER_UI}/swagger-ui.css",
-        swagger_favicon_url=f"{root}{SWAGGER_UI}/favicon-32x32.png",
+        swagger_js_url=root + static_url(f"{SWAGGER_UI}/swagger-ui-bundle.js"),
+        swagger_css_url=root + static_url(f"{SWAGGER_UI}/swagger-ui.css"),
+        swagger_favicon_url=root + static_url(f"{SWAGGER_UI}/favicon-32x32.png"),
         oauth2_redirect_url=f"{root}{OAUTH2_REDIRECT}",
         # Swagger UI would fetch a validity badge from validator.swagger.io: never phone out.
         swagger_ui_parameters={"validatorUrl": None},

@@ -24,6 +24,9 @@ from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 from babel.units import format_unit
 
+from fleet_api.web import latvian_dates
+from fleet_api.web.latvian_dates import Case
+
 LANGUAGES = {"en": "en_GB", "lv": "lv_LV"}
 """Language code -> Babel locale used for formatting."""
 DEFAULT_LANGUAGE = "en"
@@ -112,20 +115,29 @@ class Formats:
         """``moment`` in the display time zone."""
         return moment.astimezone(self.zone)
 
-    def day(self, value: date | datetime | None, style: str = "medium") -> str:
-        """A date (a datetime's local date) in the language's ``style`` or pattern."""
+    def day(
+        self, value: date | datetime | None, style: str = "medium", case: Case = "nominative"
+    ) -> str:
+        """A date (a datetime's local date) in the language's ``style`` or pattern.
+
+        ``case`` is the Latvian form the sentence needs: ``genitive`` after from, until,
+        since ("no", "līdz", "kopš"), ``locative`` for on ("5. decembrī"); English ignores it.
+        """
         if value is None:
             return NOTHING
         if isinstance(value, datetime):
             value = self.local(value).date()
+        if self.language == "lv" and style in ("medium", "long"):
+            return latvian_dates.long_date(value, case)
+        if self.language == "lv" and style == "short":
+            return latvian_dates.numeric_date(value)
         return format_date(value, format=style, locale=self.locale)
 
-    def when(self, value: datetime | None, style: str = "medium") -> str:
+    def when(self, value: datetime | None, style: str = "medium", case: Case = "nominative") -> str:
         """A local date and time; ``style`` is a CLDR length (short, medium, ...)."""
         if value is None:
             return NOTHING
-        day = format_date(self.local(value).date(), format=style, locale=self.locale)
-        return f"{day} {self.time(value)}"
+        return f"{self.day(value, style, case)} {self.time(value)}"
 
     def time(self, value: datetime | None) -> str:
         """The local time of day, hours and minutes."""
@@ -142,6 +154,8 @@ class Formats:
 
     def month_title(self, first_day: date) -> str:
         """``November 2026`` / ``2026. gada novembris``, as a stand-alone title."""
+        if self.language == "lv":
+            return latvian_dates.month_title(first_day)
         return format_skeleton("yMMMM", first_day, locale=self.locale)
 
     def weekday_names(self) -> list[str]:

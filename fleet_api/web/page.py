@@ -32,6 +32,7 @@ from fleet_api.web.session import (
     WebSession,
     app_settings,
     csrf_matches,
+    masked_csrf,
     read_session,
     same_site_request,
     store_language,
@@ -95,6 +96,11 @@ class Page:
     def may(self, role: Role | str) -> bool:
         """Whether the logged-in token's role allows ``role`` (templates pass its name)."""
         return self.caller is not None and self.caller.may(Role(role))
+
+    @property
+    def csrf_token(self) -> str:
+        """The session's CSRF token for a form or ``hx-headers``, masked anew each time."""
+        return masked_csrf(self.session) if self.session is not None else ""
 
     @property
     def is_htmx(self) -> bool:

@@ -57,4 +57,8 @@ def environment(language: str) -> Environment:
         translations(language), newstyle=True
     )
     env.globals["LANGUAGES"] = list(LANGUAGES)
+    # Imported here: static_files imports STATIC from this module.
+    from fleet_api.web.static_files import static_url
+
+    env.globals["static"] = static_url
     return env

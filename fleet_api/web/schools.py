@@ -10,13 +10,15 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import ValidationError
 
 from fleet_api.deps import SessionDep
+from fleet_api.errors import InvalidPlace
 from fleet_api.models.reports import GroupBy, UsageReport
-from fleet_api.models.schools import SchoolCreate, SchoolUpdate
+from fleet_api.models.schools import SchoolCreate, SchoolPublic, SchoolUpdate
 from fleet_api.store.reports import usage_report
 from fleet_api.store.schools import create_school, get_school, list_schools, update_school
 from fleet_api.web.charts import chart
 from fleet_api.web.forms import field_errors, optional_text
 from fleet_api.web.page import PREFIX, Page, PostedForm, StaffPage, ViewerPage
+from fleet_api.web.places import municipality_choices
 from fleet_api.web.route import PageRoute
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
@@ -44,7 +46,7 @@ def last_day(value: Annotated[str | None, Query(alias="to")] = None) -> date | N
 
 FromDay = Annotated[date | None, Depends(first_day)]
 ToDay = Annotated[date | None, Depends(last_day)]
-_FIELDS = ("name", "municipality", "region", "address", "area")
+_FIELDS = ("name", "municipality", "address", "area")
 _MAX_SCHOOLS = 1000
 
 
@@ -141,11 +143,36 @@ def _data(shown: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _form(
+    page: Page,
+    session: SessionDep,
+    *,
+    school: SchoolPublic | None,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    """The school form: municipalities in force, grouped by region, to choose from."""
+    return page.render(
+        "schools/form.html",
+        status_code=status_code,
+        school=school,
+        values=values,
+        errors=errors,
+        choices=municipality_choices(
+            session.connection(), page.now.astimezone(page.report_zone).date()
+        ),
+    )
+
+
+def _place_error(page: Page) -> dict[str, str]:
+    return {"municipality": page.gettext("Choose the municipality from the list.")}
+
+
 @router.get("/schools/new")
-def new_school(page: StaffPage) -> Response:
+def new_school(page: StaffPage, session: SessionDep) -> Response:
     """An empty school form."""
-    values = dict.fromkeys(_FIELDS, "")
-    return page.render("schools/form.html", school=None, values=values, errors={})
+    return _form(page, session, school=None, values=dict.fromkeys(_FIELDS, ""), errors={})
 
 
 @router.post("/schools/new")
@@ -154,22 +181,25 @@ def create_school_page(page: StaffPage, form: PostedForm, session: SessionDep) -
     shown = _shown(form)
     try:
         school = SchoolCreate.model_validate(_data(shown))
+        created = create_school(session, school=school, actor=page.actor)
     except ValidationError as exc:
         errors = field_errors(page, exc)
-        return page.render(
-            "schools/form.html", status_code=422, school=None, values=shown, errors=errors
-        )
-    created = create_school(session, school=school, actor=page.actor)
+        return _form(page, session, school=None, values=shown, errors=errors, status_code=422)
+    except InvalidPlace:
+        session.rollback()
+        errors = _place_error(page)
+        return _form(page, session, school=None, values=shown, errors=errors, status_code=422)
     return page.redirect(page.url(f"/schools?notice=created&school={created.id}"))
 
 
 @router.get("/schools/{school_id}/edit")
 def edit_school(page: StaffPage, session: SessionDep, school_id: SchoolId) -> Response:
-    """The school's form, filled in."""
+    """The school's form, filled in (a school not mapped yet has no municipality chosen)."""
     school = get_school(session, school_id=school_id)
     values = {name: getattr(school, name) or "" for name in _FIELDS}
+    values["municipality"] = school.municipality_code or ""
     values["archived"] = "1" if school.archived_at else ""
-    return page.render("schools/form.html", school=school, values=values, errors={})
+    return _form(page, session, school=school, values=values, errors={})
 
 
 @router.post("/schools/{school_id}/edit")
@@ -182,10 +212,12 @@ def update_school_page(
     shown["archived"] = "1" if form.get("archived") == "1" else ""
     try:
         change = SchoolUpdate.model_validate({**_data(shown), "archived": bool(shown["archived"])})
+        update_school(session, school_id=school_id, change=change, actor=page.actor)
     except ValidationError as exc:
         errors = field_errors(page, exc)
-        return page.render(
-            "schools/form.html", status_code=422, school=school, values=shown, errors=errors
-        )
-    update_school(session, school_id=school_id, change=change, actor=page.actor)
+        return _form(page, session, school=school, values=shown, errors=errors, status_code=422)
+    except InvalidPlace:
+        session.rollback()
+        errors = _place_error(page)
+        return _form(page, session, school=school, values=shown, errors=errors, status_code=422)
     return page.redirect(page.url("/schools?notice=saved"))

@@ -16,6 +16,8 @@ form too, before any session exists.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import logging
 import secrets
@@ -155,6 +157,34 @@ def same_site_request(request: Request) -> bool:
     return True
 
 
+def masked_csrf(session: WebSession) -> str:
+    """The session's CSRF token under a fresh random mask, as a page carries it.
+
+    Pages are compressed: a secret that were the same bytes in every response could be
+    read back from compressed sizes (BREACH). Masked anew each time, it never repeats.
+    """
+    raw = session.csrf.encode()
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(
+        pad + bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+    ).decode()
+
+
+def _unmasked(presented: str, length: int) -> bytes | None:
+    try:
+        both = base64.urlsafe_b64decode(presented.encode())
+    except (ValueError, binascii.Error):
+        return None
+    if len(both) != 2 * length:
+        return None
+    pad, masked = both[:length], both[length:]
+    return bytes(a ^ b for a, b in zip(masked, pad, strict=True))
+
+
 def csrf_matches(session: WebSession, presented: str | None) -> bool:
-    """Whether ``presented`` is the session's CSRF token (compared in constant time)."""
-    return presented is not None and hmac.compare_digest(presented, session.csrf)
+    """Whether ``presented`` is the session's CSRF token, masked or not (constant time)."""
+    if presented is None:
+        return False
+    raw = session.csrf.encode()
+    unmasked = _unmasked(presented, len(raw)) if len(presented) != len(session.csrf) else None
+    return hmac.compare_digest(unmasked if unmasked is not None else presented.encode(), raw)

@@ -47,7 +47,9 @@ def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
             visit=exhibit.visit_now,
         )
     if code is AlertCode.OFFLINE:
-        return page.gettext("Offline since %(when)s.", when=page.fmt.when(exhibit.last_seen_at))
+        return page.gettext(
+            "Offline since %(when)s.", when=page.fmt.when(exhibit.last_seen_at, case="genitive")
+        )
     if code is AlertCode.UNDER_VOLTAGE:
         return page.gettext("Under-voltage: check the power supply and its cable.")
     if code is AlertCode.THROTTLED:

@@ -10,7 +10,14 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from fleet_api.deps import PublisherDep, SessionDep, SettingsDep
-from fleet_api.errors import BrokerUnavailable, Conflict, InvalidRequest, VisitCancelled
+from fleet_api.errors import (
+    BrokerUnavailable,
+    Conflict,
+    ExhibitBooked,
+    ExhibitCheckedOut,
+    InvalidRequest,
+    VisitCancelled,
+)
 from fleet_api.models.visits import VisitCreate, VisitPublic, VisitUpdate
 from fleet_api.outbound import check_in, check_out
 from fleet_api.store.exhibits import list_exhibits
@@ -179,13 +186,21 @@ def _window(page: Page) -> str:
 
 
 def _refusal(page: Page, exc: Exception) -> str:
-    # The store's sentence names the exhibit and the visit it clashes with; it is
-    # English, so it follows a sentence in the page's language.
+    # Said in the page's language with local times, never the API's English sentence.
+    if isinstance(exc, ExhibitBooked) and exc.visit_id is not None:
+        return page.gettext(
+            "Exhibit %(exhibit)s is already on field trip %(visit)s from %(start)s to %(end)s.",
+            exhibit=exc.exhibit_id,
+            visit=exc.visit_id,
+            start=page.fmt.when(exc.starts_at, case="genitive"),
+            end=page.fmt.when(exc.ends_at, case="genitive"),
+        )
     if isinstance(exc, Conflict):
-        lead = page.gettext("An exhibit is already in another visit at that time.")
-    else:
-        lead = page.gettext("The visit cannot be saved.")
-    return f"{lead} ({exc})"
+        return page.gettext("An exhibit is already in another visit at that time.")
+    return page.gettext(
+        "The visit cannot be saved: a school, exhibit or programme it names has been "
+        "archived or retired meanwhile. Reload the form and choose again."
+    )
 
 
 @router.post("/visits/{visit_id}/checkout")
@@ -239,8 +254,15 @@ def _refused(page: Page, session: SessionDep, visit_id: int, exc: Exception) -> 
         problem = "cancelled"
     if page.is_htmx:
         visit = get_visit(session, visit_id=visit_id)
+        detail = None
+        if isinstance(exc, ExhibitCheckedOut) and exc.visit_id is not None:
+            detail = page.gettext(
+                "Exhibit %(exhibit)s is still checked out to field trip %(visit)s.",
+                exhibit=exc.exhibit_id,
+                visit=exc.visit_id,
+            )
         return page.render(
-            "visits/_checkout.html", visit=visit, notice=None, problem=problem, detail=str(exc)
+            "visits/_checkout.html", visit=visit, notice=None, problem=problem, detail=detail
         )
     return page.redirect(page.url(f"/visits/{visit_id}?problem={problem}"))
 

@@ -136,7 +136,7 @@ def provisioned(fleet: Fleet, deployed: PlaybookRun) -> PlaybookRun:
 def visit(fleet: Fleet, provisioned: PlaybookRun) -> dict[str, Any]:
     """A school visit with exhibit-001, in progress now (exhibit-002 stays at the depot)."""
     school = fleet.api(
-        "POST", "/schools", {"name": "Test school", "municipality": "Testville", "region": "Test"}
+        "POST", "/schools", {"name": "Test school", "municipality": "Rēzekne", "region": "Latgale"}
     )
     now = datetime.now(UTC).replace(microsecond=0)
     created: dict[str, Any] = fleet.api(

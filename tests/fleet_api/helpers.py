@@ -34,7 +34,7 @@ def schedule(engine: Engine, *exhibit_ids: str, start_h: float = 0, hours: float
     with Session(engine) as session:
         school = create_school(
             session,
-            school=SchoolCreate(name="Skole", municipality="Tromsø", region="Troms"),
+            school=SchoolCreate(name="Skola", municipality="Kuldīgas novads", region="Kurzeme"),
             actor=TEST_ACTOR,
         )
         visit = create_visit(

@@ -32,7 +32,11 @@ async def problem(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 async def make_school(client: httpx.AsyncClient) -> int:
-    body = {"name": "Kvaløya skole", "municipality": "Tromsø", "region": "Troms"}
+    body = {
+        "name": "Kuldīgas 2. vidusskola",
+        "municipality": "Kuldīgas novads",
+        "region": "Kurzeme",
+    }
     school: int = (await post(client, "/schools", body))["id"]
     return school
 
@@ -97,16 +101,20 @@ async def test_schools_are_created_listed_and_read(client: httpx.AsyncClient) ->
     school_id = await make_school(client)
     expected = {
         "id": school_id,
-        "name": "Kvaløya skole",
-        "municipality": "Tromsø",
-        "region": "Troms",
+        "name": "Kuldīgas 2. vidusskola",
+        "municipality": "Kuldīgas novads",
+        "region": "Kurzeme",
+        "municipality_code": "LV-050",
+        "region_code": "LV:PR:KURZEME",
+        "statistical_region_code": "LV00B",
+        "place_mapped": True,
         "address": None,
         "area": None,
         "archived_at": None,
     }
     assert (await client.get(f"/schools/{school_id}")).json() == expected
     assert (await client.get("/schools")).json() == [expected]
-    body = await problem(await client.post("/schools", json={"name": "X", "municipality": ""}), 422)
+    body = await problem(await client.post("/schools", json={"name": "", "municipality": ""}), 422)
     assert "(and 1 more)" in body["detail"]
     assert len(body["errors"]) == 2
 
@@ -238,6 +246,9 @@ async def test_the_openapi_document_describes_every_route(client: httpx.AsyncCli
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert set(paths) == {
         "/audit",
+        "/places",
+        "/places/datasets",
+        "/places/{code}",
         "/programmes",
         "/programmes/{programme_id}",
         "/visits/{visit_id}/cancel",

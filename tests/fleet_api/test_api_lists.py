@@ -13,7 +13,11 @@ from tests.fleet_api.builders import T0, iso
 async def make_visits(client: httpx.AsyncClient) -> list[int]:
     """Three visits of exhibit-001: day 0 08-14, day 1 08-14, day 2 08-14."""
     await client.post("/exhibits", json={"id": "exhibit-001", "name": "Pendulum"})
-    school = {"name": "Kvaløya skole", "municipality": "Tromsø", "region": "Troms"}
+    school = {
+        "name": "Kuldīgas 2. vidusskola",
+        "municipality": "Kuldīgas novads",
+        "region": "Kurzeme",
+    }
     school_id = (await client.post("/schools", json=school)).json()["id"]
     ids = []
     for day in range(3):

@@ -107,7 +107,11 @@ async def test_a_viewer_reads_everything_and_writes_nothing(
 
 
 def school() -> dict[str, Any]:
-    return {"name": "Kvaløya skole", "municipality": "Tromsø", "region": "Troms"}
+    return {
+        "name": "Kuldīgas 2. vidusskola",
+        "municipality": "Kuldīgas novads",
+        "region": "Kurzeme",
+    }
 
 
 def visit(school_id: int, exhibit_id: str, day: int) -> dict[str, Any]:

@@ -49,7 +49,9 @@ async def app(settings: Settings, source: FakeSource) -> AsyncIterator[FastAPI]:
 async def make_visit(client: httpx.AsyncClient, *exhibit_ids: str, day: int = 0) -> int:
     for exhibit_id in exhibit_ids:
         await client.post("/exhibits", json={"id": exhibit_id, "name": exhibit_id})
-    school = await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"})
+    school = await client.post(
+        "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+    )
     response = await client.post(
         "/visits",
         json={

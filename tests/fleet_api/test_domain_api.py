@@ -69,7 +69,10 @@ async def test_invalid_changes_are_refused_with_what_is_wrong(
 ) -> None:
     await client.post("/exhibits", json={"id": "exhibit-001", "name": "X"})
     school = await ok(
-        await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"}), 201
+        await client.post(
+            "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+        ),
+        201,
     )
     await ok(
         await client.post(
@@ -113,7 +116,10 @@ async def test_staff_record_pupils_after_the_visit_and_move_it(
     for exhibit_id in ("exhibit-001", "exhibit-002"):
         await client.post("/exhibits", json={"id": exhibit_id, "name": exhibit_id})
     school = await ok(
-        await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"}), 201
+        await client.post(
+            "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+        ),
+        201,
     )
     electricity = await ok(await client.post("/programmes", json={"name": "Elektrība"}), 201)
     visit = await ok(

@@ -31,7 +31,9 @@ async def test_each_exhibit_has_its_health_as_gauges(
             "/exhibits", json={"id": exhibit_id, "name": f"Name {exhibit_id}", "inputs": ["button"]}
         )
     school = (
-        await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"})
+        await client.post(
+            "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+        )
     ).json()["id"]
     await client.post(
         "/visits",

@@ -115,7 +115,9 @@ async def test_fleet_health_lists_every_exhibit_with_its_alerts(
 ) -> None:
     now = utc_now()
     school = (
-        await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"})
+        await client.post(
+            "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+        )
     ).json()["id"]
     visit = await client.post(
         "/visits",

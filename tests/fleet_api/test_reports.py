@@ -137,10 +137,10 @@ async def test_usage_per_school_municipality_region_and_month(
     ]
     assert by_school["rows"][0]["municipality"] == "Cēsu novads"
     by_municipality = await report(client, "/reports/usage", group_by="municipality")
-    assert rows_of(by_municipality, "key", "region", "interactions") == [
-        ("Cēsu novads", "Vidzeme", 15),
-        ("Daugavpils", "Latgale", 21),
-        ("Ogres novads", "Vidzeme", 7),
+    assert rows_of(by_municipality, "key", "label", "region", "interactions") == [
+        ("LV-022", "Cēsu novads", "Vidzeme", 15),
+        ("LV-DGV", "Daugavpils", "Latgale", 21),
+        ("LV-067", "Ogres novads", "Vidzeme", 7),
     ]
     by_region = await report(client, "/reports/usage", group_by="region")
     assert rows_of(by_region, *fields) == [

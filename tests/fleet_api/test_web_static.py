@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from fleet_api.web.rendering import STATIC, TEMPLATES
+from tests.fleet_api.tokens import ADMIN_TOKEN
+from tests.fleet_api.web_client import log_in
 
 VENDOR = STATIC / "vendor"
 
@@ -100,8 +102,9 @@ async def test_docs_load_swagger_ui_from_our_own_static_files(
     docs = await anonymous.get("/docs")
     assert docs.status_code == 200
     assets = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', docs.text)
-    assert "/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in assets
-    assert "/static/vendor/swagger-ui-5.35.0/swagger-ui.css" in assets
+    files = {url.split("?")[0] for url in assets}
+    assert "/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in files
+    assert "/static/vendor/swagger-ui-5.35.0/swagger-ui.css" in files
     assert not [url for url in assets if "//" in url], "no asset from another host"
     assert "cdn" not in docs.text.lower()
     for url in assets:
@@ -144,3 +147,42 @@ def test_chart_colours_stand_out_from_the_white_page() -> None:
     assert len(colours) >= 3
     for colour in colours:
         assert contrast(colour, "#ffffff") >= 3.0, colour
+
+
+async def test_pages_and_files_leave_compressed_and_versioned_files_are_kept_a_year(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    await log_in(anonymous, ADMIN_TOKEN)
+    funder = await anonymous.get("/ui/reports/funder", headers={"Accept-Encoding": "gzip"})
+    assert funder.headers["content-encoding"] == "gzip"
+    chart_js = re.search(r'src="(/static/vendor/chartjs-[^"]+\?v=\w{12})"', funder.text)
+    assert chart_js is not None, "the funder page draws charts: it loads Chart.js"
+    versioned = await anonymous.get(chart_js.group(1), headers={"Accept-Encoding": "gzip"})
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert versioned.headers["content-encoding"] == "gzip"
+    assert versioned.num_bytes_downloaded < len(versioned.content) / 2  # 210 KB -> ~70 KB
+    plain = await anonymous.get(chart_js.group(1).split("?")[0])
+    assert plain.headers["cache-control"] == "no-cache"  # an old or missing version
+    assert (await anonymous.get(chart_js.group(1).split("?")[0] + "?v=0")).headers[
+        "cache-control"
+    ] == "no-cache"
+    for path in ("/ui/", "/ui/technician", "/ui/visits", "/ui/places", "/ui/schools/new"):
+        page = (await anonymous.get(path)).text
+        assert "chart.umd" not in page, f"{path} draws no chart: no Chart.js"
+    assert "/static/web/site.css?v=" in funder.text
+    api = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert api.headers["content-encoding"] == "gzip"
+
+
+async def test_the_csrf_token_is_masked_anew_in_every_page(anonymous: httpx.AsyncClient) -> None:
+    csrf = await log_in(anonymous, ADMIN_TOKEN)
+    tokens = [
+        re.findall(r'name="csrf_token" value="([^"]+)"', (await anonymous.get("/ui/")).text)[0]
+        for _ in range(2)
+    ]
+    assert tokens[0] != tokens[1], "the same bytes in every response would leak (BREACH)"
+    for token in [*tokens, csrf]:
+        form = {"csrf_token": token, "name": "A", "municipality": "LV-058"}
+        assert (await anonymous.post("/ui/schools/new", data=form)).status_code == 303
+    broken = {"csrf_token": tokens[0][:-4] + "AAAA", "name": "A", "municipality": "LV-058"}
+    assert (await anonymous.post("/ui/schools/new", data=broken)).status_code == 403

@@ -58,10 +58,10 @@ async def test_visit_page_in_latvian_formats_numbers_and_dates_for_latvian(
     visit_id = await seed_visit(client, app.state.engine)
     await log_in(anonymous, ADMIN_TOKEN)
     html = (await anonymous.get(f"/ui/visits/{visit_id}?lang=lv")).text
-    assert '<html lang="lv">' in html
+    assert '<html lang="lv" data-locale="lv-LV">' in html
     assert f">{format_decimal(1244, locale='lv_LV')}<" in html
     assert "1\N{NO-BREAK SPACE}244" in html
-    assert "Šīs vizītes dati vēl nav pilnīgi" in html
+    assert "Šī izbraukuma dati vēl nav pilnīgi" in html
     assert "2026. gada 4. maijs" in html or "2026. gada 4. maijā" in html or "4. maijs" in html
     assert "Mijiedarbības" in chart_data(html, "exhibit-chart")["datasets"][0]["label"]
 
@@ -76,8 +76,7 @@ async def test_staff_create_a_school_and_a_visit_through_the_forms(
         data={
             "csrf_token": csrf,
             "name": "Valmieras skola",
-            "municipality": "Valmieras novads",
-            "region": "Vidzeme",
+            "municipality": "LV-113",
             "area": "rural",
             "address": "",
         },
@@ -89,6 +88,10 @@ async def test_staff_create_a_school_and_a_visit_through_the_forms(
         "name": "Valmieras skola",
         "municipality": "Valmieras novads",
         "region": "Vidzeme",
+        "municipality_code": "LV-113",
+        "region_code": "LV:PR:VIDZEME",
+        "statistical_region_code": "LV00C",
+        "place_mapped": True,
         "address": None,
         "area": "rural",
         "archived_at": None,
@@ -132,7 +135,9 @@ async def test_a_visit_form_with_mistakes_comes_back_with_labelled_errors(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient
 ) -> None:
     await client.post("/exhibits", json={"id": "ex-1", "name": "Gravity well"})
-    school = await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"})
+    school = await client.post(
+        "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+    )
     csrf = await log_in(anonymous, ADMIN_TOKEN)
     form = {
         "csrf_token": csrf,
@@ -162,7 +167,12 @@ async def test_a_visit_form_with_mistakes_comes_back_with_labelled_errors(
     assert (await anonymous.post("/ui/visits/new", data=good)).status_code == 303
     clash = await anonymous.post("/ui/visits/new", data=good)
     assert clash.status_code == 422
-    assert "An exhibit is already in another visit at that time." in clash.text
+    # Said in the page's language with the local (Riga) times, not the API's UTC.
+    assert "Exhibit ex-1 is already on field trip 1 from 4 May 2026 13:00 to 4 May 2026 15:00." in (
+        clash.text.replace("&#39;", "'")
+    )
+    lv = await anonymous.post("/ui/visits/new?lang=lv", data=good)
+    assert "Eksponāts ex-1 jau ir izbraukumā 1 no 2026. gada 4. maija 13:00" in lv.text
 
 
 async def test_calendar_puts_visits_on_their_local_day_with_localised_names(
@@ -181,7 +191,7 @@ async def test_calendar_puts_visits_on_their_local_day_with_localised_names(
     assert "11:00 Cēsu skola" in latvian
     listed = (await anonymous.get("/ui/visits?month=2026-05")).text
     assert f'href="/ui/visits/{visit_id}"' in listed
-    assert '<html lang="lv">' in listed  # the choice is remembered
+    assert '<html lang="lv" data-locale="lv-LV">' in listed  # the choice is remembered
     other_month = (await anonymous.get("/ui/visits?month=2026-06&lang=en")).text
     assert "No visits this month." in other_month
 

@@ -127,7 +127,9 @@ def test_a_future_timestamp_is_kept_unassigned_not_quarantined(fleet: Fleet) -> 
 def publish_boot(fleet: Fleet, day: datetime, boot_id: str, *, liar: bool) -> int:
     """An unsynced record of 6 at 10:00 on ``day`` in good-2's visit of that day, after (if
     ``liar``) a record of the same boot claiming a synced clock a year ahead; the visit id."""
-    school = fleet.client.create_school(name=f"School {boot_id}", municipality="M", region="R")
+    school = fleet.client.create_school(
+        name=f"School {boot_id}", municipality="Rēzekne", region="Latgale"
+    )
     visit = fleet.client.create_visit(
         school_id=school,
         starts_at=day + timedelta(hours=8),

@@ -28,7 +28,7 @@ exhibits:
   - {id: e1, inputs: [button, beam]}
   - {id: e2}
 schools:
-  - {key: north, name: North, municipality: M, region: R}
+  - {key: north, name: North, municipality: Rēzekne, region: Latgale}
 visits:
   - {key: v1, school: north, days: 2026-03-02, hours: 08:00-14:00, exhibits: [e1, e2]}
 """

@@ -34,6 +34,8 @@
       type: spec.type,
       data: { labels: spec.labels, datasets: datasets },
       options: {
+        // Numbers on the axes and in tooltips in the page's language, not the browser's.
+        locale: document.documentElement.dataset.locale || document.documentElement.lang,
         animation: false,
         maintainAspectRatio: false,
         indexAxis: spec.horizontal ? "y" : "x",
