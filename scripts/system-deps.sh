@@ -22,6 +22,9 @@ have ip || missing+=(iproute2)
 # promtool checks and unit-tests ops/prometheus (Debian ships it in the prometheus package;
 # installed without recommends, so without node exporter).
 have promtool || missing+=(prometheus)
+# The Latvian texts of the pages are spell-checked (diacritics) with Debian's dictionary.
+have hunspell || missing+=(hunspell)
+[ -f /usr/share/hunspell/lv_LV.dic ] || missing+=(hunspell-lv)
 # PostgreSQL: only when no server answers already (FLEET_TEST_DATABASE_URL may point elsewhere).
 if [ -z "${FLEET_TEST_DATABASE_URL:-}" ] && ! have pg_ctlcluster; then
   missing+=(postgresql)
