@@ -80,6 +80,7 @@ def _pages(seeded: dict[str, Any]) -> list[str]:
         f"/ui/visits/{visit}",
         "/ui/visits/new",
         f"/ui/visits/{visit}/edit",
+        f"/ui/visits/{visit}/readiness",
         "/ui/schools",
         "/ui/schools/new",
         f"/ui/schools/{school}/edit",
@@ -156,7 +157,7 @@ def test_every_page_has_no_axe_violation(
     _write_transfers(language, transfers)
     assert {path: v for path, v in found.items() if v} == {}
     assert console.errors == []
-    assert len(found) == 18  # every page was checked
+    assert len(found) == 19  # every page was checked
 
 
 def _with_axe(page: Any) -> Any:

@@ -237,7 +237,9 @@ async def visit_now(client: httpx.AsyncClient, *exhibit_ids: str, cancelled: boo
         await client.post(
             "/exhibits", json={"id": exhibit_id, "name": exhibit_id.upper(), "inputs": ["button"]}
         )
-    school = await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"})
+    school = await client.post(
+        "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+    )
     now = utc_now()
     response = await client.post(
         "/visits",
@@ -404,7 +406,9 @@ async def test_a_cancelled_visit_raises_no_offline_alert_and_another_visit_block
     for exhibit_id in ("ex-1", "ex-2"):
         await client.post("/exhibits", json={"id": exhibit_id, "name": exhibit_id})
     school = (
-        await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"})
+        await client.post(
+            "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+        )
     ).json()["id"]
     today = await client.post(
         "/visits",
