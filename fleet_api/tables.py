@@ -399,5 +399,5 @@ self_test_results = Table(
     Index("ix_self_test_results_exhibit_id_received_at", "exhibit_id", "received_at"),
 )
 from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata
-from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same
 from fleet_api import tables_places as tables_places  # noqa: E402 - its tables join this metadata
+from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same

@@ -71,7 +71,9 @@ def test_a_poison_record_does_not_take_later_valid_messages_with_it(fleet: Fleet
 def test_a_record_at_the_end_of_time_breaks_no_visit_page(fleet: Fleet) -> None:
     """Unsynced, tagged to a visit, start 9999-12-31T23:59:59Z: it used to break the
     visit's usage and its page for good (OverflowError)."""
-    school = fleet.client.create_school(name="End of time", municipality="M", region="R")
+    school = fleet.client.create_school(
+        name="End of time", municipality="Rēzekne", region="Latgale"
+    )
     start = datetime(2026, 3, 16, 8, tzinfo=UTC)
     visit = fleet.client.create_visit(
         school_id=school, starts_at=start, ends_at=start + timedelta(hours=6),
