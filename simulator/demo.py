@@ -1,8 +1,10 @@
 """``exhibit-sim demo`` (``make demo``): everything on one machine, nothing to install.
 
 Starts the embedded broker and the fleet API on SQLite (as a child process, talking to
-it only over HTTP like the real fleet), registers a few simulated exhibits and a visit,
-lets scripted visitors use them, and prints the usage as it arrives. Ctrl-C stops it all.
+it only over HTTP like the real fleet), registers a term of field trips to Latgale and
+Kurzeme schools (``demo_story.py``), replays the past ones in seconds through real agents
+on simulated clocks, then runs today's trip live (``demo_live.py``) and prints its usage
+as it arrives. Ctrl-C stops it all.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import secrets
 import shutil
 import signal
 import socket
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -19,11 +20,9 @@ from rich.console import Console
 
 from broker.embedded import EmbeddedBroker
 from broker.mosquitto import free_port
+from simulator.demo_live import Story
 from simulator.fleet_client import FleetClient
 from simulator.fleet_process import FleetApiProcess
-from simulator.runner import RunConfig, exhibit_ids, register, run
-
-DEMO_HOURS = 8
 
 
 def preferred_port(port: int) -> int:
@@ -71,62 +70,51 @@ def demo(
     write_token(data_dir / "admin-token", token)
     broker_port, api_port = preferred_port(1883), preferred_port(8000)
     api_url = f"http://127.0.0.1:{api_port}"
-    stop = threading.Event()
+    broker_url = f"mqtt://127.0.0.1:{broker_port}"
     with EmbeddedBroker(broker_port):
         console.print(f"embedded MQTT broker on 127.0.0.1:{broker_port} (loopback only)")
         api = FleetApiProcess(
             database_url=f"sqlite:///{data_dir / 'fleet.db'}",
-            mqtt_url=f"mqtt://127.0.0.1:{broker_port}",
+            mqtt_url=broker_url,
             token=token,
             log_path=data_dir / "api.log",
             port=api_port,
             own_session=True,
         )
         client = FleetClient(api_url, token=token)
-        simulation: threading.Thread | None = None
+        story: Story | None = None
         try:
             api.start(timeout=60)
-            ids = exhibit_ids(exhibits)
-            visit_id = register(client, ids, duration_s=DEMO_HOURS * 3600)
-            config = RunConfig(
-                api_url=api_url,
-                broker_url=f"mqtt://127.0.0.1:{broker_port}",
-                exhibits=exhibits,
-                seed=seed,
-                duration_s=DEMO_HOURS * 3600,
-                ledger_path=data_dir / "ledger.jsonl",
-                data_dir=data_dir / "agents",
-                visit_id=visit_id,
-                flush_timeout_s=5,
-                token=token,
+            story = Story(client, broker_url, data_dir, exhibits=exhibits, seed=seed)
+            console.print(
+                f"replaying a term of field trips: {story.past} to Latgale and Kurzeme "
+                f"schools, {story.history_touches} interactions ..."
             )
-            simulation = threading.Thread(
-                target=run, args=(config,), kwargs={"stop": stop}, name="simulation"
-            )
-            simulation.start()
+            story.replay_history()
+            story.go_live()
+            today = story.today_visit
             console.print(f"fleet API on {api_url} (SQLite in {data_dir}, log {data_dir}/api.log)")
-            console.print(f"[bold]usage appears at {api_url}/visits/{visit_id}/usage[/bold]")
+            console.print(f"[bold]usage appears at {api_url}/visits/{today}/usage[/bold]")
             token_file = data_dir / "admin-token"
             console.print(
-                f"staff pages at {api_url}/ui/visits/{visit_id} (log in with the token in "
-                f"{token_file})"
+                f"staff pages at {api_url}/ui/ (log in with the token in {token_file}); "
+                f"today's field trip: {api_url}/ui/visits/{today}; the funder report: "
+                f"{api_url}/ui/reports/funder"
             )
             console.print(f"API docs at {api_url}/docs (Authorize with the token in {token_file})")
             console.print(
                 f'  curl -H "Authorization: Bearer $(cat {token_file})" '
-                f"{api_url}/visits/{visit_id}/usage",
+                f"{api_url}/visits/{today}/usage",
                 soft_wrap=True,
             )
             console.print("Ctrl-C stops everything")
-            while simulation.is_alive():
-                simulation.join(5)
-                console.print(usage_line(client, visit_id))
+            while story.live_step(seconds=5):
+                console.print(usage_line(client, today))
         except KeyboardInterrupt:
             console.print("stopping ...")
         finally:
-            stop.set()
-            if simulation is not None:
-                simulation.join()
+            if story is not None:
+                story.close()
             client.close()
             api.stop(timeout=15)
     console.print("stopped: broker, fleet API and simulated exhibits are down")

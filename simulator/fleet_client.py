@@ -45,9 +45,11 @@ class FleetClient:
         if response.status_code not in (201, 409):
             raise FleetApiError(f"POST /exhibits: {response.status_code} {response.text}")
 
-    def create_school(self, *, name: str, municipality: str, region: str) -> int:
+    def create_school(
+        self, *, name: str, municipality: str, region: str, area: str | None = None
+    ) -> int:
         """Create a school and return its id."""
-        body = {"name": name, "municipality": municipality, "region": region}
+        body = {"name": name, "municipality": municipality, "region": region, "area": area}
         school: dict[str, Any] = self._call("POST", "/schools", json=body)
         return int(school["id"])
 
@@ -70,6 +72,15 @@ class FleetClient:
         }
         visit: dict[str, Any] = self._call("POST", "/visits", json=body)
         return int(visit["id"])
+
+    def create_programme(self, **programme: Any) -> int:
+        """Create a programme (name, grade_min, grade_max, stem_area) and return its id."""
+        created: dict[str, Any] = self._call("POST", "/programmes", json=programme)
+        return int(created["id"])
+
+    def cancel_visit(self, visit_id: int, reason: str) -> None:
+        """``POST /visits/{id}/cancel`` with the reason staff give."""
+        self._call("POST", f"/visits/{visit_id}/cancel", json={"reason": reason})
 
     def check_out(self, visit_id: int) -> None:
         """``POST /visits/{id}/checkout``: the visit's exhibits get their retained assignment."""

@@ -113,6 +113,7 @@ def test_demo_shows_counts_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert anonymous.status_code == 401
         usage = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
         assert json.loads(usage.text)["total"] >= total
+        _the_story_is_told(url.split("/visits/")[0])
     finally:
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)
@@ -120,3 +121,29 @@ def test_demo_shows_counts_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert "stopped" in rest
     with pytest.raises(httpx.HTTPError):
         httpx.get(url, timeout=2)
+
+
+def _the_story_is_told(base: str) -> None:
+    """Every page has content on first open: a term of trips to Latgale and Kurzeme with
+    programmes, pupils, sessions and dwell; clocks synced; today's trip under way."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as api:
+        report = api.get("/reports/funder").json()
+        totals = report["totals"]
+        assert totals["field_trips_held"] >= 6
+        assert {row["region"] for row in report["regions"]} == {"Latgale", "Kurzeme"}
+        assert totals["programme_deliveries"] >= totals["field_trips_held"]
+        assert totals["pupil_participations"] > 0
+        assert totals["sessions"] > 0
+        assert totals["median_dwell_s"] is not None
+        assert {v["status"] for v in report["not_counted"]} == {"planned", "cancelled"}
+        health = api.get("/fleet/health").json()["exhibits"]
+        assert health
+        for exhibit in health:
+            codes = {alert["code"] for alert in exhibit["alerts"]}
+            assert "unsynced_clock" not in codes, exhibit
+        login = api.post("/ui/login", data={"token": TOKEN, "next": "/ui/"})
+        assert login.status_code == 303
+        for page in ("/ui/", "/ui/visits", "/ui/schools", "/ui/regions", "/ui/reports/funder"):
+            html = api.get(page).text
+            assert "Ludzas 2. vidusskola" in html or "Latgale" in html, page
