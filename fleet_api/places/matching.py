@@ -30,6 +30,16 @@ def normalise(text: str) -> str:
     return _NOISE.sub(" ", plain).strip()
 
 
+_ALPHABET = "aābcčdeēfgģhiījkķlļmnņoprsštuūvzž"
+_ORDER = {letter: n for n, letter in enumerate(_ALPHABET)}
+
+
+def collation_key(text: str) -> tuple[int, ...]:
+    """Alphabetical order as Latvian has it (Ā after A, Ķ after K, Ž last); other
+    characters after the Latvian letters, by code point."""
+    return tuple(_ORDER.get(ch, len(_ORDER) + ord(ch)) for ch in text.casefold())
+
+
 def _keys(place: Place) -> set[str]:
     names = (place.code, place.name, place.name_en, place.short_name, place.iso_code)
     found = {normalise(n) for n in (*names, place.official_code, *place.aliases) if n}

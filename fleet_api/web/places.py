@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from fleet_api.deps import SessionDep
 from fleet_api.places.catalogue import Place
+from fleet_api.places.matching import collation_key
 from fleet_api.store.audit import Actor
 from fleet_api.store.places import map_schools, read_datasets, read_places
 from fleet_api.web.page import PREFIX, ViewerPage
@@ -35,7 +36,7 @@ def _grouped(places: list[Place], keep: set[str]) -> list[RegionGroup]:
         if place.is_municipality and place.code in keep:
             members[place.region_code or ""].append(place)
     groups = [
-        RegionGroup(by_code.get(code), sorted(found, key=lambda p: p.name.casefold()))
+        RegionGroup(by_code.get(code), sorted(found, key=lambda p: collation_key(p.name)))
         for code, found in members.items()
     ]
     return sorted(groups, key=lambda g: (g.region is None, g.region.label if g.region else ""))

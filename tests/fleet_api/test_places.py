@@ -293,3 +293,16 @@ def test_another_country_is_added_as_data(
     broken.write_text('{"country": "NO", "places": []}', encoding="utf-8")
     assert main(["places", "import", str(broken)]) == 2
     assert "states its sources" in capsys.readouterr().err
+
+
+def test_places_are_listed_in_latvian_alphabetical_order() -> None:
+    from fleet_api.places.matching import collation_key
+
+    names = ["Ķekavas novads", "Ādažu novads", "Kuldīgas novads", "Augšdaugavas novads", "Rīga"]
+    assert sorted(names, key=collation_key) == [
+        "Augšdaugavas novads",
+        "Ādažu novads",
+        "Kuldīgas novads",
+        "Ķekavas novads",
+        "Rīga",
+    ]
