@@ -80,7 +80,7 @@ def publisher(channel: Channel) -> Role:
     # An exhaustive match: a channel added to broker.topics fails mypy here until
     # someone decides who may write it, instead of silently getting no ACL.
     match channel:
-        case Channel.COUNTS | Channel.STATUS | Channel.HEARTBEAT | Channel.SELFTEST:
+        case Channel.COUNTS | Channel.STATUS | Channel.HEARTBEAT | Channel.SELFTEST | Channel.DONE:
             return Role.EXHIBIT
         case Channel.ASSIGNMENT | Channel.COMMAND | Channel.CUSTODY | Channel.RESEND:
             return Role.SERVICE

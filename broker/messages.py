@@ -19,7 +19,15 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
 
 from broker.errors import MessageError
 from broker.limits import (
@@ -156,18 +164,57 @@ class Assignment(Message):
 
 
 class Command(Message):
-    """Retained command to one exhibit; the agent runs each ``command_id`` once."""
+    """Retained command to one exhibit; the agent runs each ``command_id`` once.
+
+    Its age is judged twice, so that an exhibit with an unsynced clock can judge it too:
+    the fleet publishes it with an MQTT v5 Message Expiry Interval, so the broker's clock
+    drops it at ``expires_at`` (and a delivery carries the time left), and an agent whose
+    clock is synced also compares ``expires_at`` with its own. An exhibit that holds a
+    visit assignment runs no self-test unless ``force``: a school's presses are not a
+    technician's. The agent reports what became of it (``CommandDone``); the fleet then
+    clears the retained message.
+    """
 
     schema_version: Literal[1] = 1
     exhibit_id: ExhibitId
-    command_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    command_id: CommandId
     action: Literal["identify", "self_test"]
     seconds: float = Field(gt=0, le=600, description="blink for / wait for presses during")
     issued_at: AwareDatetime
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="not run after this (judged by a synced clock)"
+    )
+    force: StrictBool | None = Field(
+        default=None, description="true: self-test even while the exhibit is in a visit"
+    )
+
+
+CommandOutcome = Literal["ran", "expired", "refused_in_visit", "refused_unknown_age"]
+"""What an exhibit did with a command: ran it; skipped it as expired; refused a self-test
+while it held a visit (no ``force``); refused a forced self-test in a visit whose age it
+could not judge (no synced clock, no broker expiry)."""
+
+
+class CommandDone(Message):
+    """What became of a command (agent -> fleet, QoS 1): the fleet may clear it now."""
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    command_id: CommandId
+    action: Literal["identify", "self_test"]
+    outcome: CommandOutcome
+    at: AwareDatetime = Field(description="when the exhibit decided, by its own clock")
+    clock_synced: bool
+    visit_id: VisitId | None = Field(default=None, description="the visit the exhibit held")
 
 
 class SelfTestResult(Message):
-    """Which inputs the technician's presses reached during a self-test window."""
+    """Which inputs the technician's presses reached during a self-test window.
+
+    ``taken``: interactions the window took out of the counts, by count name (absent from
+    agents before issue 13): presses during a self-test are a technician's, reported
+    here and counted by the fleet as self-test presses, never lost without a trace.
+    """
 
     schema_version: Literal[1] = 1
     exhibit_id: ExhibitId
@@ -175,6 +222,7 @@ class SelfTestResult(Message):
     at: AwareDatetime
     seen: dict[InputName, bool]
     passed: bool
+    taken: dict[InputName, Annotated[int, Field(ge=0, le=MAX_AMOUNT)]] | None = None
 
 
 class Custody(Message):
@@ -220,7 +268,15 @@ class Resend(Message):
 
 
 AnyMessage = (
-    CountBatch | Status | Heartbeat | Assignment | Command | SelfTestResult | Custody | Resend
+    CountBatch
+    | Status
+    | Heartbeat
+    | Assignment
+    | Command
+    | SelfTestResult
+    | Custody
+    | Resend
+    | CommandDone
 )
 ModelType = (
     type[CountBatch]
@@ -231,6 +287,7 @@ ModelType = (
     | type[SelfTestResult]
     | type[Custody]
     | type[Resend]
+    | type[CommandDone]
 )
 
 MODELS: dict[Channel, ModelType] = {
@@ -242,6 +299,7 @@ MODELS: dict[Channel, ModelType] = {
     Channel.SELFTEST: SelfTestResult,
     Channel.CUSTODY: Custody,
     Channel.RESEND: Resend,
+    Channel.DONE: CommandDone,
 }
 
 

@@ -10,6 +10,7 @@ Layout (``{id}`` is an exhibit id):
     fleet/v1/exhibits/{id}/selftest    agent -> fleet  QoS 1   SelfTestResult, retained
     fleet/v1/exhibits/{id}/custody     fleet -> agent  QoS 1   Custody (what the fleet has stored)
     fleet/v1/exhibits/{id}/resend      fleet -> agent  QoS 1   Resend, retained (run once per id)
+    fleet/v1/exhibits/{id}/done        agent -> fleet  QoS 1   CommandDone (what a command came to)
 
 The exhibit id in the topic is the one the broker's ACL authenticates, so ingestion
 rejects a payload whose ``exhibit_id`` disagrees with its topic.
@@ -39,6 +40,7 @@ class Channel(StrEnum):
     SELFTEST = "selftest"
     CUSTODY = "custody"
     RESEND = "resend"
+    DONE = "done"
 
 
 @dataclass(frozen=True, slots=True)

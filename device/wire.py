@@ -57,6 +57,7 @@ from device.wire_values import (
 _SHORT_TEXT = re.compile(r"^[^\x00-\x1f]*$")
 _COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _ACTIONS = ("identify", "self_test")
+_OUTCOMES = ("ran", "expired", "refused_in_visit", "refused_unknown_age")
 
 
 # -- records (the outbox stores them as this exact JSON) ---------------------------------
@@ -232,6 +233,8 @@ class SelfTestResult:
     at: datetime
     seen: dict[str, bool]
     passed: bool
+    taken: dict[str, int] | None = None
+    """Interactions the window took out of the counts, by count name."""
 
     def to_payload(self) -> bytes:
         """The contract's ``SelfTestResult`` JSON, as published and as kept in files."""
@@ -247,6 +250,12 @@ class SelfTestResult:
                     input_name_value("seen", k): bool_value("seen", v) for k, v in self.seen.items()
                 },
                 "passed": bool_value("passed", self.passed),
+                "taken": None
+                if self.taken is None
+                else {
+                    input_name_value("taken", k): int_value("taken", v, ge=0, le=MAX_AMOUNT)
+                    for k, v in self.taken.items()
+                },
             }
         ).encode()
 
@@ -257,12 +266,21 @@ class SelfTestResult:
         seen = raw.get("seen")
         if not isinstance(seen, dict):
             raise invalid("seen", "a table of input names is required")
+        taken = raw.get("taken")
+        if taken is not None and not isinstance(taken, dict):
+            raise invalid("taken", "a table of count names is required")
         return cls(
             exhibit_id=exhibit_id_value(raw.get("exhibit_id")),
             command_id=text_value("command_id", raw.get("command_id"), min_length=1, max_length=64),
             at=time_value("at", raw.get("at")),
             seen={input_name_value("seen", k): bool_value("seen", v) for k, v in seen.items()},
             passed=bool_value("passed", raw.get("passed")),
+            taken=None
+            if taken is None
+            else {
+                input_name_value("taken", k): int_value("taken", v, ge=0, le=MAX_AMOUNT)
+                for k, v in taken.items()
+            },
         )
 
 
@@ -287,6 +305,30 @@ class Command:
     action: Literal["identify", "self_test"]
     seconds: float
     issued_at: datetime
+    expires_at: datetime | None = None
+    force: bool = False
+
+
+def command_done_payload(
+    command: Command, *, outcome: str, at: datetime, clock_synced: bool, visit_id: int | None
+) -> bytes:
+    """A ``CommandDone``: what became of ``command`` (``outcome``, ``broker.messages``)."""
+    if outcome not in _OUTCOMES:
+        raise invalid("outcome", f"{outcome!r} is not one of {', '.join(_OUTCOMES)}")
+    return compact_json(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "exhibit_id": exhibit_id_value(command.exhibit_id),
+            "command_id": text_value(
+                "command_id", command.command_id, pattern=_COMMAND_ID, min_length=1, max_length=64
+            ),
+            "action": command.action,
+            "outcome": outcome,
+            "at": format_time(time_value("at", at)),
+            "clock_synced": bool_value("clock_synced", clock_synced),
+            "visit_id": _visit_id(visit_id),
+        }
+    ).encode()
 
 
 def _object(payload: str | bytes) -> dict[str, Any]:
@@ -318,7 +360,11 @@ def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command | C
             issued_at=time_value("issued_at", raw["issued_at"]),
         )
     if channel is Channel.COMMAND:
-        require_fields(raw, ("exhibit_id", "command_id", "action", "seconds", "issued_at"), ())
+        require_fields(
+            raw,
+            ("exhibit_id", "command_id", "action", "seconds", "issued_at"),
+            ("expires_at", "force"),
+        )
         action = raw["action"]
         if action not in _ACTIONS:
             raise invalid("action", f"{action!r} is not one of {', '.join(_ACTIONS)}")
@@ -330,6 +376,10 @@ def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command | C
             action=action,
             seconds=float_value("seconds", raw["seconds"], gt=0, le=600),
             issued_at=time_value("issued_at", raw["issued_at"]),
+            expires_at=None
+            if raw.get("expires_at") is None
+            else time_value("expires_at", raw["expires_at"]),
+            force=raw.get("force") is not None and bool_value("force", raw["force"]),
         )
     if channel is Channel.CUSTODY:
         return read_custody(raw)

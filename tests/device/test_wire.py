@@ -160,18 +160,43 @@ def test_status_and_heartbeat_are_the_contracts_own_json(make_settings: Settings
             assert parsed_beat.retained_from_seq == window.get("retained_from_seq")
 
 
-def test_self_test_results_round_trip_through_the_contract() -> None:
+@pytest.mark.parametrize("taken", [None, {}, {"button": 3, "dial_cw": 1, "b": limits.MAX_AMOUNT}])
+def test_self_test_results_round_trip_through_the_contract(taken: dict[str, int] | None) -> None:
     result = wire.SelfTestResult(
         exhibit_id="exhibit-001",
         command_id="cmd-1",
         at=T0,
         seen={"button": True, "dial": False},
         passed=False,
+        taken=taken,
     )
     payload = result.to_payload()
     parsed = messages.SelfTestResult.model_validate_json(payload)
     assert payload == parsed.to_payload()
     assert wire.SelfTestResult.from_json(parsed.model_dump_json()) == result
+
+
+@pytest.mark.parametrize("outcome", ["ran", "expired", "refused_in_visit", "refused_unknown_age"])
+@pytest.mark.parametrize("visit_id", [None, 314])
+def test_command_reports_are_the_contracts_own_json(outcome: str, visit_id: int | None) -> None:
+    command = wire.Command(
+        exhibit_id="exhibit-001",
+        command_id="c-1_x",
+        action="self_test",
+        seconds=30,
+        issued_at=T0,
+        force=True,
+    )
+    payload = wire.command_done_payload(
+        command, outcome=outcome, at=T0, clock_synced=False, visit_id=visit_id
+    )
+    parsed = messages.CommandDone.model_validate_json(payload)
+    assert payload == parsed.to_payload()
+    assert (parsed.outcome, parsed.visit_id, parsed.action) == (outcome, visit_id, "self_test")
+    with pytest.raises(MessageError):
+        wire.command_done_payload(
+            command, outcome="skipped", at=T0, clock_synced=False, visit_id=None
+        )
 
 
 FLEET_PAYLOADS: list[tuple[Channel, bytes]] = [
@@ -198,6 +223,30 @@ FLEET_PAYLOADS: list[tuple[Channel, bytes]] = [
             action="self_test",
             seconds=0.5,
             issued_at=datetime(2026, 3, 2, 11, 30, tzinfo=RIGA),
+        ).to_payload(),
+    ),
+    (
+        Channel.COMMAND,
+        messages.Command(
+            exhibit_id="exhibit-001",
+            command_id="check-1",
+            action="self_test",
+            seconds=30,
+            issued_at=T0,
+            expires_at=T0 + timedelta(minutes=10),
+            force=True,
+        ).to_payload(),
+    ),
+    (
+        Channel.COMMAND,
+        messages.Command(
+            exhibit_id="e1",
+            command_id="c2",
+            action="identify",
+            seconds=1,
+            issued_at=T0,
+            expires_at=datetime(2026, 3, 2, 11, 40, tzinfo=RIGA),
+            force=False,
         ).to_payload(),
     ),
     (
@@ -264,6 +313,10 @@ BAD_PAYLOADS: list[tuple[Channel, bytes]] = [
     (Channel.COMMAND, _command(issued_at="2026-03-02T09:30:00")),
     (Channel.COMMAND, _command(issued_at=None)),
     (Channel.COMMAND, _command(extra=1)),
+    (Channel.COMMAND, _command(expires_at="2026-03-02T09:40:00")),  # no UTC offset
+    (Channel.COMMAND, _command(expires_at="soon")),
+    (Channel.COMMAND, _command(force="yes")),
+    (Channel.COMMAND, _command(force=1)),
     (
         Channel.ASSIGNMENT,
         b'{"schema_version":1,"exhibit_id":"e1","visit_id":0,"issued_at":"2026-03-02T09:30:00Z"}',
@@ -351,6 +404,9 @@ def _outcome(decode: Any, channel: Channel, payload: bytes) -> tuple[str, dict[s
         "from_seq",
     )
     found = {name: getattr(message, name) for name in names if hasattr(message, name)}
+    if hasattr(message, "expires_at"):  # a Command: the agent reads an absent force as false
+        found["expires_at"] = message.expires_at
+        found["force"] = bool(message.force)
     if hasattr(message, "ranges"):
         found["ranges"] = [tuple(pair) for pair in message.ranges]
     return "ok", found
