@@ -133,6 +133,9 @@ def _print_result(result: SelfTestResult, *, as_json: bool) -> None:
     width = max((len(name) for name in result.seen), default=0)
     for name, seen in result.seen.items():
         print(f"  {name:<{width}}  {'seen' if seen else 'NOT SEEN'}")
+    if result.taken:
+        taken = ", ".join(f"{name} {count}" for name, count in result.taken.items())
+        print(f"  not counted as visitors' (self-test presses): {taken}")
 
 
 def _status(settings: AgentSettings, *, as_json: bool) -> int:

@@ -6,9 +6,25 @@
 - ``command``: ``identify`` (blink the LED for ``seconds``) or ``self_test`` (a window of
   ``seconds``, see ``device.selftest``). Retained messages come again on every
   reconnect, so each ``command_id`` runs once only: it is written to the outbox before
-  it runs (at most once: a power cut mid-identify does not blink again). A command
-  issued more than ``command_max_age_s`` ago is skipped, but only when the clock is
-  synced: an unsynced clock cannot tell its age.
+  it runs (at most once: a power cut mid-identify does not blink again). What became of
+  it is reported once (``CommandDone`` on the ``done`` channel, kept in the outbox until
+  the broker acknowledged it), and the fleet then clears the retained message:
+
+  ==========================  ==========================================================
+  outcome                     when
+  ==========================  ==========================================================
+  ``expired``                 the clock is synced and past ``expires_at`` (a command
+                              without one: issued more than ``command_max_age_s`` ago)
+  ``refused_in_visit``        a self-test while the exhibit holds a visit assignment,
+                              without ``force``: the school's presses are not a test's
+  ``refused_unknown_age``     a forced self-test in a visit whose age nobody can judge:
+                              the clock is unsynced and the delivery carried no MQTT v5
+                              expiry (the broker's clock drops a command at its expiry,
+                              so one that arrives with time left is fresh)
+  ``ran``                     otherwise; an unsynced clock runs an identify (a blink
+                              harms nobody) and a self-test outside a visit (its result
+                              reports every interaction it took)
+  ==========================  ==========================================================
 
 An empty retained payload (the fleet deleting the retained message) is ignored.
 
@@ -23,6 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from broker.errors import MessageError, TopicError
 from broker.topics import Channel, exhibit_topic, parse
@@ -31,7 +48,7 @@ from device.config import AgentSettings
 from device.indicator import Indicator
 from device.selftest import SelfTests
 from device.state import AgentState
-from device.wire import Assignment, Command, decode_inbound
+from device.wire import Assignment, Command, command_done_payload, decode_inbound
 from device.wire_custody import Resend
 
 log = logging.getLogger(__name__)
@@ -69,8 +86,11 @@ class CommandHandler:
         self._synced = synced
         self._resend = resend
 
-    def handle(self, topic: str, payload: bytes) -> bool:
-        """Act on one message; True if the visit assignment changed."""
+    def handle(self, topic: str, payload: bytes, expiry_s: int | None = None) -> bool:
+        """Act on one message; True if the visit assignment changed.
+
+        ``expiry_s``: the MQTT v5 Message Expiry Interval the delivery carried, if any.
+        """
         if not payload:
             return False
         try:
@@ -87,7 +107,7 @@ class CommandHandler:
         if isinstance(message, Assignment):
             return self._assign(message)
         if isinstance(message, Command):
-            self._command(message)
+            self._command(message, expiry_s)
         if isinstance(message, Resend):
             self._resend_from(message)
         return False
@@ -101,21 +121,51 @@ class CommandHandler:
             log.info("assigned to visit %d", assignment.visit_id)
         return True
 
-    def _command(self, command: Command) -> None:
+    def _command(self, command: Command, expiry_s: int | None) -> None:
         if self._state.ran(command.command_id):
             return  # the retained command again, after a reconnect
         now = self._clock.wall()
-        age = (now - command.issued_at).total_seconds()
-        if self._synced() and age > self.settings.command_max_age_s:
-            log.warning("skipping %s %s: issued %.0fs ago", command.action, command.command_id, age)
-            self._state.note_command(command, outcome="expired", at=now)
+        outcome = self._judge(command, now, expiry_s)
+        report = command_done_payload(
+            command,
+            outcome=outcome,
+            at=now,
+            clock_synced=self._synced(),
+            visit_id=self._state.visit_id,
+        )
+        self._state.note_command(command, outcome=outcome, at=now, report=report)
+        if outcome != "ran":
+            log.warning(
+                "not running %s %s: %s (visit %s, clock synced: %s, broker expiry: %s)",
+                command.action,
+                command.command_id,
+                outcome,
+                self._state.visit_id,
+                self._synced(),
+                expiry_s,
+            )
             return
-        self._state.note_command(command, outcome="run", at=now)
         log.info("command %s: %s for %.0fs", command.command_id, command.action, command.seconds)
         if command.action == "identify":
             self._indicator.identify(command.seconds)
         else:
             self._self_tests.start(command.command_id, command.seconds)
+
+    def _judge(self, command: Command, now: datetime, expiry_s: int | None) -> str:
+        """The command's outcome (see the module docstring)."""
+        synced = self._synced()
+        if synced:
+            expires_at = command.expires_at or command.issued_at + timedelta(
+                seconds=self.settings.command_max_age_s
+            )
+            if now >= expires_at:
+                return "expired"
+        if command.action == "self_test" and self._state.visit_id is not None:
+            if not command.force:
+                return "refused_in_visit"
+            if not synced and expiry_s is None:
+                return "refused_unknown_age"
+        return "ran"
 
     def _resend_from(self, request: Resend) -> None:
         if self._resend is None or self._state.ran(request.command_id):

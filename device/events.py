@@ -73,6 +73,8 @@ class Inbound:
     session: int
     topic: str
     payload: bytes
+    expiry_s: int | None = None
+    """Seconds left of its MQTT v5 Message Expiry Interval, by the broker's clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,8 @@ class QueueEvents:
         """Enqueue Acked."""
         self._events.put(Acked(session, mid, accepted, reason))
 
-    def link_message(self, session: int, topic: str, payload: bytes) -> None:
+    def link_message(
+        self, session: int, topic: str, payload: bytes, expiry_s: int | None = None
+    ) -> None:
         """Enqueue Inbound."""
-        self._events.put(Inbound(session, topic, payload))
+        self._events.put(Inbound(session, topic, payload, expiry_s))

@@ -46,8 +46,14 @@ class LinkEvents(Protocol):
         """The broker answered message ``mid`` of ``session`` (PUBACK; False: refused)."""
         ...
 
-    def link_message(self, session: int, topic: str, payload: bytes) -> None:
-        """A message arrived on one of the link's subscriptions."""
+    def link_message(
+        self, session: int, topic: str, payload: bytes, expiry_s: int | None = None
+    ) -> None:
+        """A message arrived on one of the link's subscriptions.
+
+        ``expiry_s``: the seconds left of its MQTT v5 Message Expiry Interval, as the
+        broker says (its clock, not ours), or None if it carries none.
+        """
         ...
 
 

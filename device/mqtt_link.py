@@ -335,7 +335,15 @@ class MqttLink:
 
         def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
             if self._events is not None:
-                self._events.link_message(conn.session, message.topic, bytes(message.payload))
+                # MQTT v5: the time the message has left, by the broker's clock (the agent's
+                # may be unsynced); 3.1.1 carries no properties.
+                expiry = getattr(message.properties, "MessageExpiryInterval", None)
+                self._events.link_message(
+                    conn.session,
+                    message.topic,
+                    bytes(message.payload),
+                    None if expiry is None else int(expiry),
+                )
 
         conn.client.on_connect = on_connect
         conn.client.on_disconnect = on_disconnect

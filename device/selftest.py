@@ -3,9 +3,12 @@
 A self-test starts from a retained ``self_test`` command (the fleet's "check sensors"
 button), or from ``exhibit-agent self-test`` on the Pi. While the window is open,
 interactions are the technician's, not visitors': they mark their input as seen and are
-not counted (not in counts, not in sessions). When it closes, a ``SelfTestResult`` (seen
-per configured input, passed = all seen) is kept in the outbox and published retained on
-the exhibit's ``selftest`` topic until the broker acknowledges it.
+not counted (not in counts, not in sessions). None of them is dropped silently: the
+result says how many the window took, by count name (``taken``), and the fleet counts
+them as self-test presses. When it closes, a ``SelfTestResult`` (seen per configured
+input, passed = all seen, taken) is kept in the outbox and published retained on the
+exhibit's ``selftest`` topic until the broker acknowledges it. (A self-test command does
+not start while the exhibit holds a visit, unless forced: ``device.commands``.)
 
 ``exhibit-agent self-test`` and the running service talk through files in
 ``data_dir/selftest/``: the command writes ``request-ID.json`` (atomically), the agent
@@ -76,6 +79,8 @@ class _Run:
     request: SelfTestRequest | None = None
     reply_file: bool = False
     ends_at: float = 0.0
+    taken: dict[str, int] = field(default_factory=dict)
+    """Interactions the window took out of the counts, by count name."""
 
 
 @dataclass(slots=True)
@@ -125,15 +130,23 @@ class SelfTests:
         if self.active is None:
             return interactions
         for item in interactions:
+            self.active.taken[item.input] = self.active.taken.get(item.input, 0) + 1
             if item.origin in self.active.seen and not self.active.seen[item.origin]:
                 self.active.seen[item.origin] = True
                 log.warning("self-test: %s seen", item.origin)
         return []
 
-    def finish_due(self) -> SelfTestResult | None:
-        """Close the running window if its time is up; return its result."""
+    def finish_due(self, handled_upto: float | None = None) -> SelfTestResult | None:
+        """Close the running window if its time is up; return its result.
+
+        ``handled_upto``: the monotonic time up to which every interaction has been handed
+        to ``observe`` (the worker's last drain of its queue). A window closes only then:
+        a clock that jumps past its end must not leave presses made inside it uncounted
+        by it (and counted as visitors' instead).
+        """
         run = self.active
-        if run is None or self.clock.monotonic() < run.ends_at:
+        now = self.clock.monotonic() if handled_upto is None else handled_upto
+        if run is None or now < run.ends_at:
             return None
         self.active = None
         result = SelfTestResult(
@@ -142,6 +155,7 @@ class SelfTests:
             at=self.clock.wall(),
             seen=run.seen,
             passed=all(run.seen.values()),
+            taken=dict(sorted(run.taken.items())),
         )
         self.keep(result)
         if run.reply_file:

@@ -2,7 +2,8 @@
 
 - the current visit assignment (tagged onto every new record until cleared);
 - the command ids already run (a retained command is redelivered on every reconnect and
-  must still run once only);
+  must still run once only), and the reports of what became of them, until the broker
+  acknowledged each;
 - the self-test result waiting for its PUBACK, and the last one (for ``status``);
 - when the broker last acknowledged records (for ``status``).
 
@@ -60,10 +61,23 @@ class AgentState:
         """One durable transaction of the outbox (to note a command with its effect)."""
         return self._outbox.transaction()
 
-    def note_command(self, command: Command | Resend, *, outcome: str, at: datetime) -> None:
-        """Remember that ``command`` was handled, before acting on it (at most once)."""
+    def note_command(
+        self,
+        command: Command | Resend,
+        *,
+        outcome: str,
+        at: datetime,
+        report: bytes | None = None,
+    ) -> None:
+        """Remember that ``command`` was handled, before acting on it (at most once).
+
+        ``report`` (a ``CommandDone``) waits in the same transaction to be published.
+        """
         action = command.action if isinstance(command, Command) else "resend"
         with self._outbox.transaction() as db:
+            if report is not None:
+                pending = self.pending_reports()
+                self._outbox.set_meta("command_reports", [p.decode() for p in [*pending, report]])
             db.execute(
                 "INSERT OR REPLACE INTO commands (command_id, action, outcome, at) "
                 "VALUES (?, ?, ?, ?)",
@@ -74,6 +88,15 @@ class AgentState:
                 "(SELECT command_id FROM commands ORDER BY at DESC LIMIT ?)",
                 (KEEP_COMMANDS,),
             )
+
+    def pending_reports(self) -> list[bytes]:
+        """``CommandDone`` payloads not yet acknowledged by the broker, oldest first."""
+        return [str(p).encode() for p in self._outbox.meta("command_reports", [])]
+
+    def report_delivered(self, payload: bytes) -> None:
+        """The broker acknowledged ``payload``: stop sending it."""
+        pending = [p.decode() for p in self.pending_reports() if p != payload]
+        self._outbox.set_meta("command_reports", pending or None)
 
     # -- self-test results ---------------------------------------------------------------
 

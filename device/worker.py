@@ -52,6 +52,7 @@ from device.interactions import Settling
 from device.link import Link, Publication
 from device.outbox import Outbox
 from device.rebasing import rebase_boot
+from device.reports import CommandReports
 from device.retention import Retention, Span, merge_spans, spans_of, stated_custody
 from device.selftest import SelfTests
 from device.sender import Sender
@@ -117,6 +118,9 @@ class Worker:
         self._health = HealthProbe(settings.data_dir)
         self._selftest_topic = exhibit_topic(settings.exhibit_id, Channel.SELFTEST)
         self._selftest_sending = False
+        self._reports = CommandReports(
+            self.state, self._sender, exhibit_topic(settings.exhibit_id, Channel.DONE)
+        )
         self.self_test_pending = self.state.pending_self_test() is not None
         self.connected = threading.Event()
         self.finished = threading.Event()
@@ -129,6 +133,7 @@ class Worker:
         self.depth = outbox.depth()
         self._next_due = outbox.next_due(self._boot_id)
         self._next_heartbeat = 0.0
+        self._drained_at = clock.monotonic()
         self._flush_waiters: list[tuple[int, threading.Event]] = []
 
     def run(self) -> None:
@@ -154,13 +159,14 @@ class Worker:
         if self._next_due is not None and now >= self._next_due:
             self._sealed(self._outbox.seal_due(boot_id=self._boot_id, now_mono=now))
         self._sealed(self._sessions.close_idle(boot_id=self._boot_id, now_mono=now))
-        if self.self_tests.finish_due() is not None:
+        if self.self_tests.finish_due(self._drained_at) is not None:
             self.self_test_pending = True
             self._selftest_sending = False  # a newer result replaces one in flight
         self._compact()
         self._prune()
         self._sender.pump()
         self._send_self_test()
+        self._reports.pump()
         self._heartbeat()
         self._indicator.tick()
         self._resolve_flushes()
@@ -169,6 +175,9 @@ class Worker:
 
     def _take(self) -> list[object]:
         now = self._clock.monotonic()
+        # Everything stamped before now is queued by now: once this drain is handled, a
+        # self-test window that ended before now has seen all of its interactions.
+        self._drained_at = now
         waits = [MAX_IDLE_S]
         settles = None if self._inputs is None else self._inputs.due()
         for due in (self._next_due, self._sessions.due(), self.self_tests.due(), settles):
@@ -209,12 +218,14 @@ class Worker:
             elif isinstance(item, LinkUp):
                 self._sender.up(item.session)
                 self._selftest_sending = False
+                self._reports.reset()
                 self._next_heartbeat = self._clock.monotonic()
                 self._indicator.clear_error()
                 self.connected.set()
             elif isinstance(item, LinkDown):
                 if self._sender.down(item.session):
                     self._selftest_sending = False
+                    self._reports.reset()
                     self.connected.clear()
             elif isinstance(item, LinkRefused):
                 self._indicator.show_error(f"broker refused the connection: {item.reason}")
@@ -231,7 +242,7 @@ class Worker:
 
     def _request(self, item: object) -> None:
         if isinstance(item, Inbound):
-            if self._commands.handle(item.topic, item.payload):
+            if self._commands.handle(item.topic, item.payload, item.expiry_s):
                 self._sealed(self._sessions.close())  # a session belongs to one visit
         elif isinstance(item, FlushRequest):
             self._sealed(self._outbox.seal_all())

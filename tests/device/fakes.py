@@ -105,11 +105,14 @@ class FakeLink:
         if self.live is not None and self.events is not None:
             self.events.link_message(self.live, topic, custody.to_payload())
 
-    def deliver(self, topic: str, payload: bytes) -> None:
-        """A message on one of the agent's subscriptions (e.g. a retained command)."""
+    def deliver(self, topic: str, payload: bytes, expiry_s: int | None = None) -> None:
+        """A message on one of the agent's subscriptions (e.g. a retained command).
+
+        ``expiry_s``: the MQTT v5 Message Expiry Interval left, as a broker would say.
+        """
         assert self.events is not None
         assert self.live is not None, "connect first"
-        self.events.link_message(self.live, topic, payload)
+        self.events.link_message(self.live, topic, payload, expiry_s)
 
     def refuse(self, reason: str = "Not authorized") -> None:
         """The broker refuses to connect."""

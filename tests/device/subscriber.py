@@ -109,9 +109,18 @@ class Subscriber:
             time.sleep(0.01)
         return True
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Publish at QoS 1 (as the fleet does) and wait until the broker has it."""
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
+    def publish(
+        self, topic: str, payload: bytes, *, retain: bool = False, expiry_s: int | None = None
+    ) -> None:
+        """Publish at QoS 1 (as the fleet does) and wait until the broker has it.
+
+        ``expiry_s``: an MQTT v5 Message Expiry Interval, as the fleet gives commands.
+        """
+        properties = None
+        if expiry_s is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = expiry_s
+        info = self._client.publish(topic, payload, qos=1, retain=retain, properties=properties)
         info.wait_for_publish(10)
 
     def close(self) -> None:

@@ -256,7 +256,11 @@ def test_self_test_asks_the_running_agent_and_prints_each_input(
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("self-test local-")
     assert out[0].endswith("FAILED")
-    assert out[1:] == ["  button  seen", "  door    NOT SEEN"]
+    assert out[1:] == [
+        "  button  seen",
+        "  door    NOT SEEN",
+        "  not counted as visitors' (self-test presses): button 1",
+    ]
     published = link.published("/selftest")
     assert published[-1].message.retain is True
     assert b'"door":false' in published[-1].message.payload

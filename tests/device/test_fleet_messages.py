@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from broker.messages import Assignment, Command, CountRecord, SelfTestResult
+from broker.messages import Assignment, Command, CommandDone, CountRecord, SelfTestResult
 from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
 from device.agent import Agent
+from device.clock import FakeClock
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import eventually
 from tests.device.subscriber import Subscriber
@@ -62,10 +64,16 @@ def test_retained_assignment_and_commands_reach_the_agent_and_run_once(
     now = datetime.now(UTC)
     assignment = Assignment(exhibit_id=EXHIBIT, visit_id=314, issued_at=now)
     fleet.publish(TOPICS[Channel.ASSIGNMENT], assignment.to_payload(), retain=True)
-    self_test = Command(
-        exhibit_id=EXHIBIT, command_id="check-7", action="self_test", seconds=1.5, issued_at=now
+    self_test = Command(  # forced: the technician tests it while it is checked out
+        exhibit_id=EXHIBIT,
+        command_id="check-7",
+        action="self_test",
+        seconds=1.5,
+        issued_at=now,
+        expires_at=now + timedelta(minutes=10),
+        force=True,
     )
-    fleet.publish(TOPICS[Channel.COMMAND], self_test.to_payload(), retain=True)
+    fleet.publish(TOPICS[Channel.COMMAND], self_test.to_payload(), retain=True, expiry_s=600)
 
     with agent_for(mosquitto, make_settings, factory) as agent:
         eventually(lambda: agent.self_testing, timeout=10, what="the retained self-test")
@@ -141,3 +149,48 @@ def test_self_test_without_a_running_service_runs_here_and_publishes(
     assert fleet.wait_for(lambda: bool(fleet.received("/selftest")))
     result = SelfTestResult.model_validate_json(fleet.received("/selftest")[-1].payload)
     assert (result.seen, result.passed) == ({"button": False}, False)
+
+
+def test_the_broker_judges_a_commands_age_when_the_exhibits_clock_cannot(
+    mosquitto: MosquittoProcess, make_settings: SettingsMaker, factory: MockFactory
+) -> None:
+    """MQTT v5 Message Expiry through the real Mosquitto and the agent's paho link.
+
+    A forced self-test at a school, on a clock that never synced: the agent can only run
+    it because the broker says it is fresh (the time left arrives with the message); one
+    whose expiry ran out while the exhibit was off never arrives at all.
+    """
+    fleet = Subscriber(mosquitto.port, [TOPICS[Channel.DONE]], client_id="fleet")
+    try:
+        now = datetime.now(UTC)
+        assignment = Assignment(exhibit_id=EXHIBIT, visit_id=88, issued_at=now)
+        fleet.publish(TOPICS[Channel.ASSIGNMENT], assignment.to_payload(), retain=True)
+        stale = Command(
+            exhibit_id=EXHIBIT,
+            command_id="stale",
+            action="self_test",
+            seconds=5,
+            issued_at=now,
+            force=True,
+        )
+        fleet.publish(TOPICS[Channel.COMMAND], stale.to_payload(), retain=True, expiry_s=1)
+        time.sleep(2.5)  # the exhibit is still off: the broker's clock lets it expire
+        clock = FakeClock(wall=now - timedelta(days=40), synced=False)  # fake-hwclock
+        settings = make_settings(
+            broker_url=f"mqtt://127.0.0.1:{mosquitto.port}", reconnect_max_s=0.5
+        )
+        with Agent(settings, pin_factory=factory, clock=clock) as agent:
+            assert agent.wait_connected(10)
+            eventually(lambda: agent.visit_id == 88, timeout=10, what="the assignment")
+            assert agent.wait_recorded(5)
+            assert not agent.self_testing
+            fresh = stale.model_copy(update={"command_id": "fresh"})
+            fleet.publish(TOPICS[Channel.COMMAND], fresh.to_payload(), retain=True, expiry_s=600)
+            eventually(lambda: agent.self_testing, timeout=10, what="the fresh self-test")
+            assert fleet.wait_for(lambda: bool(fleet.received("/done")))
+        (message,) = fleet.received("/done")
+        report = CommandDone.model_validate_json(message.payload)
+        assert (report.command_id, report.outcome, report.visit_id) == ("fresh", "ran", 88)
+        assert report.clock_synced is False
+    finally:
+        fleet.close()
