@@ -80,11 +80,21 @@ class MessageSource(Protocol):
         """
         ...
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool,
+        timeout_s: float,
+        expiry_s: int | None = None,
+    ) -> None:
         """Publish QoS 1 on the same connection and wait for the broker's PUBACK.
 
-        Raise :class:`fleet_api.errors.BrokerUnavailable` if not connected, refused, or
-        not acknowledged within ``timeout_s``. Safe to call from any thread.
+        ``expiry_s``: the MQTT v5 Message Expiry Interval, so the broker drops a retained
+        command nobody received in time (by the broker's clock). Raise
+        :class:`fleet_api.errors.BrokerUnavailable` if not connected, refused, or not
+        acknowledged within ``timeout_s``. Safe to call from any thread.
         """
         ...
 

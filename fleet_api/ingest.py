@@ -53,6 +53,7 @@ from sqlalchemy.exc import (
 
 from broker.messages import Custody, utc_now
 from broker.topics import Channel, exhibit_topic
+from fleet_api.command_clearing import clear_done
 from fleet_api.inbound import Inbound, MessageSource, QuarantineReason
 from fleet_api.models.service import IngestStatsPublic, QuarantineStatsPublic
 from fleet_api.store.ingest import BatchOutcome, write_batch, write_rejected
@@ -143,6 +144,7 @@ class Ingestor:
         error_retries: int = DEFAULT_ERROR_RETRIES,
         on_batch: Callable[[float], None] | None = None,
         custody: bool = True,
+        publish_timeout_s: float = 5.0,
     ) -> None:
         self.engine = engine
         self.source = source
@@ -156,6 +158,7 @@ class Ingestor:
         self.error_retries = error_retries
         self._on_batch = on_batch
         self._custody = custody
+        self._publish_timeout_s = publish_timeout_s
         self._queue: asyncio.Queue[Inbound | None] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -241,6 +244,7 @@ class Ingestor:
         result = await self._until_written(partial(self._writer, self.engine, batch))
         if isinstance(result, BatchOutcome):
             self._done(batch, result)
+            await self._clear_commands(result)
             return
         log.warning(
             "a batch of %d could not be stored (%s); storing its messages one by one",
@@ -274,6 +278,7 @@ class Ingestor:
                 )
             if isinstance(single, BatchOutcome):
                 self._done([message], single)
+                await self._clear_commands(single)
             else:  # pragma: no cover - a quarantine row is plain text and bytes
                 log.error("cannot even quarantine a message on %s: %s", message.topic, single)
 
@@ -306,6 +311,22 @@ class Ingestor:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
+
+    async def _clear_commands(self, outcome: BatchOutcome) -> None:
+        """Delete the retained commands whose exhibits reported them done (after the commit)."""
+        if not outcome.done_commands:
+            return
+        try:
+            await asyncio.to_thread(
+                clear_done,
+                self.engine,
+                self.source,
+                outcome.done_commands,
+                timeout_s=self._publish_timeout_s,
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed clear must not stop ingestion
+            # The reports are stored and acked; the commands expire by themselves.
+            log.warning("clearing retained commands failed: %s", _first_line(exc))
 
     def _done(self, batch: Sequence[Inbound], outcome: BatchOutcome) -> None:
         self.stats.add(outcome)

@@ -133,6 +133,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 rejecter=partial(write_rejected, limits=limits),
                 error_retries=settings.ingest_error_retries,
                 custody=settings.custody_acks,
+                publish_timeout_s=settings.mqtt_publish_timeout_s,
             )
         app.state.engine = engine
         app.state.settings = settings

@@ -115,8 +115,20 @@ class MqttSource:
         if self._connected:
             self._client.publish(topic, payload, qos=1)
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
-        """Publish QoS 1 and wait for the PUBACK; BrokerUnavailable if that does not happen."""
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool,
+        timeout_s: float,
+        expiry_s: int | None = None,
+    ) -> None:
+        """Publish QoS 1 and wait for the PUBACK; BrokerUnavailable if that does not happen.
+
+        ``expiry_s``: an MQTT v5 Message Expiry Interval (the broker drops the message
+        then, retained or queued, and tells a subscriber the time left).
+        """
         if not self.connected:
             # Not queued for later: a caller told "unavailable" must not see it arrive
             # anyway after a reconnect.
@@ -124,7 +136,11 @@ class MqttSource:
                 f"not connected to the MQTT broker {self._where()}: nothing was sent; "
                 "try again when GET /healthz says ingestion is connected"
             )
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        properties = None
+        if expiry_s is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = expiry_s
+        info = self._client.publish(topic, payload, qos=1, retain=retain, properties=properties)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise BrokerUnavailable(f"publishing to {topic!r} failed: {mqtt.error_string(info.rc)}")
         try:

@@ -12,8 +12,9 @@ broker acknowledged; checking in also marks the visit held.
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -22,10 +23,10 @@ from broker.messages import Assignment, Command, utc_now
 from broker.topics import Channel, exhibit_topic
 from fleet_api.errors import BrokerUnavailable, ExhibitCheckedOut
 from fleet_api.inbound import MessageSource
-from fleet_api.models.commands import CommandPublic
+from fleet_api.models.commands import EXPIRES_IN_S, CommandPublic
 from fleet_api.models.visits import VisitPublic, VisitStatus
 from fleet_api.store.audit import Actor, record_change
-from fleet_api.store.commands import record_command
+from fleet_api.store.commands import lock_commands_of, record_command
 from fleet_api.store.exhibits import get_exhibit
 from fleet_api.store.visit_changes import (
     assignments_of,
@@ -200,22 +201,36 @@ def send_command(
     seconds: float,
     timeout_s: float,
     actor: Actor,
+    expires_in_s: float = EXPIRES_IN_S,
+    force: bool = False,
     now: datetime | None = None,
 ) -> CommandPublic:
-    """Publish a retained command to one exhibit and remember it once acknowledged."""
+    """Publish a retained command to one exhibit and remember it once acknowledged.
+
+    It expires ``expires_in_s`` after now twice over: the broker drops the retained
+    message then (MQTT v5 Message Expiry Interval, the broker's clock) and an exhibit
+    with a synced clock checks ``expires_at``. ``force``: self-test even in a visit.
+    The exhibit's row is held while publishing, so the clearing of an older command
+    (:mod:`fleet_api.command_clearing`) cannot wipe this one out.
+    """
     get_exhibit(session, exhibit_id=exhibit_id)  # UnknownExhibit
+    issued_at = now or utc_now()
     command = Command(
         exhibit_id=exhibit_id,
         command_id=uuid.uuid4().hex,
         action=action,
         seconds=seconds,
-        issued_at=now or utc_now(),
+        issued_at=issued_at,
+        expires_at=issued_at + timedelta(seconds=expires_in_s),
+        force=True if force else None,
     )
+    lock_commands_of(session.connection(), exhibit_id)
     _require(publisher).publish(
         exhibit_topic(exhibit_id, Channel.COMMAND),
         command.to_payload(),
         retain=True,
         timeout_s=timeout_s,
+        expiry_s=max(1, math.ceil(expires_in_s)),
     )
     record_command(session.connection(), command=command)
     record_change(
@@ -224,11 +239,17 @@ def send_command(
         action="exhibit.command",
         entity="exhibit",
         entity_id=exhibit_id,
-        after={"command_id": command.command_id, "action": action, "seconds": seconds},
+        after={
+            "command_id": command.command_id,
+            "action": action,
+            "seconds": seconds,
+            "expires_at": (issued_at + timedelta(seconds=expires_in_s)).isoformat(),
+            "force": force,
+        },
         at=command.issued_at,
     )
     session.commit()
-    return CommandPublic(**command.model_dump(exclude={"schema_version"}))
+    return CommandPublic(**command.model_dump(exclude={"schema_version", "force"}), force=force)
 
 
 def self_test_visit(
@@ -246,9 +267,15 @@ def self_test_visit(
     Each exhibit's command is recorded as soon as the broker acknowledged it; if the
     broker stops answering half-way, the error names the exhibits already told, and
     repeating the request is safe (each exhibit just runs a newer self-test).
+
+    Forced (run even by an exhibit already checked out to the visit) only while the visit
+    is at least the command's lifetime away: it expires before the first pupil arrives.
+    Once the visit is that close or running, an exhibit holding it refuses the test.
     """
     visit = get_visit(session, visit_id=visit_id)
     _require(publisher)
+    issued_at = now or utc_now()
+    before_start = visit.starts_at - issued_at >= timedelta(seconds=EXPIRES_IN_S)
     sent: list[CommandPublic] = []
     for exhibit_id in visit.exhibit_ids:
         try:
@@ -261,7 +288,9 @@ def self_test_visit(
                     seconds=seconds,
                     timeout_s=timeout_s,
                     actor=actor,
-                    now=now,
+                    expires_in_s=EXPIRES_IN_S,
+                    force=before_start,
+                    now=issued_at,
                 )
             )
         except BrokerUnavailable as exc:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 
@@ -383,6 +384,13 @@ exhibit_commands = Table(
     Column("action", String(16), nullable=False),
     Column("seconds", Double(), nullable=False),
     Column("issued_at", UTCDateTime(), nullable=False),
+    # Migration 0009: its own expiry, force, what the exhibit reported, the retained clear.
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("force", Boolean(create_constraint=False), nullable=False, server_default=false()),
+    Column("outcome", String(32), nullable=True),
+    Column("outcome_at", UTCDateTime(), nullable=True),
+    Column("reported_at", UTCDateTime(), nullable=True),
+    Column("cleared_at", UTCDateTime(), nullable=True),
     Index("ix_exhibit_commands_exhibit_id_issued_at", "exhibit_id", "issued_at"),
 )
 
@@ -395,6 +403,7 @@ self_test_results = Table(
     Column("received_at", UTCDateTime(), nullable=False),
     Column("seen", JSON(), nullable=False),
     Column("passed", Boolean(create_constraint=False), nullable=False),
+    Column("taken", JSON(), nullable=True),  # self-test presses by count name (0009)
     PrimaryKeyConstraint("exhibit_id", "command_id"),
     Index("ix_self_test_results_exhibit_id_received_at", "exhibit_id", "received_at"),
 )

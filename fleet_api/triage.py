@@ -13,13 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from broker.errors import MessageError, TopicError
-from broker.messages import CountBatch, Heartbeat, SelfTestResult, Status, decode
+from broker.messages import CommandDone, CountBatch, Heartbeat, SelfTestResult, Status, decode
 from broker.topics import Channel, parse
 from fleet_api.inbound import Inbound, QuarantineReason
 
-INGESTED_CHANNELS = (Channel.COUNTS, Channel.STATUS, Channel.HEARTBEAT, Channel.SELFTEST)
+INGESTED_CHANNELS = (
+    Channel.COUNTS,
+    Channel.STATUS,
+    Channel.HEARTBEAT,
+    Channel.SELFTEST,
+    Channel.DONE,
+)
 
-Ingested = CountBatch | Status | Heartbeat | SelfTestResult
+Ingested = CountBatch | Status | Heartbeat | SelfTestResult | CommandDone
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,12 @@
 """``/exhibits/{id}/commands``: make an exhibit blink (identify) or test its inputs.
 
-A command is published retained, QoS 1, and recorded once the broker acknowledged it;
-the agent runs each command id once. A self-test's result comes back on the
-exhibit's ``selftest`` channel and shows in ``GET /exhibits/{id}/health``.
+A command is published retained, QoS 1, with an expiry (``expires_in_s``, 10 minutes by
+default: the broker drops it then, and a synced exhibit checks it), and recorded once
+the broker acknowledged it; the agent runs each command id once, refuses a self-test
+while it is checked out to a visit unless ``force``, and reports what it did
+(``outcome``), after which the retained command is cleared. A self-test's result comes
+back on the exhibit's ``selftest`` channel with the presses it took out of the counts
+(``taken``) and shows in ``GET /exhibits/{id}/health``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ def create_command(
         seconds=command.seconds,
         timeout_s=settings.mqtt_publish_timeout_s,
         actor=actor,
+        expires_in_s=command.expires_in_s,
+        force=command.force,
     )
 
 

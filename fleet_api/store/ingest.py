@@ -29,14 +29,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from broker.errors import TopicError
-from broker.messages import CountBatch, Heartbeat, SelfTestResult, Status, utc_now
+from broker.messages import CommandDone, CountBatch, Heartbeat, SelfTestResult, Status, utc_now
 from broker.topics import Channel, parse
 from fleet_api import plausibility
 from fleet_api.inbound import Inbound, QuarantineReason
 from fleet_api.record_rows import RecordBatch, read_counts, rows_of
 from fleet_api.settings import Settings
 from fleet_api.store import conflicts, seq_ranges
-from fleet_api.store.commands import store_self_tests
+from fleet_api.store.commands import DoneCommand, store_outcomes, store_self_tests
 from fleet_api.store.custody import Stored, batch_seqs, custody_of
 from fleet_api.store.dialect import insert
 from fleet_api.store.heartbeats import DEFAULT_HISTORY_DAYS, store_heartbeats
@@ -81,6 +81,8 @@ class BatchOutcome:
     """Records that reused a stored seq with another body."""
     custody: dict[str, Stored] = field(default_factory=dict)
     """What is stored of each exhibit that sent records, once this batch is committed."""
+    done_commands: list[DoneCommand] = field(default_factory=list)
+    """Commands whose exhibits reported them done in this batch: to clear once committed."""
 
     @property
     def records_duplicate(self) -> int:
@@ -217,6 +219,14 @@ def store_triaged(
             (i.message, i.inbound.received_at)
             for i in messages
             if isinstance(i.message, SelfTestResult)
+        ],
+    )
+    outcome.done_commands = store_outcomes(
+        connection,
+        [
+            (i.message, i.inbound.received_at)
+            for i in messages
+            if isinstance(i.message, CommandDone)
         ],
     )
     # The fleet's own clock when these messages arrived: the rate's and retention's "now".

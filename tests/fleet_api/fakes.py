@@ -18,6 +18,7 @@ class FakeSource:
     def __init__(self, on_ack: Callable[[Inbound], None] | None = None) -> None:
         self.acked: list[Inbound] = []
         self.published: list[tuple[str, bytes, bool]] = []
+        self.expiries: list[int | None] = []  # the MQTT v5 expiry of each published
         self.sent: list[tuple[str, bytes]] = []
         """Unwaited publications (custody acknowledgements), with the acks in between."""
         self.refuse: set[str] = set()
@@ -45,10 +46,19 @@ class FakeSource:
         if self.connected:
             self.sent.append((topic, payload))
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool, timeout_s: float) -> None:
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool,
+        timeout_s: float,
+        expiry_s: int | None = None,
+    ) -> None:
         if not self.connected or topic in self.refuse:
             raise BrokerUnavailable(f"fake broker refuses {topic}")
         self.published.append((topic, payload, retain))
+        self.expiries.append(expiry_s)
 
     def push(self, *messages: Inbound) -> None:
         """Deliver from another thread, as paho does."""

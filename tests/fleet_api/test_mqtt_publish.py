@@ -30,7 +30,9 @@ class PublishingClient:
     def subscribe(self, topics: Any) -> None:
         pass
 
-    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> mqtt.MQTTMessageInfo:
+    def publish(
+        self, topic: str, payload: bytes, qos: int, retain: bool, properties: Any = None
+    ) -> mqtt.MQTTMessageInfo:
         self.published.append((topic, payload, qos, retain))
         info = mqtt.MQTTMessageInfo(len(self.published))
         if self.outcome == "queue_full":

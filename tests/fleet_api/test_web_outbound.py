@@ -9,9 +9,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from broker.messages import Assignment, Command
+from broker.messages import Assignment, Command, CommandDone, SelfTestResult
+from broker.topics import Channel, exhibit_topic
+from fleet_api.inbound import Inbound
 from fleet_api.main import create_app
 from fleet_api.settings import Settings
+from fleet_api.store.ingest import write_batch
+from tests.fleet_api.builders import T0
 from tests.fleet_api.fakes import FakeSource
 from tests.fleet_api.tokens import ADMIN_TOKEN
 from tests.fleet_api.web_client import log_in, seed_visit
@@ -95,3 +99,49 @@ async def test_a_technician_starts_a_self_test_from_the_technician_page(
     assert [c["command_id"] for c in listed] == [command.command_id]
     shown = await anonymous.get("/ui/exhibits/ex-1")
     assert "waiting for the result" in shown.text
+
+
+async def test_the_exhibit_page_says_what_became_of_each_command_in_both_languages(
+    app: FastAPI, client: httpx.AsyncClient, anonymous: httpx.AsyncClient, source: FakeSource
+) -> None:
+    await seed_visit(client, app.state.engine)
+    await log_in(anonymous, ADMIN_TOKEN)
+    refused = (await client.post("/exhibits/ex-1/commands", json={"action": "self_test"})).json()
+    forced = (
+        await client.post("/exhibits/ex-1/commands", json={"action": "self_test", "force": True})
+    ).json()
+    reports = [
+        CommandDone(
+            exhibit_id="ex-1",
+            command_id=command["command_id"],
+            action="self_test",
+            outcome=outcome,
+            at=T0,
+            clock_synced=False,
+            visit_id=1,
+        )
+        for command, outcome in ((refused, "refused_in_visit"), (forced, "ran"))
+    ]
+    result = SelfTestResult(
+        exhibit_id="ex-1",
+        command_id=forced["command_id"],
+        at=T0,
+        seen={"button": True},
+        passed=True,
+        taken={"button": 4},
+    )
+    write_batch(
+        app.state.engine,
+        [
+            *(Inbound(exhibit_topic("ex-1", Channel.DONE), r.to_payload()) for r in reports),
+            Inbound(exhibit_topic("ex-1", Channel.SELFTEST), result.to_payload()),
+        ],
+    )
+    english = (await anonymous.get("/ui/exhibits/ex-1")).text
+    assert "not run: the exhibit is checked out to a visit" in english
+    assert "self-test presses (not counted as visitors'): 4" in english
+    latvian = (await anonymous.get("/ui/exhibits/ex-1", headers={"Accept-Language": "lv"})).text
+    assert "nav izpildīta: eksponāts ir izsniegts izbraukumam" in latvian
+    assert "pašpārbaudes spiedieni (neieskaitīti apmeklētāju skaitā): 4" in latvian
+    technician = (await anonymous.get("/ui/technician")).text
+    assert "self-test presses (not counted as visitors'): 4" in technician
