@@ -181,7 +181,9 @@ async def test_a_visits_self_test_is_forced_only_while_the_visit_is_far_enough_a
     client: httpx.AsyncClient, source: FakeSource
 ) -> None:
     await client.post("/exhibits", json={"id": EXHIBIT, "name": "Svārsts"})
-    school = await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"})
+    school = await client.post(
+        "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+    )
     visits = {}
     for name, starts in (("tomorrow", timedelta(days=1)), ("soon", timedelta(minutes=5))):
         now = datetime.now(T0.tzinfo)
