@@ -24,8 +24,10 @@ from fleet_api.db import ensure_at_head, make_engine, upgrade
 from fleet_api.inbound import MessageSource
 from fleet_api.ingest import Ingestor, IngestStats
 from fleet_api.metrics import FleetMetrics, HttpMetrics
+from fleet_api.notifications.service import AlertService
 from fleet_api.problems import install as install_problems
 from fleet_api.routes import (
+    alerts,
     audit,
     checkout,
     commands,
@@ -42,6 +44,7 @@ from fleet_api.routes import (
     usage,
     visits,
 )
+from fleet_api.routes.fleet import thresholds
 from fleet_api.settings import Settings, get_settings
 from fleet_api.store.ingest import ingest_limits, write_batch, write_rejected
 from fleet_api.store.tokens import ensure_bootstrap_token
@@ -95,6 +98,7 @@ def create_app(
     for module in (metrics, checkout, commands, fleet, reports, audit, places):
         app.include_router(module.router)
     app.include_router(readiness.router)
+    app.include_router(alerts.router)
     install_web(app)
     return app
 
@@ -142,15 +146,26 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ingestor is not None:
             ingestor.start()
             log.info("ingesting from %s as %s", settings.mqtt_url, settings.mqtt_client_id)
+        # Alert changes reach a person: webhooks and e-mail (fleet_api/notifications).
+        alerting = AlertService(
+            engine,
+            settings,
+            thresholds=thresholds(settings),
+            ingestor=ingestor,
+            worker=settings.mqtt_client_id,
+        )
+        alerting.start()
+        app.state.alerting = alerting
         if app.state.freeze_gc:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            await alerting.stop()
             if ingestor is not None:
                 await ingestor.stop()
-            app.state.engine = app.state.ingestor = None
+            app.state.engine = app.state.ingestor = app.state.alerting = None
     finally:
         engine.dispose()
 

@@ -31,6 +31,7 @@ from fleet_api.alerts import Thresholds
 from fleet_api.exhibit_metrics import ExhibitCollector
 from fleet_api.inbound import QuarantineReason
 from fleet_api.ingest import Ingestor, IngestStats
+from fleet_api.notifications.collector import NotificationCollector
 from fleet_api.routes.fleet import thresholds
 
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -64,6 +65,7 @@ class FleetMetrics:
         )
         self.registry.register(IngestCollector(state))
         self.registry.register(ExhibitCollector(state, _thresholds))
+        self.registry.register(NotificationCollector(state))
 
     def observe_batch(self, seconds: float) -> None:
         """Record how long one ingest batch took to store and ack."""

@@ -17,17 +17,26 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from broker.tls import TlsSettings
 from fleet_api.agent_versions import valid_version
 from fleet_api.errors import ConfigError
+from fleet_api.notifications.settings import NotificationSettings
 
 ENV_PREFIX = "FLEET_"
 _SECRET_FIELDS = frozenset(
-    {"mqtt_username", "mqtt_password", "bootstrap_admin_token", "session_secret"}
+    {
+        "mqtt_username",
+        "mqtt_password",
+        "bootstrap_admin_token",
+        "session_secret",
+        "notify_webhooks",
+        "smtp_password",
+    }
 )
 _BEARER_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{32,256}$")
 _SHARE_GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -44,8 +53,12 @@ class MqttEndpoint:
     tls: bool
 
 
-class Settings(BaseSettings):
-    """Every knob of the fleet API; ``Field.description`` is the fix shown for a bad value."""
+class Settings(NotificationSettings):
+    """Every knob of the fleet API; ``Field.description`` is the fix shown for a bad value.
+
+    The alert and notification settings are declared in
+    :class:`fleet_api.notifications.settings.NotificationSettings`.
+    """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
@@ -368,18 +381,28 @@ def _parse_mqtt_url(value: str) -> MqttEndpoint:
 
 def describe_errors(exc: ValidationError) -> str:
     """One line naming each bad setting, what is wrong, and what to set it to."""
+    reasons: dict[str, list[str]] = {}
     problems = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
-        env = ENV_PREFIX + field.upper()
         reason = error["msg"].removeprefix("Value error, ")
-        info = Settings.model_fields.get(field)
-        if info is None:  # an unknown keyword given in code, not from the environment
+        if len(error["loc"]) > 1:  # inside a list or object: say where
+            reason = f"{'.'.join(str(part) for part in error['loc'][1:])}: {reason}"
+        if Settings.model_fields.get(field) is None:
+            # an unknown keyword given in code, not from the environment
             problems.append(f"unknown setting {field!r}")
             continue
-        shown = "" if field in _SECRET_FIELDS else f"={error.get('input')!r}"
-        problems.append(f"{env}{shown}: {reason}; set it to {info.description}")
+        if field not in reasons:
+            shown = "" if field in _SECRET_FIELDS else f"={error.get('input')!r}"
+            reasons[field] = [f"{ENV_PREFIX}{field.upper()}{shown}"]
+        reasons[field].append(reason)
+    for field, (name, *said) in reasons.items():
+        fix = Settings.model_fields[field].description
+        problems.append(f"{name}: {'; '.join(said)}; set it to {fix}")
     return "invalid configuration: " + "; ".join(problems)
+
+
+_UNPARSED = re.compile(r'error parsing value for field "(\w+)"')
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -388,6 +411,16 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc)) from None
+    except SettingsError as exc:  # a list or object setting that is not JSON
+        found = _UNPARSED.search(str(exc))
+        field = found.group(1) if found else ""
+        info = Settings.model_fields.get(field)
+        if info is None:
+            raise ConfigError(f"invalid configuration: {exc}") from None
+        raise ConfigError(
+            f"invalid configuration: {ENV_PREFIX}{field.upper()}: not JSON; set it to "
+            f"{info.description}"
+        ) from None
 
 
 @lru_cache(maxsize=1)

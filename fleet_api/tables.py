@@ -407,6 +407,10 @@ self_test_results = Table(
     PrimaryKeyConstraint("exhibit_id", "command_id"),
     Index("ix_self_test_results_exhibit_id_received_at", "exhibit_id", "received_at"),
 )
+
+# Tables defined next door (this module is long enough) join this metadata when imported:
+# the domain's (visit lifecycle, programmes, audit) and the alerts' and notifications'.
+import fleet_api.alert_tables  # noqa: E402, F401
 from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata
 from fleet_api import tables_places as tables_places  # noqa: E402 - its tables join this metadata
 from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same

@@ -270,6 +270,8 @@ async def test_the_openapi_document_describes_every_route(client: httpx.AsyncCli
         "/visits/{visit_id}/checkin",
         "/visits/{visit_id}/readiness",
         "/visits/{visit_id}/self-test",
+        "/alerts",
+        "/alerts/test",
         "/exhibits/{exhibit_id}/commands",
         "/exhibits/{exhibit_id}/health",
         "/fleet/health",
