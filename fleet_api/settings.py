@@ -23,20 +23,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from broker.tls import TlsSettings
-from fleet_api.agent_versions import valid_version
 from fleet_api.errors import ConfigError
-from fleet_api.notifications.settings import NotificationSettings
+from fleet_api.operations_settings import OperationsSettings
 
 ENV_PREFIX = "FLEET_"
 _SECRET_FIELDS = frozenset(
-    {
-        "mqtt_username",
-        "mqtt_password",
-        "bootstrap_admin_token",
-        "session_secret",
-        "notify_webhooks",
-        "smtp_password",
-    }
+    {"mqtt_username", "mqtt_password", "bootstrap_admin_token", "session_secret"}
+    | {"notify_webhooks", "smtp_password"}  # a webhook's secret is in its JSON
 )
 _BEARER_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{32,256}$")
 _SHARE_GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -53,11 +46,11 @@ class MqttEndpoint:
     tls: bool
 
 
-class Settings(NotificationSettings):
+class Settings(OperationsSettings):
     """Every knob of the fleet API; ``Field.description`` is the fix shown for a bad value.
 
-    The alert and notification settings are declared in
-    :class:`fleet_api.notifications.settings.NotificationSettings`.
+    Trip readiness, alert and notification settings are declared in
+    :class:`fleet_api.operations_settings.OperationsSettings`.
     """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
@@ -216,32 +209,6 @@ class Settings(NotificationSettings):
         le=3650,
         description="days of heartbeat history to keep, up to 3650",
     )
-    # Trip readiness (fleet_api/readiness.py).
-    agent_current_version: str | None = Field(
-        default=None,
-        description="the agent version exhibits should run, e.g. 0.2.0 (a PEP 440 version); "
-        "unset: the newest version any exhibit reports",
-    )
-    readiness_self_test_max_age_h: float = Field(
-        default=24.0,
-        gt=0,
-        le=24 * 30,
-        description="hours a passed self-test counts for trip readiness, up to 720",
-    )
-    readiness_self_test_s: float = Field(
-        default=300.0,
-        gt=0,
-        le=600,
-        description="seconds each exhibit waits for presses when a visit's exhibits are "
-        "self-tested together (a technician walks from one to the next), up to 600",
-    )
-
-    @field_validator("agent_current_version")
-    @classmethod
-    def _agent_version(cls, value: str | None) -> str | None:
-        if value is not None and not valid_version(value):
-            raise ValueError("not a PEP 440 version")
-        return value
 
     @field_validator("database_url")
     @classmethod

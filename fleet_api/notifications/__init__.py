@@ -10,5 +10,5 @@
                                  in the database); at least once, deduplicated by event id
 
 :class:`AlertService` runs the watcher and the dispatcher as tasks of the API's lifespan.
-Settings: :mod:`fleet_api.notifications.settings`.
+Settings: :mod:`fleet_api.notifications.settings` (part of :class:`fleet_api.settings.Settings`).
 """
