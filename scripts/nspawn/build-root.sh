@@ -23,6 +23,9 @@ packages=(
   python3 python3-apt python3-packaging acl
   # what the roles install (see the comment above)
   python3-venv mosquitto postgresql
+  # the fleet_api role's optional Prometheus and node exporter (disabled below: a machine
+  # runs them only when the role enables them)
+  prometheus prometheus-node-exporter
 )
 
 # The mirror this machine's apt uses (deb822 sources first, then sources.list).
@@ -35,7 +38,7 @@ if [ -z "$mirror" ]; then
 fi
 mirror=${mirror:-http://deb.debian.org/debian}
 
-RECIPE=2
+RECIPE=3
 stamp=$(printf '%s\n' "$suite" "$RECIPE" "${packages[@]}" | sha256sum | cut -c1-12)
 tarball="$cache_dir/$suite-root-$stamp.tar.zst"
 if [ -s "$tarball" ]; then
@@ -86,12 +89,17 @@ ln -sf /etc/systemd/system/ssh-keygen.service "$root/etc/systemd/system/multi-us
 # PostgreSQL's cluster was created inside the chroot while the build machine may run its
 # own server on 5432: Debian then picks 5433. A fresh server has 5432.
 sed -i -E 's/^port = [0-9]+/port = 5432/' "$root"/etc/postgresql/*/main/postgresql.conf
+# Installed is not enabled: the role starts Prometheus and node exporter where it is asked to.
+rm -f "$root"/etc/systemd/system/multi-user.target.wants/prometheus.service \
+  "$root"/etc/systemd/system/multi-user.target.wants/prometheus-node-exporter*.service \
+  "$root"/etc/systemd/system/timers.target.wants/prometheus-node-exporter-*.timer
 # No getty on a container console; nothing to wait for at boot.
 rm -f "$root"/etc/systemd/system/getty.target.wants/*
 
 echo "build-root: packing $tarball" >&2
 tar -C "$root" --numeric-owner --xattrs -cf - . | zstd -q -T0 -6 -o "$work/root.tar.zst"
 mv "$work/root.tar.zst" "$tarball"
-# Older roots (another package list) are dead weight.
-find "$cache_dir" -maxdepth 1 -name "$suite-root-*.tar.zst" ! -path "$tarball" -delete
+# Older roots (another package list) are dead weight once nobody uses them: keep those of
+# the last day, which another checkout (a branch with another list) may still boot.
+find "$cache_dir" -maxdepth 1 -name "$suite-root-*.tar.zst" ! -path "$tarball" -mtime +0 -delete
 echo "$tarball"

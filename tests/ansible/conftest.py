@@ -28,6 +28,7 @@ from tests.ansible.fleet import (
 from tests.ansible.hostside import sweep
 from tests.ansible.testbed import Testbed, ensure_root_tarball, missing_tools
 from tests.conftest import require
+from tests.fleet_api.receivers import WebhookReceiver
 
 MACHINES = ("server", "pi1", "pi2")
 
@@ -95,9 +96,12 @@ def fleet(
     with Testbed(workdir / "bed", tarball) as bed:
         bed.add_all(MACHINES)
         index = WheelhouseServer(wheelhouse, bed.host_address)
+        receiver = WebhookReceiver(host=bed.host_address)
         try:
             bed.boot()
             fleet = Fleet(bed, workdir, index.url, pinbench)
+            fleet.webhook_url = receiver.url
+            fleet.receiver = receiver
             fleet.write_inventory()
             # A Pi provisioned earlier: its broker password is already in its vault.
             fleet.add_exhibit("exhibit-001", "pi1", password=secrets.token_urlsafe(24))
@@ -105,6 +109,7 @@ def fleet(
             for run in fleet.runs:
                 report(request, f"ansible: {' '.join(run.argv[5:])} took {run.seconds:.0f}s")
         finally:
+            receiver.close()
             index.close()
 
 

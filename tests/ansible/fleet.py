@@ -32,6 +32,7 @@ import yaml
 
 from tests.ansible.hostside import run
 from tests.ansible.testbed import CACHE_DIR, REPO, Testbed
+from tests.fleet_api.receivers import WebhookReceiver
 
 ANSIBLE_DIR = REPO / "ansible"
 EXAMPLE = ANSIBLE_DIR / "inventories" / "example"
@@ -204,6 +205,11 @@ class Fleet:
         self.api_url = f"http://{self.server.address}:8000"
         self.exhibits: dict[str, str] = {}  # exhibit id -> machine name
         self.runs: list[PlaybookRun] = []
+        # A webhook receiver on the host (the conftest starts it) gets the API's notifications,
+        # signed with this secret, which the inventory keeps in the vault.
+        self.webhook_url: str | None = None
+        self.webhook_secret = secrets.token_urlsafe(36)
+        self.receiver: WebhookReceiver | None = None
 
     # -- inventory --------------------------------------------------------------------
 
@@ -245,6 +251,7 @@ class Fleet:
         self.write_vault(
             inventory / "group_vars" / "api_servers" / "vault.yml",
             vault_fleet_api_bootstrap_admin_token=self.admin_token,
+            vault_fleet_api_webhook_secret=self.webhook_secret,
             vault_fleet_api_mqtt_client_key=(
                 self.workdir / "ca" / "client-fleet-ingest.key"
             ).read_text(),
@@ -339,6 +346,18 @@ class Fleet:
             # Short buckets so that counts leave the Pi within seconds.
             "exhibit_agent_settings": {"bucket_seconds": 2},
             "exhibit_fleet_update_serial": 1,
+            # Alerting: the API's notifications to the host's receiver, the secret from the
+            # vault; Prometheus and node exporter on the server, scraping every 5 s.
+            "fleet_api_notify_webhooks": [
+                {
+                    "name": "testbed",
+                    "url": self.webhook_url or f"http://{host}:9/unused",
+                    "secret": "{{ vault_fleet_api_webhook_secret }}",
+                }
+            ],
+            "fleet_api_public_url": self.api_url,
+            "fleet_api_prometheus_install": True,
+            "fleet_api_prometheus_scrape_interval": "5s",
         }
 
     # -- running ----------------------------------------------------------------------

@@ -172,3 +172,74 @@ def test_update_holds_the_exhibit_in_a_visit(fleet: Fleet, visit: dict[str, Any]
     assert "HELD" not in forced.output
     assert "--log-level DEBUG run" in fleet.ssh("pi1", unit).stdout
     assert fleet.ssh("pi1", "systemctl is-active exhibit-agent").stdout.strip() == "active"
+
+
+def _prometheus(fleet: Fleet, path: str) -> Any:
+    """GET Prometheus's HTTP API on the server (it listens on the server's loopback only)."""
+    done = fleet.ssh(
+        "server",
+        'python3 -c "import urllib.request, sys; '
+        f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:9090{path}').read().decode())\"",
+    )
+    return json.loads(done.stdout)
+
+
+def test_alerting_is_deployed_and_reaches_the_webhook(
+    fleet: Fleet, provisioned: PlaybookRun, request: pytest.FixtureRequest
+) -> None:
+    from fleet_api.notifications.signing import verify
+    from tests.ansible.fleet import REPO
+
+    # The webhook's secret went from the vault into the API's env file, and nowhere in clear.
+    env = fleet.ssh("server", "stat -c '%a %U:%G' /etc/exhibit-fleet/fleet-api.env").stdout
+    assert env.split() == ["640", "root:fleet-api"]
+    settings = fleet.ssh("server", "cat /etc/exhibit-fleet/fleet-api.env").stdout
+    line = next(s for s in settings.splitlines() if s.startswith("FLEET_NOTIFY_WEBHOOKS="))
+    hooks = json.loads(line.split("=", 1)[1][1:-1].replace('\\"', '"'))
+    assert hooks == [{"name": "testbed", "url": fleet.webhook_url, "secret": fleet.webhook_secret}]
+    vault = (fleet.inventory / "group_vars" / "api_servers" / "vault.yml").read_text()
+    assert fleet.webhook_secret not in vault
+
+    # The rules, byte for byte, loaded by the Prometheus the role installed.
+    installed = fleet.ssh("server", "cat /etc/exhibit-fleet/prometheus/exhibit-fleet.rules.yml")
+    ours = (REPO / "ops" / "prometheus" / "exhibit-fleet.rules.yml").read_text()
+    assert installed.stdout == ours
+    active = fleet.ssh("server", "systemctl is-active prometheus prometheus-node-exporter")
+    assert active.stdout.split() == ["active", "active"]
+    check = fleet.ssh("server", "promtool check config /etc/prometheus/prometheus.yml 2>&1")
+    report(
+        request,
+        "promtool check config (on the server): " + check.stdout.strip().replace("\n", " | "),
+    )
+    rules = _prometheus(fleet, "/api/v1/rules")["data"]["groups"]
+    loaded = {rule["name"] for group in rules for rule in group["rules"]}
+    assert {"ExhibitOfflineDuringVisit", "FleetIngestionDown", "ExhibitUnderVoltage"} <= loaded
+    deadline = time.monotonic() + 60
+    health: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        targets = _prometheus(fleet, "/api/v1/targets")["data"]["activeTargets"]
+        health = {t["labels"]["job"]: t["health"] for t in targets}
+        if health.get("exhibit-fleet-api") == "up" and health.get("node") == "up":
+            break
+        time.sleep(2)
+    assert health.get("exhibit-fleet-api") == "up", health
+    assert health.get("node") == "up", health
+    series = _prometheus(fleet, "/api/v1/query?query=fleet_exhibit_info")["data"]["result"]
+    assert {s["metric"]["exhibit_id"] for s in series} >= {"exhibit-001", "exhibit-002"}
+
+    # A test notification leaves the server and reaches the host, signed with the secret.
+    assert fleet.receiver is not None
+    before = len(fleet.receiver.requests)
+    sent = fleet.api("POST", "/alerts/test")
+    deadline = time.monotonic() + 30
+    while len(fleet.receiver.requests) == before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(fleet.receiver.requests) > before, fleet.api("GET", "/alerts")["events"][:1]
+    arrived = fleet.receiver.requests[before]
+    assert arrived.json()["event_id"] == sent["event_id"]
+    assert verify(
+        fleet.webhook_secret,
+        arrived.body,
+        arrived.headers["X-Fleet-Signature"],
+        now=time.time(),
+    )

@@ -44,7 +44,7 @@ class Request:
 class WebhookReceiver:
     """An HTTP server that records POSTs and answers ``script``ed statuses (then 200)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[Request] = []
         self.script: deque[int | tuple[int, float]] = deque()
         """What to answer next: a status, or (status, seconds to wait first)."""
@@ -71,9 +71,9 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/fleet"
+        self.url = f"http://{host}:{self.server.server_address[1]}/hooks/fleet"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
