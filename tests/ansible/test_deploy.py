@@ -201,7 +201,7 @@ def test_alerting_is_deployed_and_reaches_the_webhook(
     assert fleet.webhook_secret not in vault
 
     # The rules, byte for byte, loaded by the Prometheus the role installed.
-    installed = fleet.ssh("server", "cat /etc/exhibit-fleet/prometheus/exhibit-fleet.rules.yml")
+    installed = fleet.ssh("server", "cat /etc/prometheus/rules.d/exhibit-fleet.rules.yml")
     ours = (REPO / "ops" / "prometheus" / "exhibit-fleet.rules.yml").read_text()
     assert installed.stdout == ours
     active = fleet.ssh("server", "systemctl is-active prometheus prometheus-node-exporter")
@@ -213,7 +213,10 @@ def test_alerting_is_deployed_and_reaches_the_webhook(
     )
     rules = _prometheus(fleet, "/api/v1/rules")["data"]["groups"]
     loaded = {rule["name"] for group in rules for rule in group["rules"]}
-    assert {"ExhibitOfflineDuringVisit", "FleetIngestionDown", "ExhibitUnderVoltage"} <= loaded
+    said = fleet.ssh("server", "journalctl -u prometheus -n 15 --no-pager -o cat", check=False)
+    assert {"ExhibitOfflineDuringVisit", "FleetIngestionDown", "ExhibitUnderVoltage"} <= loaded, (
+        said.stdout
+    )
     deadline = time.monotonic() + 60
     health: dict[str, str] = {}
     while time.monotonic() < deadline:
