@@ -6,8 +6,8 @@ every raise and resolve with the JSON body that notifies it; ``notification_deli
 one row per event and destination (webhook or e-mail), worked through with retries
 until delivered, at least once. New tables only: nothing to backfill.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
