@@ -73,7 +73,10 @@ class SelfTestState:
     waiting_since: datetime | None = None
     """A self-test was sent after the latest result and has not answered yet."""
     waiting_until: datetime | None = None
-    """When that one's window closes (plus a little for the result to travel)."""
+    """When that one's window closes at the latest (it may reach the exhibit until it
+    expires), plus a little for the result to travel."""
+    not_run: str | None = None
+    """The exhibit reported it did not run the newest self-test: expired, refused_..."""
 
 
 def exhibit_checks(
@@ -173,6 +176,10 @@ def _config(health: ExhibitHealth) -> CheckResult:
 
 def _self_test(state: SelfTestState, limits: Limits, now: datetime) -> CheckResult:
     check = Check.SELF_TEST
+    if state.not_run is not None:
+        return _result(
+            check, Verdict.NOT_READY, "not_run", f"the exhibit did not run it ({state.not_run})"
+        )
     if state.waiting_since is not None:
         if state.waiting_until is None or now <= state.waiting_until:
             return _result(check, Verdict.UNKNOWN, "running", "running: press every input")

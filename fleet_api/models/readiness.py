@@ -43,8 +43,9 @@ class ExhibitReadiness(BaseModel):
     self_test_age_s: float | None = Field(
         description="seconds since that self-test was asked for (else since it arrived)"
     )
-    self_test_waiting: CommandPublic | None = Field(
-        description="a self-test sent after the latest result that has not answered yet"
+    self_test_command: CommandPublic | None = Field(
+        description="the newest self-test sent after the latest result, when it has no result "
+        "yet: still running, or (its outcome) not run by the exhibit"
     )
     heartbeat: HeartbeatPublic | None
     checks: list[ReadinessCheck]

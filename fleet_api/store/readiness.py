@@ -53,7 +53,9 @@ def visit_readiness(
                 self_test_age_s=None
                 if state.tested_at is None
                 else max((now - state.tested_at).total_seconds(), 0.0),
-                self_test_waiting=command if state.waiting_since is not None else None,
+                self_test_command=command
+                if state.waiting_since is not None or state.not_run is not None
+                else None,
                 heartbeat=item.heartbeat,
                 checks=[
                     ReadinessCheck(
@@ -83,22 +85,27 @@ def self_test_state(result: SelfTestPublic | None, command: CommandPublic | None
     A result's age counts from when the fleet asked for it (its own clock), or, for a
     self-test started on the Pi itself, from when the result arrived. A command newer
     than the latest result that has no result of its own is still running, until its
-    window (plus :data:`RESULT_GRACE`) has passed.
+    window (plus :data:`RESULT_GRACE`) has passed after it expires at the latest; unless
+    the exhibit reported it did not run it (expired, refused in a visit, ...).
     """
     tested_at = None
     if result is not None:
         asked = command.issued_at if command and command.command_id == result.command_id else None
         tested_at = min(asked or result.received_at, result.received_at)
-    waiting = (
-        command is not None
-        and command.result is None
-        and (tested_at is None or command.issued_at > tested_at)
-    )
+    newer = command is not None and (tested_at is None or command.issued_at > tested_at)
+    if command is None or not newer or command.result is not None:
+        return SelfTestState(passed=None if result is None else result.passed, tested_at=tested_at)
+    if command.outcome is not None and command.outcome != "ran":
+        return SelfTestState(
+            passed=None if result is None else result.passed,
+            tested_at=tested_at,
+            not_run=command.outcome,
+        )
+    # It may reach the exhibit until it expires, then runs its window.
+    latest_start = command.expires_at or command.issued_at
     return SelfTestState(
         passed=None if result is None else result.passed,
         tested_at=tested_at,
-        waiting_since=command.issued_at if waiting and command else None,
-        waiting_until=command.issued_at + timedelta(seconds=command.seconds) + RESULT_GRACE
-        if waiting and command
-        else None,
+        waiting_since=command.issued_at,
+        waiting_until=latest_start + timedelta(seconds=command.seconds) + RESULT_GRACE,
     )

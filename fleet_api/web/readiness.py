@@ -257,15 +257,23 @@ def _config_text(page: Page, exhibit: ExhibitReadiness, reason: str) -> str:
 def _self_test_text(page: Page, exhibit: ExhibitReadiness, reason: str) -> str:
     result = exhibit.self_test
     when = page.fmt.when(None if result is None else result.received_at, "short")
-    if reason == "running" and exhibit.self_test_waiting is not None:
+    sent = exhibit.self_test_command
+    if reason == "running" and sent is not None:
         return page.gettext(
-            "Running since %(time)s: press every input.",
-            time=page.fmt.time(exhibit.self_test_waiting.issued_at),
+            "Running since %(time)s: press every input.", time=page.fmt.time(sent.issued_at)
         )
-    if reason == "no_answer" and exhibit.self_test_waiting is not None:
-        return page.gettext(
-            "Sent at %(time)s, never answered.",
-            time=page.fmt.time(exhibit.self_test_waiting.issued_at),
+    if reason == "no_answer" and sent is not None:
+        return page.gettext("Sent at %(time)s, never answered.", time=page.fmt.time(sent.issued_at))
+    if reason == "not_run" and sent is not None:
+        not_run = {
+            "expired": page.gettext("Not run: it reached the exhibit too late. Test again."),
+            "refused_in_visit": page.gettext(
+                "Not run: the exhibit is checked out to a visit (its presses would be "
+                "the pupils'). Check it in, or test it at the depot."
+            ),
+        }
+        return not_run.get(str(sent.outcome)) or page.gettext(
+            "Not run: the exhibit could not tell how old the request was. Test again."
         )
     if reason == "never":
         return page.gettext("Never tested.")

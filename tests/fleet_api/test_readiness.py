@@ -166,6 +166,7 @@ def test_each_check(change: dict[str, Any], check: Check, expected: str) -> None
             ),
             "not_ready:no_answer",
         ),
+        (SelfTestState(not_run="refused_in_visit"), "not_ready:not_run"),
     ],
 )
 def test_the_self_test_check(state: SelfTestState, expected: str) -> None:
@@ -322,7 +323,7 @@ async def test_readiness_goes_green_only_when_every_exhibit_is_ready(
     ]
     assert all(retain for topic, _, retain in source.published if topic.endswith("/command"))
     running = (await client.get(f"/visits/{visit}/readiness")).json()
-    waiting = [e["self_test_waiting"]["command_id"] for e in running["exhibits"]]
+    waiting = [e["self_test_command"]["command_id"] for e in running["exhibits"]]
     assert waiting == [c["command_id"] for c in started.json()]
     assert {e["checks"][3]["reason"] for e in running["exhibits"]} == {"running"}
 
@@ -371,7 +372,7 @@ async def test_self_testing_a_visit_when_the_broker_stops_answering(
     assert "self-tests started so far: ex-1" in refused.json()["detail"]
     # ex-1 was told, and it shows as running; nothing was recorded for the others.
     readiness = (await client.get(f"/visits/{visit}/readiness")).json()
-    assert [e["self_test_waiting"] is not None for e in readiness["exhibits"]] == [
+    assert [e["self_test_command"] is not None for e in readiness["exhibits"]] == [
         True,
         False,
         False,
@@ -443,3 +444,19 @@ async def test_a_cancelled_visit_raises_no_offline_alert_and_another_visit_block
     write_batch(app.state.engine, [status("ex-1", online=False, at=None, boot_id=None)])
     after = (await client.get("/exhibits/ex-1/health")).json()
     assert (after["visit_now"], [a["code"] for a in after["alerts"]]) == (None, ["offline"])
+
+
+def test_a_self_test_the_exhibit_did_not_run_is_not_running() -> None:
+    done = result("c-1", NOW - timedelta(hours=30))
+    refused = command("c-2", NOW - timedelta(minutes=5)).model_copy(
+        update={"outcome": "refused_in_visit"}
+    )
+    state = self_test_state(done, refused)
+    assert (state.not_run, state.waiting_since) == ("refused_in_visit", None)
+    assert verdicts(health(), state)[Check.SELF_TEST] == "not_ready:not_run"
+    # One not yet reported may still reach the exhibit until it expires.
+    late = command("c-3", NOW - timedelta(minutes=5)).model_copy(
+        update={"expires_at": NOW + timedelta(minutes=5)}
+    )
+    pending = self_test_state(done, late)
+    assert pending.waiting_until == NOW + timedelta(minutes=5, seconds=300) + RESULT_GRACE
