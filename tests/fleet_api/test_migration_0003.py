@@ -53,7 +53,8 @@ def legacy(db_url: str) -> Iterator[Engine]:
             [{"id": e, "name": e, "created_at": T0} for e in ("exhibit-001", "exhibit-002")],
         )
         connection.execute(
-            schools_0002.insert(), [{"id": 1, "name": "S", "municipality": "M", "region": "R"}]
+            schools_0002.insert(),
+            [{"id": 1, "name": "S", "municipality": "Ludzas novads", "region": "Latgale"}],
         )
         connection.execute(
             visits_0002.insert(),

@@ -79,7 +79,9 @@ async def offline_in_a_visit(app: FastAPI, client: httpx.AsyncClient) -> int:
     """exhibit-001 in a visit that runs now, and its last will: offline during the visit."""
     if (await client.get("/exhibits/exhibit-001")).status_code == 404:
         await client.post("/exhibits", json={"id": "exhibit-001", "name": "Pendulum"})
-    school = await client.post("/schools", json={"name": "S", "municipality": "M", "region": "R"})
+    school = await client.post(
+        "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+    )
     now = utc_now()
     visit = await client.post(
         "/visits",
