@@ -3,6 +3,7 @@ the technician page (fleet health, backlog, clocks, self-tests, commands)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Path, Response
 from fleet_api.deps import IngestorDep, IngestStatsDep, PublisherDep, SessionDep, SettingsDep
 from fleet_api.errors import BrokerUnavailable
 from fleet_api.models.health import ExhibitHealth, ExhibitHealthDetail
+from fleet_api.notifications.outbox import counts
 from fleet_api.outbound import send_command
 from fleet_api.routes.fleet import thresholds
 from fleet_api.store.audit import entries_about
@@ -116,6 +118,8 @@ def technician(
         states={e.exhibit_id: texts.connectivity(page, e.connectivity) for e in health.exhibits},
         alerts={e.exhibit_id: _alerts(page, e) for e in health.exhibits},
         stats=stats.public(connected=ingestor is not None and ingestor.connected),
+        outbox=counts(session.connection(), since=page.now - timedelta(hours=24)),
+        notifying=bool(settings.notify_webhooks or settings.notify_emails),
     )
 
 

@@ -31,7 +31,7 @@ from fleet_api.store.ingest import write_batch
 from tests.fleet_api.builders import beat, iso, status
 from tests.fleet_api.fakes import eventually
 from tests.fleet_api.receivers import SmtpReceiver, WebhookReceiver
-from tests.fleet_api.tokens import ADMIN_HEADERS
+from tests.fleet_api.tokens import ADMIN_HEADERS, ADMIN_TOKEN
 
 pytestmark = pytest.mark.integration
 
@@ -426,3 +426,24 @@ async def test_a_test_notification_needs_an_admin_and_a_destination(
         technician = bearer(add_token(app.state.engine, "technician"))
         assert (await client.post("/alerts/test", headers=technician)).status_code == 403
         assert (await client.get("/alerts", headers=technician)).status_code == 200
+
+
+async def test_the_technician_page_says_whether_notifications_get_through(
+    settings: Settings, receiver: WebhookReceiver
+) -> None:
+    from tests.fleet_api.web_client import log_in
+
+    async with running(fast(settings, receiver)) as (app, client):
+        await client.post("/alerts/test")
+        await eventually(lambda: app.state.alerting.dispatcher.delivered == 1, timeout=PATIENCE)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as browser:
+            await log_in(browser, ADMIN_TOKEN)
+            page = (await browser.get("/ui/technician")).text
+    assert "1 delivered and 0 given up in the last 24 hours; 0 waiting." in page
+    async with running(fast(settings, receiver, notify_webhooks=[])) as (app, _):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as browser:
+            await log_in(browser, ADMIN_TOKEN)
+            page = (await browser.get("/ui/technician?lang=lv")).text
+    assert "netiek sūtīti: nav iestatīts neviens tīmekļa āķis" in page
