@@ -80,9 +80,20 @@ def publisher(channel: Channel) -> Role:
     # An exhaustive match: a channel added to broker.topics fails mypy here until
     # someone decides who may write it, instead of silently getting no ACL.
     match channel:
-        case Channel.COUNTS | Channel.STATUS | Channel.HEARTBEAT | Channel.SELFTEST | Channel.DONE:
+        case (
+            Channel.COUNTS
+            | Channel.STATUS
+            | Channel.HEARTBEAT
+            | Channel.SELFTEST
+            | Channel.DONE
+            | Channel.CONFIGURED
+        ):
             return Role.EXHIBIT
-        case Channel.ASSIGNMENT | Channel.COMMAND | Channel.CUSTODY | Channel.RESEND:
+        case (
+            Channel.ASSIGNMENT | Channel.COMMAND | Channel.CUSTODY | Channel.RESEND | Channel.CONFIG
+        ):
+            # Only the fleet configures an exhibit: a pupil holding one exhibit's SD card
+            # can neither rewire it nor any other.
             return Role.SERVICE
         case _:
             assert_never(channel)

@@ -30,6 +30,8 @@ from pydantic import (
 )
 
 from broker.errors import MessageError
+from broker.exhibit_config import config_hash as hash_of
+from broker.exhibit_config import describe, problems
 from broker.limits import (
     BOOT_ID_MAX_LENGTH,
     BOOT_ID_PATTERN,
@@ -50,6 +52,8 @@ Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 VisitId = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 BootId = Annotated[str, Field(min_length=1, max_length=BOOT_ID_MAX_LENGTH, pattern=BOOT_ID_PATTERN)]
 ShortText = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f]*$")]
+ConfigVersion = Annotated[int, Field(ge=1, le=SEQ_MAX)]
+ConfigHash = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 CommandId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -126,6 +130,11 @@ class Status(Message):
     agent_version: ShortText | None = None
     config_hash: ShortText | None = None
     inputs: list[InputName] | None = None
+    config_version: ConfigVersion | None = Field(
+        default=None,
+        description="the version of the fleet's configuration it runs (config_hash is its "
+        "hash); absent: it runs its local configuration",
+    )
 
 
 class Heartbeat(Message):
@@ -267,6 +276,54 @@ class Resend(Message):
     issued_at: AwareDatetime
 
 
+class ExhibitConfig(Message):
+    """Retained: the configuration the fleet wants an exhibit to run (its newest version).
+
+    ``config`` is checked by ``broker.exhibit_config`` (the same rules the agent applies);
+    ``config_hash`` is its hash, which the agent reports once it runs it. An exhibit holding
+    a visit assignment applies it only after the visit, unless ``force``.
+    """
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    version: ConfigVersion
+    config_hash: ConfigHash
+    config: dict[str, Any]
+    issued_at: AwareDatetime
+    force: StrictBool | None = Field(
+        default=None, description="true: apply even while the exhibit is in a visit"
+    )
+
+    @model_validator(mode="after")
+    def _valid(self) -> ExhibitConfig:
+        found = problems(self.config)
+        if found:
+            raise ValueError(describe(found))
+        if hash_of(self.config) != self.config_hash:
+            raise ValueError("config_hash is not the hash of config")
+        return self
+
+
+ConfigOutcome = Literal["applied", "waiting", "refused"]
+"""What an exhibit did with a configuration: runs it; holds it until its visit ends;
+refused it (``reason``), keeping the one it ran."""
+
+
+class ConfigReport(Message):
+    """What became of a configuration version (agent -> fleet, QoS 1)."""
+
+    schema_version: Literal[1] = 1
+    exhibit_id: ExhibitId
+    version: ConfigVersion
+    config_hash: ShortText
+    outcome: ConfigOutcome
+    reason: str | None = Field(
+        default=None, max_length=500, pattern=r"^[^\x00-\x1f]*$", description="why it refused"
+    )
+    at: AwareDatetime = Field(description="when the exhibit decided, by its own clock")
+    clock_synced: bool
+
+
 AnyMessage = (
     CountBatch
     | Status
@@ -277,6 +334,8 @@ AnyMessage = (
     | Custody
     | Resend
     | CommandDone
+    | ExhibitConfig
+    | ConfigReport
 )
 ModelType = (
     type[CountBatch]
@@ -288,6 +347,8 @@ ModelType = (
     | type[Custody]
     | type[Resend]
     | type[CommandDone]
+    | type[ExhibitConfig]
+    | type[ConfigReport]
 )
 
 MODELS: dict[Channel, ModelType] = {
@@ -300,6 +361,8 @@ MODELS: dict[Channel, ModelType] = {
     Channel.CUSTODY: Custody,
     Channel.RESEND: Resend,
     Channel.DONE: CommandDone,
+    Channel.CONFIG: ExhibitConfig,
+    Channel.CONFIGURED: ConfigReport,
 }
 
 

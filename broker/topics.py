@@ -11,6 +11,8 @@ Layout (``{id}`` is an exhibit id):
     fleet/v1/exhibits/{id}/custody     fleet -> agent  QoS 1   Custody (what the fleet has stored)
     fleet/v1/exhibits/{id}/resend      fleet -> agent  QoS 1   Resend, retained (run once per id)
     fleet/v1/exhibits/{id}/done        agent -> fleet  QoS 1   CommandDone (what a command came to)
+    fleet/v1/exhibits/{id}/config      fleet -> agent  QoS 1   ExhibitConfig, retained (newest)
+    fleet/v1/exhibits/{id}/configured  agent -> fleet  QoS 1   ConfigReport (what became of it)
 
 The exhibit id in the topic is the one the broker's ACL authenticates, so ingestion
 rejects a payload whose ``exhibit_id`` disagrees with its topic.
@@ -41,6 +43,8 @@ class Channel(StrEnum):
     CUSTODY = "custody"
     RESEND = "resend"
     DONE = "done"
+    CONFIG = "config"
+    CONFIGURED = "configured"
 
 
 @dataclass(frozen=True, slots=True)

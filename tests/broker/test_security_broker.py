@@ -140,7 +140,8 @@ def test_exhibit_cannot_publish_as_another(
     ingest = secure.ingest()
     a = secure.exhibit(A, protocol=protocol)
     forged = [exhibit_topic(B, channel) for channel in Channel]  # B's data and B's commands
-    forged.append(exhibit_topic(A, Channel.ASSIGNMENT))  # and a command to itself
+    # and to itself: a command, or a configuration that would rewire its outputs
+    forged += [exhibit_topic(A, c) for c in Channel if publisher(c) is Role.SERVICE]
     for topic in forged:
         # MQTT v5 is told 0x87; MQTT 3.1.1 has no reason codes, so it gets a plain PUBACK
         # and cannot tell: either way the message is dropped, as the barrier shows.
@@ -149,6 +150,12 @@ def test_exhibit_cannot_publish_as_another(
     assert a.publish(own, b'{"own": true}') == 0
     ingest.wait_for_topic(own)
     assert ingest.topics() == [own]
+    later = secure.exhibit(A, protocol=protocol)  # what a retained forgery would reach
+    assert later.subscribe(exhibit_topic(A, Channel.CONFIG)) == [1]
+    assert ingest.publish(exhibit_topic(A, Channel.CONFIG), b"fleet's", retain=True) == 0
+    later.wait_for_topic(exhibit_topic(A, Channel.CONFIG))
+    # No forged retained configuration came before the fleet's own.
+    assert [m.payload for m in later.messages] == [b"fleet's"]
 
 
 def test_exhibit_cannot_read_another_exhibits_config_or_data(secure: SecureBroker) -> None:
