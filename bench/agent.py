@@ -12,7 +12,7 @@ table and ``measure()`` returns the figures:
   ``private_mb`` / ``file_backed_mb`` split it (RssAnon: the heap; RssFile: mapped
   libraries, which the kernel can drop and read again). Most of it is the interpreter and
   the libraries (gpiozero about 8 MB, paho-mqtt with ssl about 7 MB on x86-64); the agent
-  imports no pydantic (``device.wire``, ``device.config``).
+  imports no pydantic (``device.wire.codec``, ``device.settings.config``).
 - ``cpu_ms_per_interaction_burst``: process CPU (all threads: gpiozero callback, worker,
   SQLite, paho) per press while ``presses`` presses come as fast as the pin can be
   driven, so many land in one commit (a crowd).
@@ -86,9 +86,9 @@ def _child(broker_url: str, data_dir: Path, presses: int, paced: int) -> dict[st
     """Run the agent here and measure it (the child process's side)."""
     from gpiozero.pins.mock import MockFactory
 
-    from device.agent import Agent
-    from device.config import load_settings
-    from device.events import Interaction
+    from device.core.events import Interaction
+    from device.runtime.agent import Agent
+    from device.settings.config import load_settings
 
     settings = load_settings(
         use_environment=False,

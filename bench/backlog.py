@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from broker.messages import CountBatch
-from device.events import Interaction
-from device.outbox import Outbox
+from device.core.events import Interaction
+from device.outbox.store import Outbox
 
 INPUTS = ("button", "motion", "dial")
 DAYS, HOURS_PER_DAY = 5, 7

@@ -38,9 +38,9 @@ def run(
 
     from gpiozero.pins.mock import MockFactory
 
-    from device.agent import Agent
-    from device.clock import FakeClock
-    from device.config import load_settings
+    from device.core.clock import FakeClock
+    from device.runtime.agent import Agent
+    from device.settings.config import load_settings
 
     settings = load_settings(
         use_environment=False,

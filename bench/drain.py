@@ -22,9 +22,9 @@ from pathlib import Path
 from gpiozero.pins.mock import MockFactory
 
 from bench.backlog import BUCKET_S
-from device.agent import Agent
-from device.clock import SystemClock
-from device.config import load_settings
+from device.core.clock import SystemClock
+from device.runtime.agent import Agent
+from device.settings.config import load_settings
 
 INPUTS = [
     {"name": "button", "kind": "button", "pin": 17},

@@ -1,7 +1,7 @@
 """The contract's numbers and patterns, in the standard library: one source for all.
 
 ``broker/messages.py`` builds its pydantic fields from these; the agent
-(``device/wire.py``, which must not import pydantic) and the fleet's fast reader
+(``device/wire/codec.py``, which must not import pydantic) and the fleet's fast reader
 (``fleet_api/record_rows.py``) check the same bounds with them.
 """
 

@@ -1,7 +1,10 @@
 """The exhibit agent: counts a Pi's button presses and sensor events and reports them over MQTT.
 
 Interactions go into a durable SQLite outbox before anything else, and leave it only when
-the broker acknowledged them. See ``device.agent.Agent`` for the moving parts.
+the fleet confirmed it stored them. See ``device.runtime.agent.Agent`` for the moving parts;
+the subpackages, by concern and importing downwards only (an import-linter ``layers``
+contract): ``runtime`` > ``ops`` > ``gpio`` | ``outbox`` | ``link`` > ``settings`` >
+``core`` > ``wire``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Whether an exhibit runs the configuration the fleet expects of it.
 
 The agent sends at birth a hash of what shapes its counts (inputs with their pins and
-rules, bucket length, session idle time: ``device/config.py``, ``config_hash()``) and the
+rules, bucket length, session idle time: ``device/settings/config.py``, ``config_hash()``) and the
 names it counts under. The fleet cannot compute that hash from what it stores (pins and
 rules are not registered), so it keeps the hash it *expects* per exhibit
 (``exhibits.expected_config_hash``): a technician accepts the reported one once the

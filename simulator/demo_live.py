@@ -1,6 +1,6 @@
 """The demo's agents: the term replayed fast, then today's field trip in real time.
 
-Real agents (``device.agent.Agent``) run in host processes on simulated clocks
+Real agents (``device.runtime.agent.Agent``) run in host processes on simulated clocks
 (:mod:`simulator.hosting`), synced as a Pi with NTP is. Past trips' interactions are
 made at their own (past) times in a few seconds: each clock jumps from one to the next.
 Today's trip is then checked out (the agents tag their records) and its visitors come

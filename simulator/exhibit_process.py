@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from device.errors import IdentityMismatch
+from device.core.errors import IdentityMismatch
 from simulator.host_protocol import EXIT_IDENTITY, HostConfig, from_epoch
 from simulator.sim_exhibit import SimExhibit
 

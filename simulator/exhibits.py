@@ -15,9 +15,9 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
-from device.agent import Agent
-from device.clock import SystemClock
-from device.config import load_settings
+from device.core.clock import SystemClock
+from device.runtime.agent import Agent
+from device.settings.config import load_settings
 from simulator.signals import SignalModel, gesture, play
 
 SETTLE_MARGIN_S = 0.02
@@ -38,7 +38,7 @@ DEFAULT_WIRING = (InputWiring("button", "button", 17), InputWiring("beam", "beam
 
 
 class SimulatedExhibit:
-    """A real ``device.agent.Agent`` whose inputs are driven on mock pins."""
+    """A real ``device.runtime.agent.Agent`` whose inputs are driven on mock pins."""
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from device.identity import IDENTITY_FILE
+from device.ops.identity import IDENTITY_FILE
 from simulator.errors import HostError
 from simulator.host_protocol import ExhibitBoot, HostConfig, epoch
 from simulator.hosts import ExhibitHost

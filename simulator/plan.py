@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from device.wiring import RotaryInput
+from device.settings.wiring import RotaryInput
 from simulator.scenario import (
     ApiRestart,
     BrokerRestart,

@@ -1,8 +1,9 @@
 """Scenario files: schools, visits, visitors, exhibits and faults of one simulated period.
 
-``load_scenario(path)`` reads ``simulator/scenarios/*.yaml`` (or any file) and validates
-it with the pydantic models below and the cross-checks of
-:mod:`simulator.scenario_checks`. Every mistake becomes a :class:`ScenarioError` that
+The pydantic models of the format. ``simulator.scenario_files.load_scenario(path)``
+reads ``simulator/scenarios/*.yaml`` (or any file) and validates it with these models and
+the cross-checks of :mod:`simulator.scenario_checks`. Every mistake becomes a
+:class:`ScenarioError` that
 names the file, the line and the field, e.g.
 ``normal-week.yaml:31: visits[2].hours: use HH:MM-HH:MM, e.g. 08:00-15:00 (got '8-15')``.
 The format is described in docs/simulator.md; times are UTC.
@@ -14,11 +15,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from broker.messages import ExhibitId, InputName
-from simulator.errors import ScenarioError
 from simulator.scenario_types import Days, Duration, ExhibitList, HoursField, UtcTime, expand_range
 from simulator.signals import SignalModel
 
@@ -286,79 +285,3 @@ class Scenario(_Model):
     def visit_name(self, index: int) -> str:
         """How a visit is named in messages: its key, or its position."""
         return self.visits[index].key or f"visit {index + 1}"
-
-
-def scenario_path(name_or_path: str | Path) -> Path:
-    """A path as given, or the named scenario shipped in ``simulator/scenarios``."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return path
-    return SCENARIO_DIR / f"{name_or_path}.yaml"
-
-
-def named_scenarios() -> list[str]:
-    """Names of the scenarios shipped with the simulator."""
-    return sorted(path.stem for path in SCENARIO_DIR.glob("*.yaml"))
-
-
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Read and validate a scenario; ScenarioError names the file, line and field."""
-    from simulator.scenario_checks import problems  # the checks need the models above
-    from simulator.yaml_lines import line_of
-
-    path = scenario_path(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        known = ", ".join(named_scenarios())
-        raise ScenarioError(f"{path}: cannot read it ({exc.strerror}); named: {known}") from None
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        raw = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ScenarioError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    finally:
-        loader.dispose()
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: a scenario is a mapping (name, start, end, exhibits, ...)")
-    found: list[tuple[tuple[Any, ...], str]]
-    try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as exc:
-        found = [
-            (
-                tuple(p for p in error["loc"] if not _is_union_tag(p)),
-                error["msg"].removeprefix("Value error, "),
-            )
-            for error in exc.errors()
-        ]
-    else:
-        found = problems(scenario)
-    if found:
-        lines = [f"{path}:{line_of(node, loc)}: {_dotted(loc)}: {msg}" for loc, msg in found[:5]]
-        more = len(found) - len(lines)
-        raise ScenarioError("\n".join(lines) + (f"\n(and {more} more)" if more > 0 else ""))
-    return scenario
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic puts the discriminator's value ('partition') into the loc of union members.
-    return isinstance(part, str) and part in {
-        "partition",
-        "power_cut",
-        "clock_behind",
-        "broker_restart",
-        "api_restart",
-        "duplicate_delivery",
-        "cloned_identity",
-    }
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "scenario"

@@ -16,7 +16,7 @@ from typing import Any
 
 from broker.errors import TopicError
 from broker.topics import validate_exhibit_id
-from device.wiring import DEFAULT_DEBOUNCE_S
+from device.settings.wiring import DEFAULT_DEBOUNCE_S
 from simulator.scenario import (
     ApiRestart,
     BrokerRestart,

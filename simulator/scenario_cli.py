@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from simulator.errors import ScenarioError
 from simulator.plan import build_plan
 from simulator.reliability import differences_table, summary_table
-from simulator.scenario import load_scenario, named_scenarios
+from simulator.scenario_files import load_scenario, named_scenarios
 
 WIDE = 120
 """Columns the summary table needs; narrower consoles get its one-line form only."""

@@ -15,10 +15,10 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from device import identity
-from device.agent import Agent
-from device.config import AgentSettings, load_settings
-from device.wiring import InputSpec, RotaryInput
+from device.ops import identity
+from device.runtime.agent import Agent
+from device.settings.config import AgentSettings, load_settings
+from device.settings.wiring import InputSpec, RotaryInput
 from simulator.host_protocol import ExhibitBoot
 from simulator.scenario import PIN_POOL, InputDef
 from simulator.signals import gesture, play
@@ -91,7 +91,7 @@ class SimExhibit:
     def start(self) -> None:
         """Record the Pi's identity on a first boot, then start the agent.
 
-        Raises ``device.errors.IdentityMismatch`` on a cloned card, like the real agent.
+        Raises ``device.core.errors.IdentityMismatch`` on a cloned card, like the real agent.
         """
         if identity.recorded(self.settings) is None:
             identity.provision(self.settings)

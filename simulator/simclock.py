@@ -1,6 +1,6 @@
 """A simulated exhibit's clocks, moved by the scenario engine: true time, skew, sync, boots.
 
-The engine owns *true* time. A ``SimClock`` answers the agent (``device.clock.Clock``)
+The engine owns *true* time. A ``SimClock`` answers the agent (``device.core.clock.Clock``)
 from it: the wall clock is true time plus a skew (a Pi that rebooted without network
 believes it is a day earlier, and says it is not synced), the monotonic clock counts
 from the boot. ``advance_to`` only moves forward: a simulated exhibit never lives the
@@ -41,7 +41,7 @@ class SimClock:
         self._skew = skew
         self._synced = synced
 
-    # -- device.clock.Clock ------------------------------------------------------------
+    # -- device.core.clock.Clock ------------------------------------------------------------
 
     def wall(self) -> datetime:
         """What the Pi believes the time is: true time plus its skew."""

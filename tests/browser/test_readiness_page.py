@@ -23,11 +23,11 @@ from gpiozero.pins.mock import MockFactory
 from playwright.sync_api import expect
 
 from broker.mosquitto import MosquittoProcess
-from device import worker
-from device.agent import Agent
-from device.clock import SystemClock
-from device.config import AgentSettings
-from device.health import HealthProbe
+from device.core.clock import SystemClock
+from device.ops.health import HealthProbe
+from device.runtime import worker
+from device.runtime.agent import Agent
+from device.settings.config import AgentSettings
 from simulator.fleet_process import FleetApiProcess
 from tests.browser.pages import Console, api, new_token, shoot
 from tests.e2e.conftest import TOKEN

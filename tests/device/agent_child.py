@@ -15,8 +15,8 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
-from device.agent import Agent
-from device.config import AgentSettings
+from device.runtime.agent import Agent
+from device.settings.config import AgentSettings
 
 
 def main(argv: list[str]) -> int:

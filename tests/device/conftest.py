@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from device.clock import FakeClock
-from device.config import AgentSettings
+from device.core.clock import FakeClock
+from device.settings.config import AgentSettings
 
 SettingsMaker = Callable[..., AgentSettings]
 

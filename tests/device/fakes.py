@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from broker.limits import MAX_CUSTODY_RANGES
 from broker.messages import CountBatch, CountRecord, Custody, Heartbeat, SessionRecord, Status
 from broker.topics import Channel, exhibit_topic
-from device.link import LinkEvents, Publication
+from device.link.base import LinkEvents, Publication
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Sent:
 
 
 class FakeLink:
-    """Implements device.link.Link; ``connect()``/``drop()``/``ack()`` play the broker."""
+    """Implements device.link.base.Link; ``connect()``/``drop()``/``ack()`` play the broker."""
 
     def __init__(self, *, auto_ack: bool = False, fleet: bool = True) -> None:
         self.auto_ack = auto_ack

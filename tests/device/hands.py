@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from gpiozero.pins.mock import MockFactory
 
-from device.clock import FakeClock
+from device.core.clock import FakeClock
 from simulator.signals import Bounce, ButtonSignal, Gesture, SignalModel, Span, gesture, play
 
 ISSUE_PRESS = ButtonSignal(  # the press of the report: 40 ms of chatter every 2 ms ...

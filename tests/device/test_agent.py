@@ -9,12 +9,12 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from broker.messages import CountBatch, Status
-from device import sender
-from device.agent import Agent
-from device.clock import FakeClock
-from device.errors import AgentStateError, OutboxError
-from device.events import Interaction
-from device.outbox import Outbox
+from device.core.clock import FakeClock
+from device.core.errors import AgentStateError, OutboxError
+from device.core.events import Interaction
+from device.outbox.store import Outbox
+from device.runtime import sender
+from device.runtime.agent import Agent
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, closed_status, eventually
 from tests.device.hands import press

@@ -4,7 +4,7 @@ gpiozero's MockPin ignores ``bounce_time``, so these tests drive the pins the wa
 contacts do: every press is a gesture of the simulator's signal model
 (``simulator.signals``), bounce on the press and on the release, slept edge by edge in
 real time, each wait relative to the edge before it (a stalled thread makes a level last
-longer, never shorter). The agent is the real one (``device.agent.Agent``) with its
+longer, never shorter). The agent is the real one (``device.runtime.agent.Agent``) with its
 default settings, on MockFactory pins and the system clock; the link is the recording
 fake, so what it published is what MQTT would carry. The wide search over bounce shapes
 runs on a fake clock in ``test_interactions.py``; here a few of them run in real time.
@@ -28,8 +28,8 @@ from gpiozero.pins.mock import MockFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from device.agent import Agent
-from device.config import AgentSettings
+from device.runtime.agent import Agent
+from device.settings.config import AgentSettings
 from simulator.signals import Bounce, ButtonSignal, Span
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink

@@ -14,13 +14,13 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from broker.messages import Assignment
-from device.agent import Agent
-from device.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_IDENTITY, EXIT_OK, main
-from device.clock import FakeClock
-from device.config import load_settings
-from device.events import Interaction
-from device.outbox import Outbox
-from device.selftest import request_dir
+from device.core.clock import FakeClock
+from device.core.events import Interaction
+from device.ops.selftest import request_dir
+from device.outbox.store import Outbox
+from device.runtime.agent import Agent
+from device.runtime.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_IDENTITY, EXIT_OK, main
+from device.settings.config import load_settings
 from tests.device.fakes import FakeLink, eventually
 from tests.device.hands import press
 
@@ -130,7 +130,7 @@ def test_a_missing_tls_file_is_a_bad_config_too(
 
 def test_a_bad_config_in_a_real_process_prints_one_line_and_no_traceback(env: Path) -> None:
     child = subprocess.run(
-        [sys.executable, "-m", "device.cli", "run"],
+        [sys.executable, "-m", "device.runtime.cli", "run"],
         env={**os.environ, "EXHIBIT_INPUTS": '[{"name": "b", "kind": "lever", "pin": 17}]'},
         capture_output=True,
         text=True,
@@ -192,7 +192,7 @@ def test_status_reports_depth_last_ack_clock_and_assignment(
 
 def test_run_without_gpio_is_a_clear_failure(env: Path) -> None:
     child = subprocess.run(
-        [sys.executable, "-m", "device.cli", "run"],
+        [sys.executable, "-m", "device.runtime.cli", "run"],
         env={**os.environ, "GPIOZERO_PIN_FACTORY": "no-such-factory"},
         capture_output=True,
         text=True,

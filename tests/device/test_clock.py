@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from device.clock import FakeClock, SystemClock
+from device.core.clock import FakeClock, SystemClock
 
 
 def test_system_clock_reads_boot_id_and_sync_marker(tmp_path: Path) -> None:

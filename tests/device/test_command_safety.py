@@ -2,7 +2,7 @@
 
 The report that started this: a retained ``self_test`` sent while an exhibit was packed
 ran later at a school on an unsynced clock, took up to 600 s of pupils' presses, and was
-never cleared. Here the agent judges each command (``device.commands``): expired by its
+never cleared. Here the agent judges each command (``device.ops.commands``): expired by its
 synced clock or not delivered at all by the broker (MQTT v5 expiry, its clock), refused
 while it holds a visit unless forced, and reports every outcome on the ``done`` channel
 until the broker has it; a self-test's result says what it took out of the counts.
@@ -18,8 +18,8 @@ from gpiozero.pins.mock import MockFactory
 
 from broker.messages import Assignment, Command, CommandDone, SelfTestResult
 from broker.topics import Channel, exhibit_topic
-from device.agent import Agent
-from device.clock import FakeClock
+from device.core.clock import FakeClock
+from device.runtime.agent import Agent
 from tests.device import hands
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually

@@ -10,8 +10,8 @@ from gpiozero.pins.mock import MockFactory
 
 from broker.messages import Assignment, Command, CountRecord, SelfTestResult
 from broker.topics import Channel, exhibit_topic
-from device.agent import Agent
-from device.clock import FakeClock
+from device.core.clock import FakeClock
+from device.runtime.agent import Agent
 from tests.device import hands
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually

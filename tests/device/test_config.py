@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from device.config import AgentSettings, load_settings
-from device.errors import ConfigError
-from device.wiring import InputKind
+from device.core.errors import ConfigError
+from device.settings.config import AgentSettings, load_settings
+from device.settings.wiring import InputKind
 
 
 def test_environment_builds_settings_with_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,10 +15,10 @@ from gpiozero.pins.mock import MockFactory
 
 from broker.messages import Custody, Resend
 from broker.topics import Channel, exhibit_topic
-from device.agent import Agent
-from device.clock import FakeClock
-from device.config import AgentSettings
-from device.outbox import Outbox
+from device.core.clock import FakeClock
+from device.outbox.store import Outbox
+from device.runtime.agent import Agent
+from device.settings.config import AgentSettings
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually
 from tests.device.hands import press

@@ -16,8 +16,8 @@ from gpiozero.pins.mock import MockFactory
 from broker.messages import Assignment, Command, CommandDone, CountRecord, SelfTestResult
 from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
-from device.agent import Agent
-from device.clock import FakeClock
+from device.core.clock import FakeClock
+from device.runtime.agent import Agent
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import eventually
 from tests.device.subscriber import Subscriber
@@ -134,7 +134,7 @@ def test_self_test_without_a_running_service_runs_here_and_publishes(
     }
     # Nobody presses anything: the one input is not seen, the exit code says so.
     done = subprocess.run(
-        [sys.executable, "-m", "device.cli", "self-test", "--seconds", "0.5"],
+        [sys.executable, "-m", "device.runtime.cli", "self-test", "--seconds", "0.5"],
         env=env,
         cwd=ROOT,
         capture_output=True,

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from device import identity
-from device.agent import Agent
-from device.clock import FakeClock
-from device.config import AgentSettings
-from device.errors import AlreadyRunning, IdentityMismatch
-from device.instance import InstanceLock, agent_running
-from device.outbox import Outbox
+from device.core.clock import FakeClock
+from device.core.errors import AlreadyRunning, IdentityMismatch
+from device.ops import identity
+from device.ops.instance import InstanceLock, agent_running
+from device.outbox.store import Outbox
+from device.runtime.agent import Agent
+from device.settings.config import AgentSettings
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink
 

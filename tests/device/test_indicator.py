@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from device.indicator import ERROR_FLASH_S, IDENTIFY_ON_S, Indicator
+from device.gpio.indicator import ERROR_FLASH_S, IDENTIFY_ON_S, Indicator
 from tests.device.fakes import eventually
 
 

@@ -7,11 +7,12 @@ import gc
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 
-from device.clock import FakeClock
-from device.errors import InputError
-from device.events import Interaction
-from device.inputs import build_inputs, build_lamp, set_mock_distance, turn
-from device.wiring import (
+from device.core.clock import FakeClock
+from device.core.errors import InputError
+from device.core.events import Interaction
+from device.gpio.inputs import build_inputs, build_lamp
+from device.gpio.mock import set_mock_distance, turn
+from device.settings.wiring import (
     BeamInput,
     ButtonInput,
     DistanceInput,

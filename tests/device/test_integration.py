@@ -19,11 +19,11 @@ from broker.embedded import EmbeddedBroker
 from broker.messages import Assignment, utc_now
 from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
-from device.agent import Agent
-from device.clock import FakeClock
-from device.inputs import set_mock_distance, turn
-from device.mqtt_link import MqttLink
-from device.wiring import DistanceInput, RotaryInput
+from device.core.clock import FakeClock
+from device.gpio.mock import set_mock_distance, turn
+from device.link.mqtt import MqttLink
+from device.runtime.agent import Agent
+from device.settings.wiring import DistanceInput, RotaryInput
 from tests.device import hands
 from tests.device.conftest import SettingsMaker
 from tests.device.subscriber import Subscriber
@@ -347,7 +347,7 @@ def test_cli_run_speaks_sd_notify_and_stops_on_sigterm(
         "EXHIBIT_INPUTS": '[{"name": "button", "kind": "button", "pin": 17}]',
     }
     child = subprocess.Popen(
-        [sys.executable, "-m", "device.cli", "run"],
+        [sys.executable, "-m", "device.runtime.cli", "run"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device.clock import FakeClock
-from device.events import Interaction
-from device.interactions import InteractionRules
-from device.wiring import BeamInput, ButtonInput, InputSpec, MotionInput, RotaryInput
+from device.core.clock import FakeClock
+from device.core.events import Interaction
+from device.gpio.interactions import InteractionRules
+from device.settings.wiring import BeamInput, ButtonInput, InputSpec, MotionInput, RotaryInput
 
 
 def rules_for(*specs: InputSpec, clock: FakeClock) -> tuple[InteractionRules, list[Interaction]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from device.link import Publication
-from device.mqtt_link import LinkOptions, MqttLink, backoff_delay
+from device.link.base import Publication
+from device.link.mqtt import LinkOptions, MqttLink, backoff_delay
 
 
 def test_backoff_doubles_up_to_the_ceiling_with_jitter() -> None:

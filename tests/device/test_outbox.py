@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from device import outbox as outbox_module
-from device.errors import OutboxError
-from device.events import Interaction
-from device.outbox import Outbox
-from device.schema import SCHEMA_VERSION
+from device.core.errors import OutboxError
+from device.core.events import Interaction
+from device.outbox.schema import SCHEMA_VERSION
+from device.outbox.store import Outbox
+from device.outbox import store as outbox_module
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BOOT = "boot-a"
@@ -172,8 +172,8 @@ _WRITER = """
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from device.events import Interaction
-from device.outbox import Outbox
+from device.core.events import Interaction
+from device.outbox.store import Outbox
 
 box = Outbox(Path(sys.argv[1]), bucket_seconds=0.5)
 mono = float(sys.argv[2])

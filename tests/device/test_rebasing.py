@@ -9,11 +9,11 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from broker.messages import CountRecord
-from device.agent import Agent
-from device.clock import FakeClock
-from device.events import Interaction
-from device.outbox import Outbox
-from device.rebasing import rebase_boot, wall_at
+from device.core.clock import FakeClock
+from device.core.events import Interaction
+from device.outbox.rebasing import rebase_boot, wall_at
+from device.outbox.store import Outbox
+from device.runtime.agent import Agent
 from tests.device import hands
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually

@@ -10,10 +10,10 @@ from gpiozero.pins.mock import MockFactory
 
 from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
-from device.agent import Agent
-from device.clock import FakeClock
-from device.events import Interaction
-from device.outbox import Outbox
+from device.core.clock import FakeClock
+from device.core.events import Interaction
+from device.outbox.store import Outbox
+from device.runtime.agent import Agent
 from tests.device.conftest import SettingsMaker
 from tests.device.subscriber import Subscriber
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device.events import Interaction
-from device.outbox import Outbox
-from device.retention import Retention, coverage, merge_spans, spans_of
+from device.core.events import Interaction
+from device.outbox.retention import Retention, coverage, merge_spans, spans_of
+from device.outbox.store import Outbox
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = 86_400.0

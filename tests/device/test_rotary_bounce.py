@@ -18,10 +18,10 @@ from gpiozero.pins.mock import MockFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device.clock import FakeClock
-from device.events import Interaction
-from device.inputs import build_inputs
-from device.wiring import RotaryInput
+from device.core.clock import FakeClock
+from device.core.events import Interaction
+from device.gpio.inputs import build_inputs
+from device.settings.wiring import RotaryInput
 from simulator.signals import SignalModel, gesture, play
 from tests.device.hands import drive
 

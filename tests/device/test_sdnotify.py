@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from device.agent import Agent
-from device.clock import FakeClock
-from device.outbox import Outbox
-from device.sdnotify import Notifier
+from device.core.clock import FakeClock
+from device.outbox.store import Outbox
+from device.runtime.agent import Agent
+from device.runtime.sdnotify import Notifier
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink
 

@@ -26,8 +26,8 @@ from broker.mosquitto import (
 from broker.mosquitto.production import ProductionConfig
 from broker.tls import TlsSettings
 from broker.topics import Channel, exhibit_topic, subscription
-from device.agent import Agent
-from device.mqtt_link import MqttLink
+from device.link.mqtt import MqttLink
+from device.runtime.agent import Agent
 from simulator.netfault import PartitionProxy
 from tests.broker.mqtt_probe import Probe, connect
 from tests.broker.secured import secured_mosquitto

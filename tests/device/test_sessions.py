@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from device.agent import Agent
-from device.clock import FakeClock
-from device.events import Interaction
-from device.outbox import Outbox
-from device.sessions import Sessions
+from device.core.clock import FakeClock
+from device.core.events import Interaction
+from device.outbox.sessions import Sessions
+from device.outbox.store import Outbox
+from device.runtime.agent import Agent
 from tests.device.conftest import SettingsMaker
 from tests.device.fakes import FakeLink, eventually
 from tests.device.hands import press

@@ -1,4 +1,6 @@
-"""device.wire against the contract: the agent's stdlib JSON is what broker.messages accepts."""
+"""device.wire.codec against the contract.
+
+The agent's stdlib JSON is what broker.messages accepts."""
 
 from __future__ import annotations
 
@@ -15,10 +17,10 @@ import pytest
 from broker import limits, messages
 from broker.errors import MessageError
 from broker.topics import Channel
-from device import wire
-from device.clock import FakeClock
-from device.health import Health
-from device.status import heartbeat_message, status_message
+from device.core.clock import FakeClock
+from device.ops.health import Health
+from device.ops.status import heartbeat_message, status_message
+from device.wire import codec as wire
 from tests.device.conftest import SettingsMaker
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -446,9 +448,9 @@ def test_the_running_agent_imports_no_pydantic(tmp_path: Path) -> None:
         f"""
         import sys
         from gpiozero.pins.mock import MockFactory
-        import device.cli, device.mqtt_link, device.status_report
-        from device.agent import Agent
-        from device.config import load_settings
+        import device.runtime.cli, device.link.mqtt, device.ops.status_report
+        from device.runtime.agent import Agent
+        from device.settings.config import load_settings
 
         settings = load_settings(
             use_environment=False,

@@ -23,10 +23,10 @@ from gpiozero.pins.mock import MockFactory
 from broker.messages import Assignment, Command, CommandDone, CommandOutcome, SelfTestResult
 from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
-from device.agent import Agent
-from device.clock import FakeClock
-from device.config import AgentSettings
-from device.wiring import ButtonInput
+from device.core.clock import FakeClock
+from device.runtime.agent import Agent
+from device.settings.config import AgentSettings
+from device.settings.wiring import ButtonInput
 from fleet_api.inbound import Inbound
 from fleet_api.main import create_app
 from fleet_api.settings import Settings

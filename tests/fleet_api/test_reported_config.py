@@ -1,6 +1,6 @@
 """What an exhibit reports of its configuration and agent, against what the fleet expects.
 
-The birth messages here are the real agent's (``device.status.status_message`` from real
+The birth messages here are the real agent's (``device.ops.status.status_message`` from real
 ``AgentSettings``), so the fleet is held to what agents actually send.
 """
 
@@ -16,9 +16,9 @@ from fastapi import FastAPI
 
 from broker.messages import Status
 from device import __version__ as agent_version
-from device.clock import FakeClock
-from device.config import AgentSettings
-from device.status import status_message
+from device.core.clock import FakeClock
+from device.ops.status import status_message
+from device.settings.config import AgentSettings
 from fleet_api.agent_versions import VersionBasis, version_policy
 from fleet_api.config_drift import ConfigState, config_state
 from fleet_api.inbound import Inbound

@@ -10,7 +10,7 @@ import pytest
 from simulator.databases import Backend
 from simulator.engine import run_scenario
 from simulator.reliability import ScenarioReport
-from simulator.scenario import load_scenario, named_scenarios
+from simulator.scenario_files import load_scenario, named_scenarios
 
 
 @pytest.mark.timeout(300)

@@ -14,7 +14,7 @@ from simulator.engine import fresh_work_dir
 from simulator.errors import SimError
 from simulator.fleet_client import FleetClient
 from simulator.ledger import Ledger
-from simulator.scenario import named_scenarios
+from simulator.scenario_files import named_scenarios
 
 
 @pytest.fixture(autouse=True)

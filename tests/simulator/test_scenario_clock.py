@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from device.clock import Clock
+from device.core.clock import Clock
 from simulator.simclock import BOOT_MONOTONIC_S, SimClock
 
 T0 = datetime(2026, 3, 3, 11, 20, tzinfo=UTC)

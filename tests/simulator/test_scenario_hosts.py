@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broker.mosquitto import MosquittoProcess
 from broker.topics import ROOT, Channel, subscription
-from device.identity import IDENTITY_FILE
+from device.ops.identity import IDENTITY_FILE
 from simulator.host_protocol import EXIT_IDENTITY, ExhibitBoot, HostConfig, epoch
 from simulator.hosts import ExhibitHost
 from simulator.scenario import InputDef

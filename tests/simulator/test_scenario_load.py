@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from simulator.errors import ScenarioError
-from simulator.scenario import load_scenario, named_scenarios, scenario_path
+from simulator.scenario_files import load_scenario, named_scenarios, scenario_path
 from simulator.scenario_types import (
     expand_range,
     parse_days,

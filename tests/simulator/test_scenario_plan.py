@@ -7,8 +7,9 @@ import itertools
 from datetime import timedelta
 
 from simulator.plan import MIN_GAP, build_plan, true_visit
-from simulator.scenario import PowerCut, load_scenario
+from simulator.scenario import PowerCut
 from simulator.scenario_checks import power_off
+from simulator.scenario_files import load_scenario
 
 
 def test_a_plan_is_a_pure_function_of_the_scenario() -> None:

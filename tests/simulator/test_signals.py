@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from device.wiring import DEFAULT_DEBOUNCE_S
+from device.settings.wiring import DEFAULT_DEBOUNCE_S
 from simulator.errors import ScenarioError
-from simulator.scenario import load_scenario
+from simulator.scenario_files import load_scenario
 from simulator.signals import CLEAN, Bounce, Edge, SignalModel, Span, burst, gesture, play
 
 DEBOUNCE = {str(kind): times for kind, times in DEFAULT_DEBOUNCE_S.items()}

@@ -1,0 +1,3 @@
+"""The agent's plain values and its clock: errors, the injected clock, the worker's events.
+
+No I/O here."""
