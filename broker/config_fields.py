@@ -1,6 +1,6 @@
 """The fields of an exhibit configuration's parts, as tables the checker reads.
 
-Standard library only: the agent reads these without pydantic (``device/wire.py``'s
+Standard library only: the agent reads these without pydantic (``device/wire/codec.py``'s
 reason), the fleet's pages and API with it. ``broker.exhibit_config`` walks a pushed
 document against them; each table is ``kind -> field -> Spec``.
 

@@ -230,8 +230,8 @@ def test_inputs_are_judged_as_the_agents_own_settings_judge_them(
     document: dict[str, Any], field: str, value: object
 ) -> None:
     """The agent's local settings and a pushed document accept and refuse the same inputs."""
-    from device.config import load_settings  # the agent's reader of EXHIBIT_INPUTS
-    from device.errors import ConfigError
+    from device.core.errors import ConfigError
+    from device.settings.config import load_settings  # the agent's reader of EXHIBIT_INPUTS
 
     inputs = document["inputs"]
     kinds = [i for i, part in enumerate(inputs) if field in INPUTS[part["kind"]]]

@@ -14,9 +14,9 @@ import pytest
 
 from device.core.errors import OutboxError
 from device.core.events import Interaction
+from device.outbox import store as outbox_module
 from device.outbox.schema import SCHEMA_VERSION
 from device.outbox.store import Outbox
-from device.outbox import store as outbox_module
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BOOT = "boot-a"
