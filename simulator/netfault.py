@@ -1,9 +1,19 @@
 """A TCP proxy between one agent and the broker that can be cut: a real network partition.
 
-The agent connects to the proxy instead of the broker. ``cut()`` drops every open
-connection without a goodbye (the broker fires the agent's last will) and drops new ones
-as soon as they arrive, so the agent sees what a dead school Wi-Fi looks like: a broken
-socket, then failed reconnects with backoff. ``restore()`` lets it through again.
+The agent connects to the proxy instead of the broker. Two kinds of partition:
+
+- ``cut()`` drops every open connection without a goodbye (the broker fires the agent's
+  last will) and drops new ones as soon as they arrive: both ends notice at once, then
+  the agent's reconnects fail with backoff.
+- ``black_hole()`` is dead school Wi-Fi: traffic stops in both directions and the sockets
+  stay open. Nothing is lost or reordered (TCP would retransmit); bytes are held, not
+  dropped, so when the hole heals before either end gave up, the connection goes on as
+  if slow. Only keepalive finds out: the agent misses its PINGRESP and closes its socket,
+  the broker misses the agent's packets for 1.5 keepalives and fires the last will. A
+  close is itself traffic: the other end hears of it only when the hole heals. A new
+  connection is accepted (the SYN is answered by this host's kernel) and held.
+
+``restore()`` lets everything through again.
 
 The listening socket is bound once, when the proxy is made, and kept until ``close()``:
 a port given up at a cut could be taken by another process (an outgoing connection's
@@ -37,7 +47,11 @@ class PartitionProxy:
         self.port: int = self._listener.getsockname()[1]
         self.connections_cut = 0
         self.connections_refused = 0
+        self.closed_in_black_hole = 0
+        """Connection ends that closed while in a black hole (their keepalive found out)."""
         self._cut_now = True  # until start()
+        self._holed = False
+        self._flowing: asyncio.Event | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="partition-proxy", daemon=True
@@ -52,8 +66,8 @@ class PartitionProxy:
 
     @property
     def is_cut(self) -> bool:
-        """Whether the link is down."""
-        return self._cut_now
+        """Whether the link is down (cut or black hole)."""
+        return self._cut_now or self._holed
 
     def start(self) -> PartitionProxy:
         """Start forwarding."""
@@ -66,9 +80,15 @@ class PartitionProxy:
         """Partition: close every connection abruptly and refuse new ones."""
         self._call(self._cut())
 
+    def black_hole(self) -> None:
+        """Partition: hold all traffic, keep every socket open (see the module docstring)."""
+        self._call(self._hole(True))
+
     def restore(self) -> None:
-        """Heal the partition: let connections through again."""
+        """Heal the partition: let connections and held traffic through again."""
         self._cut_now = False
+        if self._thread.is_alive():
+            self._call(self._hole(False))
 
     def close(self) -> None:
         """Cut, stop listening and stop the proxy's thread."""
@@ -82,6 +102,21 @@ class PartitionProxy:
 
     def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    async def _hole(self, holed: bool) -> None:
+        if self._flowing is None:
+            self._flowing = asyncio.Event()
+        self._holed = holed
+        if holed:
+            self.closed_in_black_hole = 0
+            self._flowing.clear()
+        else:
+            self._flowing.set()
+
+    async def _through(self) -> None:
+        """Until traffic may pass (at once unless in a black hole)."""
+        if self._holed and self._flowing is not None:
+            await self._flowing.wait()
 
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(self._serve, sock=self._listener)
@@ -98,6 +133,7 @@ class PartitionProxy:
 
     async def _cut(self) -> None:
         self._cut_now = True
+        await self._hole(False)  # what waited in a black hole now finds its socket gone
         for writer in list(self._writers):
             # SO_LINGER 0 would send RST; closing the transport without flushing is enough
             # for the broker and the agent to see the connection die without DISCONNECT.
@@ -110,6 +146,10 @@ class PartitionProxy:
     ) -> None:
         if self._cut_now:
             self.connections_refused += 1
+            client_writer.transport.abort()
+            return
+        await self._through()  # a connection made into a black hole waits for it to heal
+        if self._cut_now:
             client_writer.transport.abort()
             return
         try:
@@ -125,12 +165,15 @@ class PartitionProxy:
             self._writers.discard(writer)
             writer.transport.abort()
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(CHUNK):
+                await self._through()
                 writer.write(data)
                 await writer.drain()
+        if self._holed:
+            self.closed_in_black_hole += 1
+            await self._through()  # the other end hears of the close once the hole heals
         writer.transport.abort()
 
     def __enter__(self) -> PartitionProxy:
