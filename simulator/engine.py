@@ -26,16 +26,12 @@ from simulator.faults import FaultInjector
 from simulator.fleet_client import FleetClient
 from simulator.hosting import Hosting
 from simulator.ledger import Ledger
+from simulator.netfault import PartitionProxy
 from simulator.plan import Event, PlannedTouch, build_plan
 from simulator.reliability import ScenarioReport
-from simulator.scenario import (
-    BrokerRestart,
-    ClonedIdentity,
-    DuplicateDelivery,
-    Partition,
-    Scenario,
-)
+from simulator.scenario import Scenario
 from simulator.scenario_checks import targets
+from simulator.scenario_faults import BrokerRestart, ClonedIdentity, DuplicateDelivery, Partition
 from simulator.stack import Stack
 from simulator.verify import check
 
@@ -210,12 +206,18 @@ class Engine:
             hosting.run(touches[start:cursor], event.at, done)
             self._advance(0, f"{event.at:%a %d %b %H:%M} {event.action}")
             if event.action in VISIT_ACTIONS:
-                self._visit_event(stack.client, hosting, event)
+                self._visit_event(stack.client, hosting, event, stack.proxies)
             else:
                 faults.apply(event, events[index + 1] if index + 1 < len(events) else None)
         hosting.run(touches[cursor:], self.scenario.end, done)
 
-    def _visit_event(self, client: FleetClient, hosting: Hosting, event: Event) -> None:
+    def _visit_event(
+        self,
+        client: FleetClient,
+        hosting: Hosting,
+        event: Event,
+        proxies: dict[str, PartitionProxy],
+    ) -> None:
         assert event.visit is not None
         visit_id = self._visit_ids[event.visit]
         if event.action == "checkout":
@@ -225,7 +227,10 @@ class Engine:
             _retry(lambda: client.check_in(visit_id), f"check-in of visit {visit_id}")
             expected = None
         for exhibit_id in self.scenario.visits[event.visit].exhibits:
-            hosting.ask(exhibit_id, {"op": "wait", "visit": expected})
+            hosting.assigned[exhibit_id] = expected
+            # Partitioned or without power, it hears of it when it reconnects (faults.py).
+            if hosting.reachable(exhibit_id, proxies):
+                hosting.ask(exhibit_id, {"op": "wait", "visit": expected})
 
     def _settle(self, hosting: Hosting) -> None:
         """Back at the depot: connected, a heartbeat each (a synced reference), all flushed."""

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,6 +39,7 @@ class Host:
         self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "run": self.run,
             "sync": self.sync,
+            "jump": self.jump,
             "wait": self.wait,
             "flush": self.flush,
             "status": self.status,
@@ -63,6 +65,12 @@ class Host:
         exhibit = self.exhibits[request["exhibit"]]
         exhibit.clock.sync()
         return self._until(lambda: exhibit.agent.clock_synced, request, "seeing the clock synced")
+
+    def jump(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The wall clock of one exhibit jumps; answer once its agent has seen it unsynced."""
+        exhibit = self.exhibits[request["exhibit"]]
+        exhibit.clock.jump(timedelta(seconds=float(request["by"])))
+        return self._until(lambda: not exhibit.agent.clock_synced, request, "seeing the jump")
 
     def wait(self, request: dict[str, Any]) -> dict[str, Any]:
         """Until the agent holds the visit, is connected, has delivered everything (as asked)."""

@@ -21,14 +21,8 @@ from simulator.errors import FleetApiError
 from simulator.host_protocol import EXIT_IDENTITY
 from simulator.hosting import Hosting
 from simulator.plan import Event, PlannedTouch, gesture_gap, true_visit
-from simulator.scenario import (
-    ApiRestart,
-    BrokerRestart,
-    ClockBehind,
-    DuplicateDelivery,
-    PowerCut,
-    Scenario,
-)
+from simulator.scenario import Scenario
+from simulator.scenario_faults import ApiRestart, BrokerRestart, DuplicateDelivery, Partition
 from simulator.stack import Stack
 
 IN_FLIGHT_GAP = timedelta(milliseconds=200)
@@ -36,7 +30,16 @@ IN_FLIGHT_GAP = timedelta(milliseconds=200)
 bounce and the agent's release debounce included, takes longer: ``plan.gesture_gap``)."""
 CHECK_TIMEOUT_S = 30.0
 POLL_S = 0.01
-STARTS = {"partition_cut", "power_cut", "reboot", "broker_stop", "api_stop", "duplicate", "clone"}
+STARTS = {
+    "partition_cut",
+    "power_cut",
+    "reboot",
+    "clock_jump",
+    "broker_stop",
+    "api_stop",
+    "duplicate",
+    "clone",
+}
 """The action that injects each fault (the others end it or follow it)."""
 
 
@@ -57,7 +60,7 @@ class FaultInjector:
         self.hosting = hosting
         self.log_path = log_path
         self._at_risk = at_risk
-        self.injected = 0
+        self._injected: set[int] = set()
         self.failures: list[str] = []
         self._replay_mark: int | None = None  # count batches the tap had seen at a restore
         self._upcoming: Event | None = None
@@ -67,6 +70,7 @@ class FaultInjector:
             "power_cut": self._power_cut,
             "power_on": self._power_on,
             "reboot": self._reboot,
+            "clock_jump": self._clock_jump,
             "clock_sync": self._clock_sync,
             "broker_stop": self._broker_stop,
             "broker_start": self._broker_start,
@@ -76,12 +80,17 @@ class FaultInjector:
             "clone": self._clone,
         }
 
+    @property
+    def injected(self) -> int:
+        """How many of the scenario's faults have been injected (a chain of boots is one)."""
+        return len(self._injected)
+
     def apply(self, event: Event, upcoming: Event | None = None) -> None:
         """Do ``event`` now and log it; ``upcoming`` is the timeline's next event, if any."""
         self._upcoming = upcoming
         observed = self._handlers[event.action](event)
-        if event.action in STARTS:
-            self.injected += 1
+        if event.action in STARTS and event.fault is not None:
+            self._injected.add(event.fault)
         kind = self.scenario.faults[event.fault].kind if event.fault is not None else None
         line = {
             "sim_time": event.at.isoformat(),
@@ -100,12 +109,14 @@ class FaultInjector:
 
         A link heals in seconds and a backlog of days goes out in seconds more, while the
         simulated clock would be minutes on by the next event: wait for that real time,
-        so the simulation does not outrun the network it simulates.
+        so the simulation does not outrun the network it simulates. A check-out or check-in
+        made while the exhibit could not hear it reaches it now: wait for that too.
         """
         for exhibit_id in exhibits:
-            proxy = self.stack.proxies.get(exhibit_id)
-            if self.hosting.powered(exhibit_id) and not (proxy is not None and proxy.is_cut):
-                self.hosting.ask(exhibit_id, {"op": "wait", "connected": True, "drained": drained})
+            if self.hosting.reachable(exhibit_id, self.stack.proxies):
+                request = {"op": "wait", "connected": True, "drained": drained}
+                request["visit"] = self.hosting.assigned.get(exhibit_id)
+                self.hosting.ask(exhibit_id, request)
 
     def _replay_watched(self) -> bool:
         """Whether the next event stops the broker in the middle of this replay."""
@@ -122,25 +133,31 @@ class FaultInjector:
     # -- network ---------------------------------------------------------------------
 
     def _partition_cut(self, event: Event) -> dict[str, Any]:
+        fault = self.scenario.faults[event.fault or 0]
+        assert isinstance(fault, Partition)
         for exhibit_id in event.exhibits:
-            self.stack.proxies[exhibit_id].cut()
-        return {}
+            proxy = self.stack.proxies[exhibit_id]
+            if fault.how == "black_hole":
+                proxy.black_hole()
+            else:
+                proxy.cut()
+        return {"how": fault.how}
 
     def _partition_restore(self, event: Event) -> dict[str, Any]:
         backlog = sum(d for e, d in self.hosting.depths().items() if e in event.exhibits)
         if self.stack.tap is not None:
             self._replay_mark = self.stack.tap.count_batches
+        # Connections that died in a black hole (keepalive found out) before it healed.
+        closed = sum(self.stack.proxies[e].closed_in_black_hole for e in event.exhibits)
         for exhibit_id in event.exhibits:
             self.stack.proxies[exhibit_id].restore()
         self._await_links(event.exhibits, drained=not self._replay_watched())
-        return {"backlog_records": backlog}
+        return {"backlog_records": backlog, "closed_in_black_hole": closed}
 
     # -- power and clocks ------------------------------------------------------------
 
     def _power_cut(self, event: Event) -> dict[str, Any]:
-        fault = self.scenario.faults[event.fault or 0]
-        assert isinstance(fault, PowerCut)
-        exhibit_id = fault.exhibit
+        (exhibit_id,) = event.exhibits
         first = self.scenario.exhibit_defs()[exhibit_id].inputs[0]
         name = first.count_names()[0]
         gap = max(IN_FLIGHT_GAP, gesture_gap(self.scenario, first.kind))
@@ -151,32 +168,29 @@ class FaultInjector:
                 name,
                 true_visit(self.scenario, exhibit_id, at),
             )
-            for n in range(fault.in_flight)
+            for n in range(event.in_flight)
         ]
         self.hosting.press_and_cut(exhibit_id, presses)
         self._at_risk(presses)
         return {"in_flight": len(presses)}
 
     def _power_on(self, event: Event) -> dict[str, Any]:
-        fault = self.scenario.faults[event.fault or 0]
-        assert isinstance(fault, PowerCut)
-        self.hosting.start_one(fault.exhibit, event.at, behind=fault.clock_behind)
-        self._await_links([fault.exhibit])
-        return {
-            "boot_id": self.hosting.boot_ids[fault.exhibit],
-            "behind_s": fault.clock_behind.total_seconds(),
-        }
+        (exhibit_id,) = event.exhibits
+        self.hosting.start_one(exhibit_id, event.at, offset=event.offset)
+        self._await_links([exhibit_id])
+        return {"boot_id": self.hosting.boot_ids[exhibit_id], "offset_s": _seconds(event.offset)}
 
     def _reboot(self, event: Event) -> dict[str, Any]:
-        fault = self.scenario.faults[event.fault or 0]
-        assert isinstance(fault, ClockBehind)
-        self.hosting.shut_down(fault.exhibit)
-        self.hosting.start_one(fault.exhibit, event.at, behind=fault.behind)
-        self._await_links([fault.exhibit])
-        return {
-            "boot_id": self.hosting.boot_ids[fault.exhibit],
-            "behind_s": fault.behind.total_seconds(),
-        }
+        (exhibit_id,) = event.exhibits
+        self.hosting.shut_down(exhibit_id)
+        self.hosting.start_one(exhibit_id, event.at, offset=event.offset)
+        self._await_links([exhibit_id])
+        return {"boot_id": self.hosting.boot_ids[exhibit_id], "offset_s": _seconds(event.offset)}
+
+    def _clock_jump(self, event: Event) -> dict[str, Any]:
+        (exhibit_id,) = event.exhibits
+        self.hosting.ask(exhibit_id, {"op": "jump", "by": _seconds(event.offset)})
+        return {"by_s": _seconds(event.offset)}
 
     def _clock_sync(self, event: Event) -> dict[str, Any]:
         (exhibit_id,) = event.exhibits
@@ -269,3 +283,7 @@ class FaultInjector:
         if tap is not None and tap.mentions(boot_id):
             return {**observed, **self._fail(event, "a message of the clone reached the broker")}
         return observed
+
+
+def _seconds(delta: timedelta) -> float:
+    return delta.total_seconds()

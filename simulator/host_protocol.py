@@ -14,6 +14,8 @@ Requests (``op``):
   until each agent has durably recorded everything (``Agent.wait_recorded``). Reply
   ``{"ok": true, "done": n}``.
 - ``sync`` ``{"exhibit": id}``: NTP arrives; reply once the agent has seen it.
+- ``jump`` ``{"exhibit": id, "by": seconds}``: the wall clock jumps (same boot) and says it
+  is unsynced; reply once the agent has seen that.
 - ``wait`` ``{"exhibit": id, "visit": v | null, "connected": bool, "drained": bool}``: until
   the agent holds that visit assignment (if ``visit`` is given), is connected and has every
   sealed record acknowledged by the broker (if asked).
@@ -54,6 +56,7 @@ class ExhibitBoot(BaseModel):
     bucket_seconds: float
     session_idle_s: float
     heartbeat_seconds: float
+    keepalive_s: int = 30
     boot_id: str
     true_now: datetime
     skew_s: float = Field(default=0.0, description="wall clock minus true time")

@@ -20,8 +20,10 @@ from device.ops.identity import IDENTITY_FILE
 from simulator.errors import HostError
 from simulator.host_protocol import ExhibitBoot, HostConfig, epoch
 from simulator.hosts import ExhibitHost
+from simulator.netfault import PartitionProxy
 from simulator.plan import PlannedTouch
-from simulator.scenario import ClockBehind, PowerCut, Scenario
+from simulator.scenario import Scenario
+from simulator.scenario_faults import REBOOTING
 
 GROUP_SIZE = 10
 MAX_STEPS = 2_000
@@ -46,7 +48,9 @@ class Hosting:
         self.boot_ids: dict[str, str] = {}
         self._host_of: dict[str, ExhibitHost] = {}
         self._host_count = 0
-        rebooted = {f.exhibit for f in scenario.faults if isinstance(f, PowerCut | ClockBehind)}
+        self.assigned: dict[str, int | None] = dict.fromkeys(self._defs)
+        """The visit the fleet has each exhibit checked out to (what it hears once it can)."""
+        rebooted = {f.exhibit for f in scenario.faults if isinstance(f, REBOOTING)}
         shared = [e for e in self._defs if e not in rebooted]
         self.groups = [[e] for e in self._defs if e in rebooted] + [
             shared[i : i + GROUP_SIZE] for i in range(0, len(shared), GROUP_SIZE)
@@ -59,10 +63,10 @@ class Hosting:
         exhibit_id: str,
         at: datetime,
         *,
-        behind: timedelta = timedelta(0),
+        offset: timedelta = timedelta(0),
         clone: bool = False,
     ) -> ExhibitBoot:
-        """The next boot of ``exhibit_id`` at true time ``at``, its clock ``behind``."""
+        """The next boot of ``exhibit_id`` at true time ``at``, its clock ``offset`` from true."""
         self._boots[exhibit_id] += 1
         suffix = "clone" if clone else ""
         boot_id = f"{exhibit_id[:40]}-{self._nonce}-{suffix}{self._boots[exhibit_id]}"
@@ -85,8 +89,9 @@ class Hosting:
             heartbeat_seconds=tuning.heartbeat_seconds,
             boot_id=boot_id,
             true_now=at,
-            skew_s=-behind.total_seconds(),
-            synced=not behind,
+            skew_s=offset.total_seconds(),
+            synced=not offset,
+            keepalive_s=tuning.keepalive_s,
             signals=self.scenario.signals,
             seed=self.scenario.seed,
         )
@@ -118,9 +123,9 @@ class Hosting:
             self._host_of.clear()
             raise
 
-    def start_one(self, exhibit_id: str, at: datetime, *, behind: timedelta) -> None:
+    def start_one(self, exhibit_id: str, at: datetime, *, offset: timedelta) -> None:
         """Boot a dedicated exhibit again (after a power cut or a clean shutdown)."""
-        host = self._new_host([self.boot(exhibit_id, at, behind=behind)])
+        host = self._new_host([self.boot(exhibit_id, at, offset=offset)])
         try:
             first = host.start()
             if first.get("event") != "ready":
@@ -140,6 +145,11 @@ class Hosting:
     def powered(self, exhibit_id: str) -> bool:
         """Whether ``exhibit_id`` is running (not in a power cut)."""
         return exhibit_id in self._host_of
+
+    def reachable(self, exhibit_id: str, proxies: dict[str, PartitionProxy]) -> bool:
+        """Whether ``exhibit_id`` has power and its link (if it has a proxy) is up."""
+        proxy = proxies.get(exhibit_id)
+        return self.powered(exhibit_id) and not (proxy is not None and proxy.is_cut)
 
     def live_hosts(self) -> list[ExhibitHost]:
         """Every host process currently running, once each."""

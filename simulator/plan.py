@@ -22,20 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from device.settings.wiring import RotaryInput
-from simulator.scenario import (
+from simulator.scenario import ExhibitDef, Scenario, VisitDef, VisitorProfile
+from simulator.scenario_checks import ONE_EXHIBIT, debounce_by_kind, power_off, targets
+from simulator.scenario_faults import (
     ApiRestart,
     BrokerRestart,
-    ClockBehind,
+    ClockJump,
     ClonedIdentity,
     DuplicateDelivery,
-    ExhibitDef,
     Partition,
-    PowerCut,
-    Scenario,
-    VisitDef,
-    VisitorProfile,
+    boots,
 )
-from simulator.scenario_checks import debounce_by_kind, power_off, targets
 
 MIN_GAP = timedelta(seconds=1)
 """Between two touches of one exhibit at least: longer than a button's, a beam's or a dial's
@@ -66,6 +63,10 @@ class Event:
     fault: int | None = None
     visit: int | None = None
     exhibits: tuple[str, ...] = ()
+    offset: timedelta = timedelta(0)
+    """A boot's clock (wall minus true time), or how far a clock jumps."""
+    in_flight: int = 0
+    """Presses in the instant before a power cut."""
 
 
 ACTIONS = (
@@ -76,6 +77,7 @@ ACTIONS = (
     "power_cut",
     "power_on",
     "reboot",
+    "clock_jump",
     "clock_sync",
     "broker_stop",
     "broker_start",
@@ -150,7 +152,7 @@ def _visit_times(
     low, high = profile.interactions_per_session
     mean_length = profile.session_length.total_seconds()
     for day in visit.days:
-        start, end = visit.hours.on(day)
+        start, end = visit.window(day)
         first, last = start + timedelta(seconds=bucket_s) + EDGE, end - EDGE
         for hour, rate in enumerate(profile.arrivals_per_hour):
             hour_start = start + timedelta(hours=hour)
@@ -186,8 +188,14 @@ def _spaced(
 ) -> list[datetime]:
     """At least ``gap`` apart (pushed later, dropped past their visit day); none unpowered."""
     dark = power_off(scenario, exhibit_id)
-    reboots = [
-        f.at for f in scenario.faults if isinstance(f, ClockBehind) and f.exhibit == exhibit_id
+    reboots = [  # a clean reboot or a clock jump: a touch at that instant is ambiguous
+        moment
+        for f in scenario.faults
+        if isinstance(f, ONE_EXHIBIT) and f.exhibit == exhibit_id
+        for moment in [
+            *(boot.down for boot in boots(f) if not boot.hard),
+            *([f.at] if isinstance(f, ClockJump) else []),
+        ]
     ]
     kept: list[datetime] = []
     for at in times:
@@ -241,18 +249,22 @@ def _fault_events(scenario: Scenario, index: int) -> list[Event]:
             Event(at, "partition_cut", index, exhibits=ids),
             Event(at + fault.duration, "partition_restore", index, exhibits=ids),
         ]
-    if isinstance(fault, PowerCut):
+    if isinstance(fault, ClockJump):
         one = (fault.exhibit,)
-        events = [
-            Event(at, "power_cut", index, exhibits=one),
-            Event(at + fault.duration, "power_on", index, exhibits=one),
-        ]
+        events = [Event(at, "clock_jump", index, exhibits=one, offset=fault.by)]
         if fault.sync_at is not None:
             events.append(Event(fault.sync_at, "clock_sync", index, exhibits=one))
         return events
-    if isinstance(fault, ClockBehind):
+    if isinstance(fault, ONE_EXHIBIT) and not isinstance(fault, ClonedIdentity):
         one = (fault.exhibit,)
-        events = [Event(at, "reboot", index, exhibits=one)]
+        events = []
+        for boot in boots(fault):
+            if boot.hard:
+                cut = Event(boot.down, "power_cut", index, exhibits=one, in_flight=boot.in_flight)
+                events.append(cut)
+                events.append(Event(boot.up, "power_on", index, exhibits=one, offset=boot.offset))
+            else:
+                events.append(Event(boot.down, "reboot", index, exhibits=one, offset=boot.offset))
         if fault.sync_at is not None:
             events.append(Event(fault.sync_at, "clock_sync", index, exhibits=one))
         return events

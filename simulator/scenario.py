@@ -1,27 +1,33 @@
-"""Scenario files: schools, visits, visitors, exhibits and faults of one simulated period.
+"""Scenario models: schools, visits, visitors, exhibits and faults of one simulated period.
 
-The pydantic models of the format. ``simulator.scenario_files.load_scenario(path)``
-reads ``simulator/scenarios/*.yaml`` (or any file) and validates it with these models and
-the cross-checks of :mod:`simulator.scenario_checks`. Every mistake becomes a
-:class:`ScenarioError` that
-names the file, the line and the field, e.g.
-``normal-week.yaml:31: visits[2].hours: use HH:MM-HH:MM, e.g. 08:00-15:00 (got '8-15')``.
-The format is described in docs/simulator.md; times are UTC.
+:func:`simulator.scenario_files.load_scenario` reads ``simulator/scenarios/*.yaml`` (or any
+file) and validates it with these models (faults: :mod:`simulator.scenario_faults`) and the
+cross-checks of :mod:`simulator.scenario_checks`. The format is described in
+docs/simulator.md. Times without an offset, and visits' hours, are in the scenario's
+``timezone`` (UTC if absent), or the visit's own.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from broker.messages import ExhibitId, InputName
-from simulator.scenario_types import Days, Duration, ExhibitList, HoursField, UtcTime, expand_range
+from broker.messages import InputName
+from simulator.scenario_faults import Fault
+from simulator.scenario_types import (
+    Days,
+    Duration,
+    ExhibitList,
+    HoursField,
+    UtcTime,
+    context_zone,
+    expand_range,
+    zone,
+)
 from simulator.signals import SignalModel
 
-SCENARIO_DIR = Path(__file__).parent / "scenarios"
 InputKind = Literal["button", "beam", "rotary", "motion"]
 PIN_POOL = (17, 27, 22, 23, 24, 25, 5, 6, 12, 13, 16, 26)
 """BCM pins handed to a simulated exhibit's inputs, in order."""
@@ -37,6 +43,9 @@ class AgentTuning(_Model):
     bucket_seconds: float = Field(default=60.0, gt=0, le=3_600)
     session_idle_s: float = Field(default=30.0, gt=0, le=3_600)
     heartbeat_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    keepalive_s: int = Field(
+        default=30, ge=5, le=300, description="MQTT keepalive: what finds a black hole"
+    )
 
 
 class VisitorProfile(_Model):
@@ -144,7 +153,7 @@ class SchoolDef(_Model):
 
 
 class VisitDef(_Model):
-    """A visit: a school, its days and daily hours (UTC), the exhibits taken, the pupils."""
+    """A visit: a school, its days and daily hours (local time), the exhibits taken, the pupils."""
 
     key: str | None = Field(default=None, max_length=64)
     school: str
@@ -156,16 +165,30 @@ class VisitDef(_Model):
     checkout: bool = Field(
         default=True, description="check the exhibits out to it (they tag their records)"
     )
+    timezone: str = Field(
+        default="", validate_default=True, description="its hours' zone; default: the scenario's"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str, info: ValidationInfo) -> str:
+        name = value or context_zone(info)
+        zone(name)
+        return name
+
+    def window(self, day: Any) -> tuple[datetime, datetime]:
+        """The visit's window on ``day``, in UTC."""
+        return self.hours.on(day, self.timezone)
 
     @property
     def starts_at(self) -> datetime:
         """Start of the visit's window."""
-        return self.hours.on(self.days[0])[0]
+        return self.window(self.days[0])[0]
 
     @property
     def ends_at(self) -> datetime:
         """End of the visit's window."""
-        return self.hours.on(self.days[-1])[1]
+        return self.window(self.days[-1])[1]
 
 
 class DepotCheck(_Model):
@@ -176,86 +199,12 @@ class DepotCheck(_Model):
     touches: int = Field(default=3, ge=1, le=100)
 
 
-class _Fault(_Model):
-    at: UtcTime
-
-
-class Partition(_Fault):
-    """The exhibits cannot reach the broker from ``at`` for ``for``."""
-
-    kind: Literal["partition"]
-    exhibits: ExhibitList = Field(min_length=1)
-    duration: Duration = Field(alias="for")
-
-
-class PowerCut(_Fault):
-    """``kill -9`` of the exhibit's agent; it boots again after ``for``, maybe with a bad clock."""
-
-    kind: Literal["power_cut"]
-    exhibit: ExhibitId
-    duration: Duration = Field(default=timedelta(minutes=10), alias="for")
-    in_flight: int = Field(default=0, ge=0, le=10, description="presses at the instant of the cut")
-    clock_behind: Duration = Field(default=timedelta(0))
-    sync_at: UtcTime | None = None
-
-
-class ClockBehind(_Fault):
-    """A clean reboot at ``at`` with the clock ``behind``, unsynced until ``sync_at`` (or never)."""
-
-    kind: Literal["clock_behind"]
-    exhibit: ExhibitId
-    behind: Duration
-    sync_at: UtcTime | None = None
-
-
-class BrokerRestart(_Fault):
-    """Mosquitto stopped at ``at`` (or once the fleet replays a backlog), back after ``for``."""
-
-    kind: Literal["broker_restart"]
-    duration: Duration = Field(default=timedelta(0), alias="for")
-    during_replay: bool = False
-
-
-class ApiRestart(_Fault):
-    """The fleet API stopped at ``at`` (SIGTERM, or SIGKILL if ``hard``), back after ``for``."""
-
-    kind: Literal["api_restart"]
-    duration: Duration = Field(default=timedelta(0), alias="for")
-    hard: bool = False
-
-
-class DuplicateDelivery(_Fault):
-    """The last ``batches`` batches of each exhibit (all if absent) are published again."""
-
-    kind: Literal["duplicate_delivery"]
-    exhibits: ExhibitList = Field(default_factory=lambda: ["all"])
-    batches: int | None = Field(default=None, ge=1)
-
-
-class ClonedIdentity(_Fault):
-    """A copy of the exhibit's SD card boots in another Pi."""
-
-    kind: Literal["cloned_identity"]
-    exhibit: ExhibitId
-
-
-Fault = Annotated[
-    Partition
-    | PowerCut
-    | ClockBehind
-    | BrokerRestart
-    | ApiRestart
-    | DuplicateDelivery
-    | ClonedIdentity,
-    Field(discriminator="kind"),
-]
-
-
 class Scenario(_Model):
     """A whole scenario file."""
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = ""
+    timezone: str = Field(default="UTC", description="of times without an offset, and of hours")
     start: UtcTime
     end: UtcTime
     seed: int = 1
@@ -271,6 +220,12 @@ class Scenario(_Model):
     visits: list[VisitDef] = Field(default_factory=list)
     depot_checks: list[DepotCheck] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
 
     def exhibit_defs(self) -> dict[str, ExhibitDef]:
         """Every exhibit id with its definition (ranges expanded)."""

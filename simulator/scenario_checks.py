@@ -1,7 +1,8 @@
 """Cross-checks of a scenario: what the models alone cannot see, each with the path it concerns.
 
-A scenario must be simulated faithfully or refused: a check-out the exhibit cannot hear
-(partitioned, powered off, broker or API down) would make the ground truth a guess, and
+A scenario must be simulated faithfully or refused: a check-out while the broker or the
+fleet API is down could not be made (a check-out while the exhibit is partitioned or has
+no power is made, and the exhibit hears it when it reconnects, as in real life), and
 overlapping visits of one exhibit are refused by the fleet itself.
 """
 
@@ -17,15 +18,21 @@ from typing import Any
 from broker.errors import TopicError
 from broker.topics import validate_exhibit_id
 from device.settings.wiring import DEFAULT_DEBOUNCE_S
-from simulator.scenario import (
+from simulator.scenario import Scenario
+from simulator.scenario_faults import (
     ApiRestart,
     BrokerRestart,
+    ClockAhead,
     ClockBehind,
+    ClockJump,
     ClonedIdentity,
     DuplicateDelivery,
     Partition,
     PowerCut,
-    Scenario,
+    RebootChain,
+    boots,
+    dark,
+    span_end,
 )
 
 Loc = tuple[Any, ...]
@@ -62,12 +69,16 @@ def checkout_moments(scenario: Scenario) -> Iterator[tuple[int, str, datetime, s
             yield index, exhibit_id, visit.ends_at + scenario.checkout_lead, "check-in"
 
 
+ONE_EXHIBIT = PowerCut | ClockBehind | ClockAhead | ClockJump | RebootChain | ClonedIdentity
+
+
 def power_off(scenario: Scenario, exhibit_id: str) -> list[Window]:
     """When ``exhibit_id`` has no power."""
     return [
-        Window(f.at, f.at + f.duration, "a power cut")
+        Window(start, end, "a power cut")
         for f in scenario.faults
-        if isinstance(f, PowerCut) and f.exhibit == exhibit_id
+        if isinstance(f, ONE_EXHIBIT) and f.exhibit == exhibit_id
+        for start, end in dark(f)
     ]
 
 
@@ -77,7 +88,14 @@ def unreachable(scenario: Scenario, exhibit_id: str) -> list[Window]:
     for fault in scenario.faults:
         if isinstance(fault, Partition) and exhibit_id in targets(fault.exhibits, scenario):
             found.append(Window(fault.at, fault.at + fault.duration, "a partition"))
-        elif isinstance(fault, BrokerRestart):
+    return [*found, *fleet_down(scenario)]
+
+
+def fleet_down(scenario: Scenario) -> list[Window]:
+    """When nobody can reach the fleet: the broker or the fleet API is down."""
+    found = []
+    for fault in scenario.faults:
+        if isinstance(fault, BrokerRestart):
             found.append(Window(fault.at, fault.at + fault.duration, "a broker restart"))
         elif isinstance(fault, ApiRestart):
             found.append(Window(fault.at, fault.at + fault.duration, "a fleet API restart"))
@@ -204,35 +222,22 @@ def _checked_out(
 
 def _faults(scenario: Scenario) -> Iterator[Problem]:
     exhibits = scenario.exhibit_defs()
-    boots: dict[str, list[tuple[datetime, datetime | None, int]]] = {}
     downs: dict[str, list[Window]] = {"broker": [], "api": []}
     for index, fault in enumerate(scenario.faults):
         loc = ("faults", index)
-        end = fault.at + getattr(fault, "duration", timedelta(0))
-        if not (scenario.start <= fault.at and end <= scenario.end):
+        if not (scenario.start <= fault.at and span_end(fault) <= scenario.end):
             yield (*loc, "at"), "the fault (and its duration) must lie inside the scenario"
-        named = (
-            [fault.exhibit] if isinstance(fault, PowerCut | ClockBehind | ClonedIdentity) else []
-        )
+        named = [fault.exhibit] if isinstance(fault, ONE_EXHIBIT) else []
         if isinstance(fault, Partition | DuplicateDelivery):
             named = [e for e in fault.exhibits if e != ALL]
         for exhibit_id in named:
             if exhibit_id not in exhibits:
                 yield (*loc, "exhibit"), f"no exhibit {exhibit_id!r}"
-        if isinstance(fault, PowerCut | ClockBehind):
-            boot = fault.at + fault.duration if isinstance(fault, PowerCut) else fault.at
-            if fault.sync_at is not None and fault.sync_at <= boot:
-                yield (*loc, "sync_at"), "the clock can sync only after the exhibit is up again"
-            boots.setdefault(fault.exhibit, []).append((fault.at, fault.sync_at, index))
-        if isinstance(fault, ClockBehind) and not fault.behind:
-            yield (*loc, "behind"), "give how far behind the clock is, e.g. 1d"
-        if isinstance(fault, ClonedIdentity | ClockBehind):
-            for window in power_off(scenario, fault.exhibit):
-                if window.holds(fault.at):
-                    yield (*loc, "at"), f"{fault.exhibit} has no power then"
+        if isinstance(fault, ONE_EXHIBIT):
+            yield from _one_exhibit(scenario, index, fault)
         if isinstance(fault, BrokerRestart | ApiRestart):
             side = "broker" if isinstance(fault, BrokerRestart) else "api"
-            window = Window(fault.at, end, "restart")
+            window = Window(fault.at, fault.at + fault.duration, "restart")
             if any(w.start <= window.end and window.start <= w.end for w in downs[side]):
                 yield (*loc, "at"), f"two {side} restarts overlap"
             downs[side].append(window)
@@ -243,11 +248,6 @@ def _faults(scenario: Scenario) -> Iterator[Problem]:
             yield ("faults", index, "at"), "the broker is down then: nothing can be re-published"
         if any(w.holds(fault.at) for w in downs["api"]):
             yield ("faults", index, "at"), "the fleet API is down then: its counters cannot tell"
-    for exhibit_id, reboots in boots.items():
-        reboots.sort(key=lambda boot: boot[0])
-        for (_at, sync_at, index), (next_at, _next_sync, _i) in itertools.pairwise(reboots):
-            if sync_at is not None and sync_at >= next_at:
-                yield ("faults", index, "sync_at"), f"{exhibit_id} reboots before it syncs"
     for exhibit_id in exhibits:
         windows = sorted(power_off(scenario, exhibit_id), key=lambda w: w.start)
         for first, second in itertools.pairwise(windows):
@@ -255,13 +255,46 @@ def _faults(scenario: Scenario) -> Iterator[Problem]:
                 yield ("faults",), f"two power cuts of {exhibit_id} overlap"
 
 
+def _one_exhibit(scenario: Scenario, index: int, fault: ONE_EXHIBIT) -> Iterator[Problem]:
+    """Checks of a fault done to one exhibit: it has power when it must, syncs after boots."""
+    loc = ("faults", index)
+    if isinstance(fault, ClockBehind) and not fault.behind:
+        yield (*loc, "behind"), "give how far behind the clock is, e.g. 1d"
+    if isinstance(fault, ClockAhead) and not fault.ahead:
+        yield (*loc, "ahead"), "give how far ahead the clock is, e.g. 3h"
+    if isinstance(fault, ClockJump) and not fault.by:
+        yield (*loc, "by"), "give how far the clock jumps, e.g. -2h or +3h"
+    if isinstance(fault, RebootChain):
+        for number, chained in enumerate(fault.boots[1:], start=1):
+            if not chained.after:
+                message = "a later boot comes some time after the last"
+                yield (*loc, "boots", number, "after"), message
+    own = power_off(scenario, fault.exhibit)
+    powered: list[tuple[datetime, str]] = []
+    if isinstance(fault, ClonedIdentity | ClockJump):
+        powered.append((fault.at, "at"))
+    for boot in boots(fault):
+        if not boot.hard:
+            powered.append((boot.down, "at"))
+    sync_at = getattr(fault, "sync_at", None)
+    if isinstance(sync_at, datetime):
+        up = max([boot.up for boot in boots(fault)], default=fault.at)
+        if sync_at <= up:
+            yield (*loc, "sync_at"), "the clock can sync only after the exhibit is up again"
+        powered.append((sync_at, "sync_at"))
+    for moment, field in powered:
+        if any(w.holds(moment) for w in own):
+            yield (*loc, field), f"{fault.exhibit} has no power then"
+
+
 def _reachable(scenario: Scenario) -> Iterator[Problem]:
+    down = fleet_down(scenario)
     for index, exhibit_id, at, what in checkout_moments(scenario):
-        for window in unreachable(scenario, exhibit_id):
+        for window in down:
             if window.holds(at):
                 yield (
                     ("visits", index, "checkout"),
                     f"the {what} of {exhibit_id} for {scenario.visit_name(index)} at "
-                    f"{at.isoformat()} falls in {window.what}: the exhibit could not hear it; "
+                    f"{at.isoformat()} falls in {window.what}: staff could not make it; "
                     "move the fault or set checkout: false",
                 )

@@ -1,7 +1,9 @@
-"""Field types of scenario files: durations, UTC times, school days and hours, exhibit ranges.
+"""Field types of scenario files: durations, times, time zones, school days and hours, ranges.
 
-Each parses what a person writes in YAML (``20m``, ``1d2h``, ``08:00-15:00``,
-``2026-03-02..2026-03-04``, ``ex-01..ex-50``) and says how to fix anything else.
+Each parses what a person writes in YAML (``20m``, ``-26h``, ``1d2h``, ``08:00-15:00``,
+``2026-03-02..2026-03-04``, ``ex-01..ex-50``, ``Europe/Riga``) and says how to fix anything
+else. A time without an offset is in the scenario's time zone (``timezone:``, UTC if
+absent); the loader passes that zone in the validation context.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
 
+_SIGNED = re.compile(r"^\s*([+-])\s*(.+)$")
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*([dhms]))+\s*$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
 _UNITS = {"d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0}
@@ -39,8 +43,42 @@ def parse_duration(value: Any) -> timedelta:
     )
 
 
-def parse_utc(value: Any) -> datetime:
-    """A datetime (YAML timestamp or ISO 8601 string); naive means UTC."""
+def parse_signed_duration(value: Any) -> timedelta:
+    """Like :func:`parse_duration`, with a sign: ``-26h`` (behind), ``+3h`` or ``3h`` (ahead)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    found = _SIGNED.match(value) if isinstance(value, str) else None
+    if found is not None:
+        magnitude = parse_duration(found[2])
+        return -magnitude if found[1] == "-" else magnitude
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(f"a clock offset is like -26h, +3h, 1d2h (got {value!r})") from None
+
+
+def zone(name: Any) -> ZoneInfo:
+    """The IANA time zone ``name`` (``Europe/Riga``, ``UTC``)."""
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not a time zone; use an IANA name, e.g. Europe/Riga or UTC"
+        ) from None
+
+
+def context_zone(info: ValidationInfo | None) -> str:
+    """The scenario's time zone from the validation context (UTC without one)."""
+    context = info.context if info is not None else None
+    found = context.get("timezone") if isinstance(context, dict) else None
+    return found if isinstance(found, str) else "UTC"
+
+
+def parse_time(value: Any, info: ValidationInfo | None) -> datetime:
+    """A datetime (YAML timestamp or ISO 8601 string) in UTC; naive means the scenario's zone."""
+    local = zone(context_zone(info))
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -53,8 +91,13 @@ def parse_utc(value: Any) -> datetime:
     if not isinstance(value, datetime):
         raise ValueError(f"use an ISO 8601 time in UTC, e.g. 2026-03-02T08:00:00Z (got {value!r})")
     if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=local).astimezone(UTC)
     return value.astimezone(UTC)
+
+
+def parse_utc(value: Any) -> datetime:
+    """A datetime (YAML timestamp or ISO 8601 string) in UTC; naive means UTC."""
+    return parse_time(value, None)
 
 
 def _parse_date(value: Any) -> date:
@@ -87,16 +130,17 @@ def parse_days(value: Any) -> list[date]:
 
 @dataclass(frozen=True, slots=True)
 class Hours:
-    """The part of each day a visit runs, in UTC."""
+    """The part of each day a visit runs, in the visit's local time."""
 
     start: time
     end: time
 
-    def on(self, day: date) -> tuple[datetime, datetime]:
-        """The window of ``day``."""
+    def on(self, day: date, timezone: str = "UTC") -> tuple[datetime, datetime]:
+        """The window of ``day`` in ``timezone``, as UTC times."""
+        local = zone(timezone)
         return (
-            datetime.combine(day, self.start, tzinfo=UTC),
-            datetime.combine(day, self.end, tzinfo=UTC),
+            datetime.combine(day, self.start, tzinfo=local).astimezone(UTC),
+            datetime.combine(day, self.end, tzinfo=local).astimezone(UTC),
         )
 
     def __str__(self) -> str:
@@ -151,7 +195,13 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(lambda d: d.total_seconds(), return_type=float),
 ]
-UtcTime = Annotated[datetime, BeforeValidator(parse_utc)]
+SignedDuration = Annotated[
+    timedelta,
+    BeforeValidator(parse_signed_duration),
+    PlainSerializer(lambda d: d.total_seconds(), return_type=float),
+]
+UtcTime = Annotated[datetime, BeforeValidator(parse_time)]
+"""A moment; written without an offset it is in the scenario's time zone."""
 Days = Annotated[list[date], BeforeValidator(parse_days)]
 HoursField = Annotated[Hours, BeforeValidator(parse_hours), PlainSerializer(str, return_type=str)]
 ExhibitList = Annotated[list[str], BeforeValidator(expand_ids)]

@@ -55,6 +55,7 @@ def agent_settings(boot: ExhibitBoot) -> AgentSettings:
         bucket_seconds=boot.bucket_seconds,
         session_idle_s=boot.session_idle_s,
         heartbeat_seconds=boot.heartbeat_seconds,
+        keepalive_s=boot.keepalive_s,
         reconnect_min_s=0.1,
         reconnect_max_s=RECONNECT_MAX_S,
         # Fixed v5: the partition proxy accepts a connection before it knows the broker is

@@ -4,8 +4,10 @@ The engine owns *true* time. A ``SimClock`` answers the agent (``device.core.clo
 from it: the wall clock is true time plus a skew (a Pi that rebooted without network
 believes it is a day earlier, and says it is not synced), the monotonic clock counts
 from the boot. ``advance_to`` only moves forward: a simulated exhibit never lives the
-same instant twice. ``sync`` is NTP arriving: the wall clock jumps to true time, the
-monotonic clock does not move, exactly what the agent's and the fleet's re-basing rely on.
+same instant twice. ``jump`` moves the wall clock within a boot (and it says it is not
+synced any more, as the kernel does after a manual set). ``sync`` is NTP arriving: the
+wall clock jumps to true time (back, after a jump ahead), the monotonic clock does not
+move, exactly what the agent's and the fleet's re-basing rely on.
 """
 
 from __future__ import annotations
@@ -84,6 +86,12 @@ class SimClock:
         """Let ``seconds`` of true time pass (the simulator drives a gesture's edges so)."""
         with self._lock:
             self._now += timedelta(seconds=seconds)
+
+    def jump(self, by: timedelta) -> None:
+        """The wall clock jumps by ``by`` (a manual set, an RTC read): no longer synced."""
+        with self._lock:
+            self._skew += by
+            self._synced = False
 
     def sync(self) -> None:
         """NTP arrives: the wall clock becomes true time, the monotonic clock keeps going."""

@@ -50,3 +50,18 @@ def test_nonsense_is_refused() -> None:
         SimClock(true_now=datetime(2026, 3, 3), boot_id="b")
     with pytest.raises(ValueError, match="no skew"):
         SimClock(true_now=T0, boot_id="b", skew=timedelta(hours=1))
+
+
+def test_a_jump_moves_the_wall_clock_either_way_and_unsyncs_it() -> None:
+    clock = SimClock(true_now=T0, boot_id="b-1")
+    mono = clock.monotonic()
+    clock.jump(timedelta(hours=3))
+    assert clock.wall() == T0 + timedelta(hours=3)
+    assert not clock.synced()
+    assert clock.monotonic() == mono
+    clock.jump(timedelta(hours=-5))
+    assert clock.wall() == T0 - timedelta(hours=2)
+    clock.advance(60)
+    clock.sync()  # NTP steps it forward again (it steps back after a jump ahead)
+    assert clock.wall() == T0 + timedelta(seconds=60)
+    assert clock.synced()

@@ -15,6 +15,7 @@ from simulator.scenario_types import (
     parse_days,
     parse_duration,
     parse_hours,
+    parse_signed_duration,
     parse_utc,
 )
 
@@ -168,14 +169,24 @@ def test_overlapping_visits_of_one_exhibit_are_refused(tmp_path: Path) -> None:
     assert "visits[1].exhibits: e2 is in v1 and v2 at overlapping times" in message
 
 
-def test_a_check_out_the_exhibit_cannot_hear_is_refused(tmp_path: Path) -> None:
-    text = (
-        BASE + "faults:\n  - {kind: partition, exhibits: [e1], at: 2026-03-02T07:00:00Z, for: 1h}\n"
-    )
+def test_a_check_out_staff_cannot_make_is_refused(tmp_path: Path) -> None:
+    text = BASE + "faults:\n  - {kind: api_restart, at: 2026-03-02T07:00:00Z, for: 1h}\n"
     message = error_of(tmp_path, text)
     assert "visits[0].checkout: the check-out of e1 for v1 at 2026-03-02T07:30:00+00:00" in message
-    assert "falls in a partition" in message
+    assert "falls in a fleet API restart" in message
     assert "checkout: false" in message
+
+
+def test_a_check_out_inside_a_partition_is_a_valid_scenario(tmp_path: Path) -> None:
+    # As in real life: staff check the exhibit out, it hears of it when it reconnects.
+    for how in ("cut", "black_hole"):
+        text = BASE + (
+            "faults:\n  - {kind: partition, exhibits: [e1], at: 2026-03-02T07:00:00Z, for: 1h,"
+            f" how: {how}}}\n"
+        )
+        (fault,) = load_scenario(write(tmp_path, text)).faults
+        assert fault.kind == "partition"
+        assert fault.how == how
 
 
 @pytest.mark.parametrize(
@@ -210,6 +221,47 @@ def test_fault_cross_checks(tmp_path: Path, faults: str, expected: str) -> None:
     assert expected in error_of(tmp_path, BASE + "faults:\n" + faults)
 
 
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        (
+            "  - {kind: clock_ahead, exhibit: e1, at: 2026-03-02T09:00:00Z, ahead: 0s}\n",
+            "faults[0].ahead: give how far ahead the clock is",
+        ),
+        (
+            "  - {kind: clock_jump, exhibit: e1, at: 2026-03-02T09:00:00Z, by: 0}\n",
+            "faults[0].by: give how far the clock jumps",
+        ),
+        (
+            "  - {kind: clock_jump, exhibit: e1, at: 2026-03-02T09:00:00Z, by: sideways}\n",
+            "faults[0].by: a clock offset is like -26h, +3h, 1d2h (got 'sideways')",
+        ),
+        (
+            "  - {kind: power_cut, exhibit: e1, at: 2026-03-02T09:00:00Z, clock_behind: 1h,\n"
+            "     clock_ahead: 1h}\n",
+            "faults[0]: a clock is behind or ahead, not both",
+        ),
+        (
+            "  - {kind: reboot_chain, exhibit: e1, at: 2026-03-02T09:00:00Z,\n"
+            "     boots: [{offset: -26h}, {offset: +2h}]}\n",
+            "faults[0].boots[1].after: a later boot comes some time after the last",
+        ),
+        (
+            "  - {kind: reboot_chain, exhibit: e1, at: 2026-03-02T09:00:00Z,\n"
+            "     boots: [{offset: -26h, for: 2h}], sync_at: 2026-03-02T10:00:00Z}\n",
+            "faults[0].sync_at: the clock can sync only after the exhibit is up again",
+        ),
+        (
+            "  - {kind: power_cut, exhibit: e1, at: 2026-03-02T09:00:00Z, for: 2h}\n"
+            "  - {kind: clock_jump, exhibit: e1, at: 2026-03-02T10:00:00Z, by: 1h}\n",
+            "faults[1].at: e1 has no power then",
+        ),
+    ],
+)
+def test_clock_fault_cross_checks(tmp_path: Path, faults: str, expected: str) -> None:
+    assert expected in error_of(tmp_path, BASE + "faults:\n" + faults)
+
+
 def test_a_depot_check_while_checked_out_is_refused(tmp_path: Path) -> None:
     text = BASE + "depot_checks:\n  - {at: 2026-03-02T14:10:00Z, exhibits: all}\n"
     assert "depot_checks[0].at: e1 is checked out to v1 then" in error_of(tmp_path, text)
@@ -233,3 +285,51 @@ def test_the_example_of_the_docs_is_a_valid_scenario(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path, example))
     assert len(scenario.exhibit_defs()) == 4
     assert [f.kind for f in scenario.faults] == ["partition", "power_cut"]
+
+
+def test_signed_durations_are_clock_offsets_either_way() -> None:
+    assert parse_signed_duration("-26h") == timedelta(hours=-26)
+    assert parse_signed_duration("+1d2h") == timedelta(hours=26)
+    assert parse_signed_duration("3h") == timedelta(hours=3)
+    assert parse_signed_duration(-90) == timedelta(seconds=-90)
+    with pytest.raises(ValueError, match="a clock offset is like"):
+        parse_signed_duration("-")
+
+
+RIGA = "Europe/Riga"
+
+
+def test_times_and_hours_can_be_written_in_the_visits_local_time(tmp_path: Path) -> None:
+    # Riga is UTC+2 in winter and UTC+3 in summer (DST from 2026-03-29).
+    text = (
+        BASE.replace("start: 2026-03-02T06:00:00Z", f"timezone: {RIGA}\nstart: 2026-03-02T06:00")
+        .replace("end: 2026-03-03T18:00:00Z", "end: 2026-04-03T18:00:00")
+        .replace("hours: 08:00-14:00", "hours: 08:30-14:30")
+    ) + (
+        "  - {key: summer, school: north, days: 2026-04-02, hours: 08:30-14:30, exhibits: [e1]}\n"
+        "  - {key: utc, school: north, days: 2026-04-03, hours: 08:30-14:30, exhibits: [e2],\n"
+        "     timezone: UTC}\n"
+        "faults:\n"
+        "  - {kind: power_cut, exhibit: e1, at: 2026-03-02T10:40:00, clock_behind: 26h}\n"
+        "  - {kind: power_cut, exhibit: e2, at: 2026-03-02T10:40:00Z}\n"
+    )
+    scenario = load_scenario(write(tmp_path, text))
+    assert scenario.start == datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+    assert scenario.end == datetime(2026, 4, 3, 15, 0, tzinfo=UTC)
+    winter, summer, utc = scenario.visits
+    assert (winter.starts_at, winter.ends_at) == (
+        datetime(2026, 3, 2, 6, 30, tzinfo=UTC),
+        datetime(2026, 3, 2, 12, 30, tzinfo=UTC),
+    )
+    assert summer.starts_at == datetime(2026, 4, 2, 5, 30, tzinfo=UTC)
+    assert utc.starts_at == datetime(2026, 4, 3, 8, 30, tzinfo=UTC)
+    local, explicit = scenario.faults
+    assert local.at == datetime(2026, 3, 2, 8, 40, tzinfo=UTC)
+    assert explicit.at == datetime(2026, 3, 2, 10, 40, tzinfo=UTC)
+
+
+def test_an_unknown_time_zone_is_named(tmp_path: Path) -> None:
+    text = BASE.replace("name: tiny", "name: tiny\ntimezone: Europe/Atlantis")
+    assert "timezone: 'Europe/Atlantis' is not a time zone; use an IANA name" in error_of(
+        tmp_path, text
+    )

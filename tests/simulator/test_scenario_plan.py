@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
+from pathlib import Path
 
 from simulator.plan import MIN_GAP, build_plan, true_visit
-from simulator.scenario import PowerCut
 from simulator.scenario_checks import power_off
+from simulator.scenario_faults import PowerCut
 from simulator.scenario_files import load_scenario
 
 
@@ -98,3 +99,38 @@ def test_visitor_numbers_follow_the_profile() -> None:
     expected = per_day * 5 * 50  # five days, fifty exhibits
     visits = [t for t in plan.touches if t.visit is not None]
     assert 0.85 * expected < len(visits) < 1.1 * expected
+
+
+def test_a_reboot_chain_and_a_clock_jump_are_timeline_events(tmp_path: Path) -> None:
+    text = """\
+name: chain
+start: 2026-03-02T06:00:00Z
+end: 2026-03-04T18:00:00Z
+exhibits: [{id: e1, visitors: null}, {id: e2, visitors: null}]
+faults:
+  - {kind: reboot_chain, exhibit: e1, at: 2026-03-02T10:40:00Z, sync_at: 2026-03-03T09:00:00Z,
+     boots: [{offset: -26h, for: 5m, }, {after: 20h, offset: +3h, power_cut: false}]}
+  - {kind: clock_jump, exhibit: e2, at: 2026-03-02T11:00:00Z, by: +2h,
+     sync_at: 2026-03-02T12:00:00Z}
+  - {kind: clock_ahead, exhibit: e2, at: 2026-03-03T08:00:00Z, ahead: 1d}
+"""
+    path = tmp_path / "chain.yaml"
+    path.write_text(text)
+    scenario = load_scenario(path)
+    events = [
+        (e.at.strftime("%d %H:%M"), e.action, e.exhibits, e.offset)
+        for e in build_plan(scenario).events
+    ]
+    hour = timedelta(hours=1)
+    assert events == [
+        ("02 10:40", "power_cut", ("e1",), timedelta(0)),
+        ("02 10:45", "power_on", ("e1",), -26 * hour),
+        ("02 11:00", "clock_jump", ("e2",), 2 * hour),
+        ("02 12:00", "clock_sync", ("e2",), timedelta(0)),
+        ("03 06:45", "reboot", ("e1",), 3 * hour),
+        ("03 08:00", "reboot", ("e2",), 24 * hour),
+        ("03 09:00", "clock_sync", ("e1",), timedelta(0)),
+    ]
+    assert [
+        (w.start.strftime("%d %H:%M"), w.end.strftime("%H:%M")) for w in power_off(scenario, "e1")
+    ] == [("02 10:40", "10:45")]
