@@ -10,6 +10,7 @@ the request id in ``X-Request-ID`` (the caller's own, if it sent a sane one).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -56,12 +57,22 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+class ProblemResponse(JSONResponse):
+    """JSON that can echo a lone surrogate of the request (JSON can carry ``\\ud800``, UTF-8
+    cannot): it goes back as the same escape instead of failing the error itself."""
+
+    def render(self, content: Any) -> bytes:
+        """UTF-8 JSON, lone surrogates escaped."""
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
 def problem(
     status: int, detail: str, code: str, *, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     """A problem+json response."""
     body = Problem(title=_title(status), status=status, detail=detail, code=code, **extra)
-    return JSONResponse(
+    return ProblemResponse(
         body.model_dump(exclude_none=True),
         status_code=status,
         media_type=MEDIA_TYPE,

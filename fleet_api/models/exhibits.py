@@ -8,7 +8,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from broker.messages import InputName
-from fleet_api.models.fields import ExhibitId, Notes, Text200, refuse_null
+from fleet_api.models.fields import ExhibitId, Notes, Text200, TextRules, not_null, refuse_null
 
 
 def _unique_inputs(names: list[str]) -> list[str]:
@@ -20,10 +20,14 @@ def _unique_inputs(names: list[str]) -> list[str]:
 
 Inputs = Annotated[
     list[InputName],
-    Field(max_length=32, description="the input names its agent is configured with"),
+    Field(
+        max_length=32,
+        description="the input names its agent is configured with",
+        json_schema_extra={"uniqueItems": True},
+    ),
     AfterValidator(_unique_inputs),
 ]
-Kind = Annotated[str, Field(min_length=1, max_length=64, description="what sort of exhibit")]
+Kind = Annotated[str, TextRules(64), Field(description="what sort of exhibit")]
 ConfigHash = Annotated[
     str,
     Field(
@@ -56,12 +60,12 @@ class ExhibitUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text200 | None = None
+    name: Text200 | None = not_null()
     kind: Kind | None = None
-    inputs: Inputs | None = None
+    inputs: Inputs | None = not_null()
     notes: Notes | None = None
     expected_config_hash: ConfigHash | None = None
-    retired: bool | None = Field(default=None, description="true to retire, false to restore")
+    retired: bool | None = not_null("true to retire, false to restore")
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:

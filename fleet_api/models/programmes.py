@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fleet_api.models.fields import Notes, Text200, refuse_null
+from fleet_api.models.fields import Notes, Text200, not_null, refuse_null
 
 StemArea = Literal["science", "technology", "engineering", "mathematics", "integrated"]
 Grade = Annotated[int, Field(ge=0, le=12, description="a school grade, 0 for pre-school")]
@@ -40,12 +40,12 @@ class ProgrammeUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text200 | None = None
+    name: Text200 | None = not_null()
     grade_min: Grade | None = None
     grade_max: Grade | None = None
     stem_area: StemArea | None = None
     description: Notes | None = None
-    archived: bool | None = Field(default=None, description="true to archive, false to restore")
+    archived: bool | None = not_null("true to archive, false to restore")
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:

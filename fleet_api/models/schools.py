@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fleet_api.models.fields import Text200, refuse_null
+from fleet_api.models.fields import Text200, TextRules, not_null, refuse_null
 
 Area = Literal["rural", "urban"]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Address = Annotated[str, TextRules(500)]
 
 
 _MUNICIPALITY = (
@@ -41,12 +41,12 @@ class SchoolUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text200 | None = None
-    municipality: Text200 | None = Field(default=None, description=_MUNICIPALITY)
-    region: Text200 | None = Field(default=None, description=_REGION)
+    name: Text200 | None = not_null()
+    municipality: Text200 | None = not_null(_MUNICIPALITY)
+    region: Text200 | None = not_null(_REGION)
     address: Address | None = None
     area: Area | None = None
-    archived: bool | None = Field(default=None, description="true to archive, false to restore")
+    archived: bool | None = not_null("true to archive, false to restore")
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:

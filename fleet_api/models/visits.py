@@ -18,11 +18,18 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 
-from fleet_api.models.fields import DbId, ExhibitId, Notes, Text200, UtcDatetime
+from fleet_api.models.fields import (
+    DbId,
+    ExhibitId,
+    Notes,
+    Text200,
+    TextRules,
+    UtcDatetime,
+    not_null,
+)
 
 MAX_EXHIBITS_PER_VISIT = 100
 MAX_PROGRAMMES_PER_VISIT = 20
@@ -61,13 +68,16 @@ ProgrammeIds = Annotated[
     Field(max_length=MAX_PROGRAMMES_PER_VISIT, description="the programmes the visit delivers"),
     AfterValidator(_sorted_unique),
 ]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[str, TextRules(1000)]
 Grades = Annotated[
     list[Annotated[int, Field(ge=0, le=12)]],
     Field(max_length=13, description="school grades of the pupils, 0 for pre-school"),
     AfterValidator(_sorted_unique),
 ]
-ExhibitIds = Annotated[list[ExhibitId], Field(min_length=1, max_length=MAX_EXHIBITS_PER_VISIT)]
+ExhibitIds = Annotated[
+    list[ExhibitId],
+    Field(min_length=1, max_length=MAX_EXHIBITS_PER_VISIT, json_schema_extra={"uniqueItems": True}),
+]
 
 
 def _no_duplicates(exhibit_ids: list[str] | None) -> None:
@@ -124,11 +134,11 @@ class VisitUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    school_id: DbId | None = None
-    starts_at: UtcDatetime | None = None
-    ends_at: UtcDatetime | None = None
-    exhibit_ids: ExhibitIds | None = None
-    programme_ids: ProgrammeIds | None = None
+    school_id: DbId | None = not_null()
+    starts_at: UtcDatetime | None = not_null()
+    ends_at: UtcDatetime | None = not_null()
+    exhibit_ids: ExhibitIds | None = not_null()
+    programme_ids: ProgrammeIds | None = not_null()
     pupils: Pupils | None = None
     teachers: Teachers | None = None
     grades: Grades | None = None

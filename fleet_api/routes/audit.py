@@ -19,6 +19,7 @@ from fleet_api.deps import (
     set_total,
 )
 from fleet_api.models.audit import AuditEntry, AuditQuery, Entity
+from fleet_api.models.fields import TextRules
 from fleet_api.problems import problem_responses
 from fleet_api.store.audit import count_entries, list_entries
 
@@ -34,7 +35,7 @@ def list_audit(
     period: PeriodDep,
     entity: Annotated[Entity | None, Query(description="what the change is about")] = None,
     entity_id: Annotated[
-        str | None, Query(min_length=1, max_length=64, description="its id, e.g. a visit's")
+        str | None, TextRules(64), Query(description="its id, e.g. a visit's")
     ] = None,
     action: Annotated[
         str | None,

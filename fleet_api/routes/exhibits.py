@@ -18,6 +18,7 @@ from fleet_api.deps import (
     set_total,
 )
 from fleet_api.models.exhibits import ExhibitCreate, ExhibitPublic, ExhibitUpdate
+from fleet_api.models.fields import TextRules
 from fleet_api.problems import problem_responses
 from fleet_api.store import exhibits as store
 
@@ -25,7 +26,7 @@ router = APIRouter(
     prefix="/exhibits", tags=["exhibits"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
 )
 
-ExhibitPath = Annotated[str, Path(max_length=200, description="the exhibit's id")]
+ExhibitPath = Annotated[str, TextRules(200), Path(description="the exhibit's id")]
 
 
 @router.post(

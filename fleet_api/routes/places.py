@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query
 
 from broker.messages import utc_now
 from fleet_api.deps import AUTH_RESPONSES, ReadAccess, SessionDep, SettingsDep
+from fleet_api.models.fields import TextRules
 from fleet_api.models.places import PlaceDataset, PlaceKind, PlacePublic
 from fleet_api.problems import problem_responses
 from fleet_api.settings import Settings
@@ -61,7 +62,7 @@ def list_datasets(session: SessionDep) -> list[PlaceDataset]:
 
 @router.get("/{code}", responses=problem_responses(404, 422))
 def get_place(
-    code: Annotated[str, Path(max_length=40, description="the place's code")],
+    code: Annotated[str, TextRules(40), Path(description="the place's code")],
     session: SessionDep,
     settings: SettingsDep,
 ) -> PlacePublic:

@@ -76,7 +76,7 @@ def test_token_mistakes_are_one_line(database: str, capsys: pytest.CaptureFixtur
     assert main(["token", "revoke", "7"]) == 1
     assert capsys.readouterr().err == "fleet-api: token 7 does not exist\n"
     assert main(["token", "create", "--role", "staff", "--name", "   "]) == 2
-    assert capsys.readouterr().err.startswith("fleet-api token create: --name: String should")
+    assert capsys.readouterr().err.endswith(": --name: Value error, may not be blank\n")
     with pytest.raises(SystemExit) as exited:
         main(["token", "create", "--role", "root"])
     assert exited.value.code == 2
