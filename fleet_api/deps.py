@@ -32,7 +32,7 @@ from fleet_api.auth import Caller, Role, plausible
 from fleet_api.errors import DatabaseError, Forbidden, NotAuthenticated
 from fleet_api.inbound import MessageSource
 from fleet_api.ingest import Ingestor, IngestStats
-from fleet_api.models.fields import UtcDatetime
+from fleet_api.models.fields import ID_MAX, UtcDatetime
 from fleet_api.problems import problem_responses
 from fleet_api.settings import Settings, get_settings
 from fleet_api.store.audit import Actor
@@ -73,7 +73,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 IngestorDep = Annotated[Ingestor | None, Depends(get_ingestor)]
 IngestStatsDep = Annotated[IngestStats, Depends(get_ingest_stats)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many items")]
-Offset = Annotated[int, Query(ge=0, le=2**63 - 1, description="skip this many items first")]
+Offset = Annotated[int, Query(ge=0, le=ID_MAX, description="skip this many items first")]
 
 _bearer = HTTPBearer(
     auto_error=False,

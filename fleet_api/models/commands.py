@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from broker.messages import CommandOutcome
+from fleet_api.models.fields import Flag, Number
 
 EXPIRES_IN_S = 600.0
 """How long a command waits for an exhibit that is off or offline, by default."""
@@ -20,7 +21,9 @@ class CommandCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["identify", "self_test"]
-    seconds: Annotated[float, Field(gt=0, le=600, description="how long, up to 600 s")] = 30.0
+    seconds: Annotated[float, Field(gt=0, le=600, description="how long, up to 600 s"), Number] = (
+        30.0
+    )
     expires_in_s: Annotated[
         float,
         Field(
@@ -29,8 +32,9 @@ class CommandCreate(BaseModel):
             description="an exhibit that has not received it by then never runs it (the "
             "broker drops it; a synced exhibit checks it too), 10 s to 1 day",
         ),
+        Number,
     ] = EXPIRES_IN_S
-    force: bool = Field(
+    force: Flag = Field(
         default=False,
         description="self-test even while the exhibit is checked out to a visit: the "
         "presses in the window are then the pupils', reported as self-test presses",

@@ -8,7 +8,15 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from broker.messages import InputName
-from fleet_api.models.fields import ExhibitId, Notes, Text200, TextRules, not_null, refuse_null
+from fleet_api.models.fields import (
+    ExhibitId,
+    Flag,
+    Notes,
+    Text200,
+    TextRules,
+    not_null,
+    refuse_null,
+)
 
 
 def _unique_inputs(names: list[str]) -> list[str]:
@@ -65,7 +73,7 @@ class ExhibitUpdate(BaseModel):
     inputs: Inputs | None = not_null()
     notes: Notes | None = None
     expected_config_hash: ConfigHash | None = None
-    retired: bool | None = not_null("true to retire, false to restore")
+    retired: Flag | None = not_null("true to retire, false to restore")
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:

@@ -29,17 +29,21 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    Strict,
 )
 from pydantic_core import core_schema
 
-from broker.limits import SEQ_MAX
 from broker.messages import ExhibitId as ExhibitId
 
-CONTROLS = r"\x00-\x1f\x7f-\x9f\ud800-\udfff"
-"""Unicode's control characters (category Cc: C0, DEL and C1), and lone surrogates (JSON
-can carry them, but no database text can store them)."""
-_LINE_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+CONTROLS = r"\x00-\x1f\x7f-\x9f"
+"""Unicode's control characters (category Cc): C0, DEL and C1."""
+_LINE_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 """The same but tab, line feed and carriage return."""
+SURROGATES = r"\ud800-\udfff"
+"""Lone surrogates: JSON can carry them (``\\ud800``), no database text can store them.
+Refused too, but not in the schema's pattern: they are no Unicode characters, so no
+UTF-8 client can send them and regex engines that follow Unicode (Rust's, which
+schemathesis validates with) refuse a pattern naming them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ class TextRules:
         # schemathesis and jsonschema use); it is whitespace, removed with the rest.
         inner = value[:-1] if value.endswith("\n") else value
         controls = _LINE_CONTROLS if self.multiline else CONTROLS
-        if (found := re.search(f"[{controls}]", inner)) is not None:
+        if (found := re.search(f"[{controls}{SURROGATES}]", inner)) is not None:
             raise ValueError(
                 f"U+{ord(found.group()):04X} at position {found.start()}: text may not "
                 "contain control characters or lone surrogates"
@@ -119,6 +123,22 @@ def _strict_datetime(value: object) -> object:
     return value
 
 
+def _no_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a number, not true or false")
+    return value
+
+
+Number = BeforeValidator(_no_bool)
+"""For a number in a body: true and false are not 1 and 0 (pydantic's lax mode reads them
+so; the schema says integer or number)."""
+
+
+Flag = Annotated[bool, Strict()]
+"""A true/false in a body: 0, 1, "yes" and "no" are no booleans (pydantic's lax mode
+reads them so; the schema says boolean)."""
+
+
 def _to_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
@@ -129,8 +149,13 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_strict_datetime), AfterValidator(_to_utc)]
 """An RFC 3339 date-time with an offset (naive ones, and numbers, are a 422), in UTC."""
 
-DbId = Annotated[int, Field(ge=1, le=SEQ_MAX)]
-"""A database id: positive and within 64 bits, so the database never overflows."""
+ID_MAX = 2**53 - 1
+"""The largest id or offset the API takes: the largest integer every JSON client reads
+exactly (JavaScript's numbers, schemathesis' validator). A bound of 2**63 - 1 reads as
+2**63 in a double, so such clients took 2**63 + 191 for valid input."""
+
+DbId = Annotated[int, Field(ge=1, le=ID_MAX), Number]
+"""A database id: positive and exact in every JSON client (within 64 bits, too)."""
 
 
 def not_null(description: str | None = None) -> Any:

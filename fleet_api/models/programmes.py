@@ -7,10 +7,10 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fleet_api.models.fields import Notes, Text200, not_null, refuse_null
+from fleet_api.models.fields import Flag, Notes, Number, Text200, not_null, refuse_null
 
 StemArea = Literal["science", "technology", "engineering", "mathematics", "integrated"]
-Grade = Annotated[int, Field(ge=0, le=12, description="a school grade, 0 for pre-school")]
+Grade = Annotated[int, Field(ge=0, le=12, description="a school grade, 0 for pre-school"), Number]
 
 
 def _check_grades(grade_min: int | None, grade_max: int | None) -> None:
@@ -45,7 +45,7 @@ class ProgrammeUpdate(BaseModel):
     grade_max: Grade | None = None
     stem_area: StemArea | None = None
     description: Notes | None = None
-    archived: bool | None = not_null("true to archive, false to restore")
+    archived: Flag | None = not_null("true to archive, false to restore")
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fleet_api.models.fields import Text200, TextRules, not_null, refuse_null
+from fleet_api.models.fields import Flag, Text200, TextRules, not_null, refuse_null
 
 Area = Literal["rural", "urban"]
 Address = Annotated[str, TextRules(500)]
@@ -46,7 +46,7 @@ class SchoolUpdate(BaseModel):
     region: Text200 | None = not_null(_REGION)
     address: Address | None = None
     area: Area | None = None
-    archived: bool | None = not_null("true to archive, false to restore")
+    archived: Flag | None = not_null("true to archive, false to restore")
 
     @model_validator(mode="after")
     def _required_stay(self) -> Self:

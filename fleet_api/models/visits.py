@@ -25,6 +25,7 @@ from fleet_api.models.fields import (
     DbId,
     ExhibitId,
     Notes,
+    Number,
     Text200,
     TextRules,
     UtcDatetime,
@@ -60,9 +61,13 @@ def effective_status(stored: str, ends_at: datetime, now: datetime) -> VisitStat
 
 
 Pupils = Annotated[
-    int, Field(ge=0, le=MAX_PUPILS, description="pupils taking part in the visit's activities")
+    int,
+    Field(ge=0, le=MAX_PUPILS, description="pupils taking part in the visit's activities"),
+    Number,
 ]
-Teachers = Annotated[int, Field(ge=0, le=MAX_TEACHERS, description="the school's teachers present")]
+Teachers = Annotated[
+    int, Field(ge=0, le=MAX_TEACHERS, description="the school's teachers present"), Number
+]
 ProgrammeIds = Annotated[
     list[DbId],
     Field(max_length=MAX_PROGRAMMES_PER_VISIT, description="the programmes the visit delivers"),
@@ -70,7 +75,7 @@ ProgrammeIds = Annotated[
 ]
 Reason = Annotated[str, TextRules(1000)]
 Grades = Annotated[
-    list[Annotated[int, Field(ge=0, le=12)]],
+    list[Annotated[int, Field(ge=0, le=12), Number]],
     Field(max_length=13, description="school grades of the pupils, 0 for pre-school"),
     AfterValidator(_sorted_unique),
 ]

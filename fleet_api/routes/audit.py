@@ -19,7 +19,7 @@ from fleet_api.deps import (
     set_total,
 )
 from fleet_api.models.audit import AuditEntry, AuditQuery, Entity
-from fleet_api.models.fields import TextRules
+from fleet_api.models.fields import ID_MAX, TextRules
 from fleet_api.problems import problem_responses
 from fleet_api.store.audit import count_entries, list_entries
 
@@ -42,7 +42,7 @@ def list_audit(
         Query(pattern=r"^[a-z_]{1,20}\.[a-z_]{1,19}$", description="e.g. visit.cancel"),
     ] = None,
     actor_token_id: Annotated[
-        int | None, Query(ge=1, le=2**63 - 1, description="changes made with this token")
+        int | None, Query(ge=1, le=ID_MAX, description="changes made with this token")
     ] = None,
     limit: Limit = 100,
     offset: Offset = 0,

@@ -20,6 +20,7 @@ from fleet_api.deps import (
     StaffAccess,
     set_total,
 )
+from fleet_api.models.fields import ID_MAX
 from fleet_api.models.programmes import ProgrammeCreate, ProgrammePublic, ProgrammeUpdate
 from fleet_api.problems import problem_responses
 from fleet_api.store import programmes as store
@@ -28,7 +29,7 @@ router = APIRouter(
     prefix="/programmes", tags=["programmes"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
 )
 
-ProgrammePath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the programme's id")]
+ProgrammePath = Annotated[int, Path(ge=1, le=ID_MAX, description="the programme's id")]
 
 
 @router.post("", status_code=201, dependencies=[StaffAccess], responses=problem_responses(409, 422))

@@ -17,6 +17,7 @@ from fleet_api.deps import (
     set_total,
 )
 from fleet_api.inbound import QuarantineReason
+from fleet_api.models.fields import ID_MAX
 from fleet_api.models.quarantine import QuarantinedPublic
 from fleet_api.problems import problem_responses
 from fleet_api.store import quarantine as store
@@ -29,7 +30,7 @@ router = APIRouter(
 )
 
 ReasonQuery = Annotated[QuarantineReason | None, Query(description="only this reason")]
-ItemPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the quarantined message's id")]
+ItemPath = Annotated[int, Path(ge=1, le=ID_MAX, description="the quarantined message's id")]
 
 
 @router.get("", responses=LIST_RESPONSES | problem_responses(422))

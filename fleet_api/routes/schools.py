@@ -17,6 +17,7 @@ from fleet_api.deps import (
     StaffAccess,
     set_total,
 )
+from fleet_api.models.fields import ID_MAX
 from fleet_api.models.schools import SchoolCreate, SchoolPublic, SchoolUpdate
 from fleet_api.problems import problem_responses
 from fleet_api.store import schools as store
@@ -25,7 +26,7 @@ router = APIRouter(
     prefix="/schools", tags=["schools"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
 )
 
-SchoolPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the school's id")]
+SchoolPath = Annotated[int, Path(ge=1, le=ID_MAX, description="the school's id")]
 
 
 @router.post("", status_code=201, dependencies=[StaffAccess], responses=problem_responses(422))

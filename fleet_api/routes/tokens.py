@@ -20,6 +20,7 @@ from fleet_api.deps import (
     SessionDep,
     set_total,
 )
+from fleet_api.models.fields import ID_MAX
 from fleet_api.models.tokens import TokenCreate, TokenCreated, TokenPublic
 from fleet_api.problems import problem_responses
 from fleet_api.store import tokens as store
@@ -28,7 +29,7 @@ router = APIRouter(
     prefix="/tokens", tags=["tokens"], dependencies=[AdminAccess], responses=AUTH_RESPONSES
 )
 
-TokenPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the token's id")]
+TokenPath = Annotated[int, Path(ge=1, le=ID_MAX, description="the token's id")]
 
 
 @router.post("", status_code=201, responses=problem_responses(422))

@@ -18,6 +18,7 @@ from fleet_api.deps import (
     StaffAccess,
     set_total,
 )
+from fleet_api.models.fields import ID_MAX
 from fleet_api.models.visits import VisitCreate, VisitPublic, VisitStatusChange, VisitUpdate
 from fleet_api.problems import problem_responses
 from fleet_api.store import visit_changes
@@ -27,7 +28,7 @@ router = APIRouter(
     prefix="/visits", tags=["visits"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
 )
 
-VisitPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the visit's id")]
+VisitPath = Annotated[int, Path(ge=1, le=ID_MAX, description="the visit's id")]
 
 
 @router.post("", status_code=201, dependencies=[StaffAccess], responses=problem_responses(409, 422))

@@ -1,5 +1,8 @@
 """Property-based: schemathesis drives every operation of the OpenAPI schema in-process.
 
+(The same from outside, with every check, on SQLite and PostgreSQL:
+``test_schemathesis_live.py``.)
+
 The app runs on SQLite with the admin token, through schemathesis' ASGI transport (no
 sockets), with a bounded number of generated requests per operation, schema-valid ones
 (positive) and schema-violating ones (negative). Every answer must be below 500 and
