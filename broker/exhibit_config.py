@@ -77,6 +77,18 @@ def config_hash(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(document)).hexdigest()[:16]
 
 
+def count_names(document: Mapping[str, Any]) -> list[str]:
+    """The names a valid document's inputs count under, in order (``button_hold``,
+    ``knob_cw``...): what the agent reports at birth."""
+    names: list[str] = []
+    for part in document.get("inputs", []):
+        suffixes = _COUNT_SUFFIXES.get(part["kind"], ("",))
+        if part["kind"] == "button" and "hold_s" not in part:
+            suffixes = ("",)
+        names += [part["name"] + suffix for suffix in suffixes]
+    return names
+
+
 def describe(found: Sequence[Problem]) -> str:
     """The first problem as one line, and how many more there are."""
     first = found[0]

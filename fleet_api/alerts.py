@@ -165,6 +165,15 @@ def alerts(facts: HealthFacts, *, now: datetime, thresholds: Thresholds) -> list
                 "are not what the fleet expects",
             )
         )
+    elif facts.config is ConfigState.REFUSED:
+        found.append(
+            Alert(
+                AlertCode.CONFIG_DRIFT,
+                Severity.WARNING,
+                "it refused the newest configuration the fleet pushed and runs the one before "
+                "(its reason: GET /exhibits/{id}/config)",
+            )
+        )
     elif facts.config is ConfigState.INPUTS_DIFFER:
         found.append(
             Alert(

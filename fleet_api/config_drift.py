@@ -1,12 +1,18 @@
 """Whether an exhibit runs the configuration the fleet expects of it.
 
 The agent sends at birth a hash of what shapes its counts (inputs with their pins and
-rules, bucket length, session idle time: ``device/settings/config.py``, ``config_hash()``) and the
-names it counts under. The fleet cannot compute that hash from what it stores (pins and
-rules are not registered), so it keeps the hash it *expects* per exhibit
-(``exhibits.expected_config_hash``): a technician accepts the reported one once the
-exhibit is known to be right, and a configuration pushed by the fleet will set it. The
-registered input names are compared with the reported ones too.
+rules, bucket length, session idle time: ``device/settings/config.py``, ``config_hash()``), or,
+when it runs a configuration the fleet pushed, that configuration's version and hash
+(``broker.exhibit_config.config_hash``), and the names it counts under. The fleet keeps
+the hash it *expects* per exhibit (``exhibits.expected_config_hash``): a technician
+accepts the reported one once the exhibit is known to be right, and pushing a
+configuration (``PUT /exhibits/{id}/config``) sets it to the pushed one. The registered
+input names are compared with the reported ones too.
+
+While the exhibit does not yet run the newest pushed version, what it reported of that
+version says more than "another hash": it ``refused`` it (a wrong: the reason is shown),
+is ``waiting`` for its visit to end (not wrong: it will apply it), or has not answered
+yet (``pending``: not known).
 """
 
 from __future__ import annotations
@@ -28,11 +34,17 @@ class ConfigState(StrEnum):
     """No hash is expected of it yet: right or wrong is not known."""
     NOT_REPORTED = "not_reported"
     """Its agent has not said (no birth yet, or an agent too old to send it)."""
+    REFUSED = "refused"
+    """It refused the newest configuration the fleet pushed, and runs the one before."""
+    WAITING = "waiting"
+    """It holds the newest configuration and applies it when its visit ends."""
+    PENDING = "pending"
+    """The newest configuration was sent; the exhibit has not said what it did with it."""
 
     @property
     def wrong(self) -> bool:
         """Whether the exhibit is known to run another configuration than expected."""
-        return self in (ConfigState.DRIFTED, ConfigState.INPUTS_DIFFER)
+        return self in (ConfigState.DRIFTED, ConfigState.INPUTS_DIFFER, ConfigState.REFUSED)
 
 
 def config_state(
@@ -41,8 +53,22 @@ def config_state(
     reported_hash: str | None,
     registered_inputs: Sequence[str],
     reported_inputs: Sequence[str] | None,
+    pushed_outcome: str | None = None,
+    pushed_hash: str | None = None,
 ) -> ConfigState:
-    """Compare what the exhibit reported with what the fleet expects; known wrongs first."""
+    """Compare what the exhibit reported with what the fleet expects; known wrongs first.
+
+    ``pushed_hash`` and ``pushed_outcome``: the newest configuration the fleet pushed, and
+    what the exhibit reported of it (None: nothing yet, or nothing was pushed).
+    """
+    runs_pushed = pushed_hash is not None and reported_hash == pushed_hash
+    if pushed_hash is not None and not runs_pushed and expected_hash == pushed_hash:
+        if pushed_outcome == "refused":
+            return ConfigState.REFUSED
+        if pushed_outcome == "waiting":
+            return ConfigState.WAITING
+        if pushed_outcome is None:
+            return ConfigState.PENDING
     if expected_hash is not None and reported_hash is not None and reported_hash != expected_hash:
         return ConfigState.DRIFTED
     if (

@@ -22,7 +22,8 @@ FleetError
  │    └── VisitCancelled                   the visit is cancelled: nothing to send
  └── InvalidRequest (ValueError)           422: well-formed, but cannot be accepted
       ├── UnknownReference                 the body names a school/exhibit that does not exist
-      └── InvalidPlace                     a school's municipality or region is not a place in force
+      ├── InvalidPlace                     a school's municipality or region is not a place in force
+      └── InvalidConfig                    an exhibit configuration the agent would refuse
 
 Ingestion never raises for bad input: a bad message becomes a quarantine row (see
 :mod:`fleet_api.inbound`), so these errors are about the API, the config and the database.
@@ -207,3 +208,10 @@ class InvalidPlace(InvalidRequest):
     municipality's region."""
 
     code = "invalid_place"
+
+
+class InvalidConfig(InvalidRequest):
+    """An exhibit configuration that breaks the agent's rules (``broker.exhibit_config``);
+    the message is the agent's own one line, naming the setting and the fix."""
+
+    code = "invalid_config"

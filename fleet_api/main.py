@@ -31,6 +31,7 @@ from fleet_api.routes import (
     audit,
     checkout,
     commands,
+    configs,
     exhibits,
     fleet,
     places,
@@ -98,6 +99,7 @@ def create_app(
     for module in (metrics, checkout, commands, fleet, reports, audit, places):
         app.include_router(module.router)
     app.include_router(readiness.router)
+    app.include_router(configs.router)
     app.include_router(alerts.router)
     install_web(app)
     return app

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from broker.messages import CommandDone, Heartbeat, SelfTestResult, Status
+from broker.messages import CommandDone, ConfigReport, Heartbeat, SelfTestResult, Status
 from fleet_api.inbound import QuarantineReason
 from fleet_api.record_rows import RecordRow
 
@@ -91,8 +91,11 @@ def judge_records(rows: Sequence[RecordRow], *, highest: int, max_jump: int) -> 
     return Judged(kept, set_aside, highest)
 
 
-def message_problem(message: Status | Heartbeat | SelfTestResult | CommandDone) -> str | None:
-    """Why a heartbeat, status, self-test result or command report cannot be an exhibit's.
+def message_problem(
+    message: Status | Heartbeat | SelfTestResult | CommandDone | ConfigReport,
+) -> str | None:
+    """Why a heartbeat, status, self-test result, command or config report cannot be an
+    exhibit's.
 
     A count batch's ``sent_at`` is not judged: the fleet does not use it, and its records
     are judged one by one instead.

@@ -164,6 +164,27 @@ def _config(health: ExhibitHealth) -> CheckResult:
         return _result(
             check, Verdict.NOT_READY, state.value, "counts under other inputs than registered"
         )
+    if state is ConfigState.REFUSED:
+        return _result(
+            check,
+            Verdict.NOT_READY,
+            state.value,
+            f"refused version {health.expected_config_version}: {health.config_refused_reason}",
+        )
+    if state is ConfigState.WAITING:
+        return _result(
+            check,
+            Verdict.NOT_READY,
+            state.value,
+            f"holds version {health.expected_config_version} until its visit ends",
+        )
+    if state is ConfigState.PENDING:
+        return _result(
+            check,
+            Verdict.UNKNOWN,
+            state.value,
+            f"version {health.expected_config_version} was sent; not reported yet",
+        )
     if state is ConfigState.NOT_EXPECTED:
         return _result(
             check,

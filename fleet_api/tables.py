@@ -241,6 +241,7 @@ exhibit_status = Table(
     # What the latest birth said of the agent's configuration (absent from a last will).
     Column("config_hash", String(64), nullable=True),
     Column("reported_inputs", JSON(), nullable=True),
+    Column("config_version", BigInteger, nullable=True),  # the fleet's version it runs (0011)
 )
 
 api_tokens = Table(
@@ -410,7 +411,8 @@ self_test_results = Table(
 
 # Tables defined next door (this module is long enough) join this metadata when imported:
 # the domain's (visit lifecycle, programmes, audit) and the alerts' and notifications'.
-import fleet_api.alert_tables  # noqa: E402, F401
+import fleet_api.alert_tables  # noqa: E402
+import fleet_api.tables_config  # noqa: E402, F401 - pushed configurations
 from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata
 from fleet_api import tables_places as tables_places  # noqa: E402 - its tables join this metadata
 from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same

@@ -13,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from broker.errors import MessageError, TopicError
-from broker.messages import CommandDone, CountBatch, Heartbeat, SelfTestResult, Status, decode
+from broker.messages import (
+    CommandDone,
+    ConfigReport,
+    CountBatch,
+    Heartbeat,
+    SelfTestResult,
+    Status,
+    decode,
+)
 from broker.topics import Channel, parse
 from fleet_api.inbound import Inbound, QuarantineReason
 
@@ -23,9 +31,10 @@ INGESTED_CHANNELS = (
     Channel.HEARTBEAT,
     Channel.SELFTEST,
     Channel.DONE,
+    Channel.CONFIGURED,
 )
 
-Ingested = CountBatch | Status | Heartbeat | SelfTestResult | CommandDone
+Ingested = CountBatch | Status | Heartbeat | SelfTestResult | CommandDone | ConfigReport
 
 
 @dataclass(frozen=True, slots=True)

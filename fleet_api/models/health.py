@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from broker.messages import ConfigOutcome
 from fleet_api.agent_versions import VersionBasis
 from fleet_api.alerts import AlertCode, Connectivity, Severity
 from fleet_api.config_drift import ConfigState
@@ -72,6 +73,20 @@ class ExhibitHealth(BaseModel):
     config: ConfigState = Field(
         default=ConfigState.NOT_REPORTED,
         description="expected against reported configuration",
+    )
+    config_version: int | None = Field(
+        default=None,
+        description="the version of the fleet's configuration its latest birth said it runs "
+        "(None: its local configuration, or not reported)",
+    )
+    expected_config_version: int | None = Field(
+        default=None, description="the newest version pushed to it (PUT /exhibits/{id}/config)"
+    )
+    config_outcome: ConfigOutcome | None = Field(
+        default=None, description="what it reported of the newest version (None: nothing yet)"
+    )
+    config_refused_reason: str | None = Field(
+        default=None, description="why it refused the newest version"
     )
     heartbeat: HeartbeatPublic | None
     assignment: AssignmentPublic | None

@@ -39,6 +39,15 @@ class ExhibitReadiness(BaseModel):
     config: ConfigState
     config_hash: str | None
     expected_config_hash: str | None
+    config_version: int | None = Field(
+        default=None, description="the fleet's configuration version it runs"
+    )
+    expected_config_version: int | None = Field(
+        default=None, description="the newest version pushed to it"
+    )
+    config_refused_reason: str | None = Field(
+        default=None, description="why it refused the newest version"
+    )
     self_test: SelfTestPublic | None = Field(description="the latest result")
     self_test_age_s: float | None = Field(
         description="seconds since that self-test was asked for (else since it arrived)"

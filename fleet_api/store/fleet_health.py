@@ -25,6 +25,7 @@ from fleet_api.models.health import (
 from fleet_api.models.usage import SeqGap
 from fleet_api.models.visits import VisitStatus
 from fleet_api.store.commands import latest_self_tests, recent_commands
+from fleet_api.store.configs import newest_versions
 from fleet_api.store.conflicts import load_counts as load_conflict_counts
 from fleet_api.store.heartbeats import HEALTH_FIELDS, heartbeat_history_of
 from fleet_api.store.seq_ranges import load_ranges
@@ -115,6 +116,7 @@ def _health(
             exhibit_status.c.agent_version,
             exhibit_status.c.config_hash,
             exhibit_status.c.reported_inputs,
+            exhibit_status.c.config_version,
             beat.exhibit_id.label("beat_exhibit_id"),
             beat.received_at,
             *(beat[name] for name in HEALTH_FIELDS),
@@ -133,6 +135,7 @@ def _health(
     ranges = load_ranges(connection, ids)
     self_tests = latest_self_tests(connection, ids)
     conflicts = load_conflict_counts(connection, ids)
+    pushed = newest_versions(connection, ids)
     visit_now = dict(
         connection.execute(
             select(visit_exhibits.c.exhibit_id, visits.c.id)
@@ -150,6 +153,7 @@ def _health(
     for row in rows:
         heartbeat = _heartbeat(row) if row["beat_exhibit_id"] is not None else None
         self_test = self_tests.get(row["id"])
+        newest = pushed.get(row["id"])
         # A heartbeat is news from the exhibit too, though the status row may be older.
         seen = [t for t in (row["last_seen_at"], row["received_at"]) if t is not None]
         facts = HealthFacts(
@@ -168,6 +172,8 @@ def _health(
                 reported_hash=row["config_hash"],
                 registered_inputs=row["inputs"],
                 reported_inputs=row["reported_inputs"],
+                pushed_outcome=None if newest is None else newest.outcome,
+                pushed_hash=None if newest is None else newest.config_hash,
             ),
             agent_outdated=policy.outdated(row["agent_version"]),
             conflicts=conflicts[row["id"]].records if row["id"] in conflicts else 0,
@@ -188,6 +194,10 @@ def _health(
                 expected_config_hash=row["expected_config_hash"],
                 reported_inputs=row["reported_inputs"],
                 config=facts.config,
+                config_version=row["config_version"],
+                expected_config_version=None if newest is None else newest.version,
+                config_outcome=None if newest is None else newest.outcome,
+                config_refused_reason=None if newest is None else newest.reason,
                 heartbeat=heartbeat,
                 assignment=None
                 if row["assigned_at"] is None

@@ -29,7 +29,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from broker.errors import TopicError
-from broker.messages import CommandDone, CountBatch, Heartbeat, SelfTestResult, Status, utc_now
+from broker.messages import (
+    CommandDone,
+    ConfigReport,
+    CountBatch,
+    Heartbeat,
+    SelfTestResult,
+    Status,
+    utc_now,
+)
 from broker.topics import Channel, parse
 from fleet_api import plausibility
 from fleet_api.inbound import Inbound, QuarantineReason
@@ -37,6 +45,7 @@ from fleet_api.record_rows import RecordBatch, read_counts, rows_of
 from fleet_api.settings import Settings
 from fleet_api.store import conflicts, seq_ranges
 from fleet_api.store.commands import DoneCommand, store_outcomes, store_self_tests
+from fleet_api.store.configs import store_reports
 from fleet_api.store.custody import Stored, batch_seqs, custody_of
 from fleet_api.store.dialect import insert
 from fleet_api.store.heartbeats import DEFAULT_HISTORY_DAYS, store_heartbeats
@@ -229,6 +238,14 @@ def store_triaged(
             if isinstance(i.message, CommandDone)
         ],
     )
+    store_reports(
+        connection,
+        [
+            (i.message, i.inbound.received_at)
+            for i in messages
+            if isinstance(i.message, ConfigReport)
+        ],
+    )
     # The fleet's own clock when these messages arrived: the rate's and retention's "now".
     now = max((item.inbound.received_at for item in aside), default=utc_now())
     kept = keep(connection, aside, bounds=limits.quarantine, now=now)
@@ -330,6 +347,8 @@ def _update_status(connection: Connection, stored: Iterable[Accepted]) -> None:
                 row["config_hash"] = message.config_hash
             if message.inputs is not None:
                 row["reported_inputs"] = list(message.inputs)
+            if message.online:  # a birth: the fleet's version it runs, or none (its own)
+                row["config_version"] = message.config_version
     # PostgreSQL refuses to update one row twice in one statement, and rows of one
     # statement must have the same columns: group by the set of columns touched.
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}

@@ -49,6 +49,9 @@ def visit_readiness(
                 config=item.config,
                 config_hash=item.config_hash,
                 expected_config_hash=item.expected_config_hash,
+                config_version=item.config_version,
+                expected_config_version=item.expected_config_version,
+                config_refused_reason=item.config_refused_reason,
                 self_test=item.self_test,
                 self_test_age_s=None
                 if state.tested_at is None

@@ -246,6 +246,19 @@ def _config_text(page: Page, exhibit: ExhibitReadiness, reason: str) -> str:
             expected=exhibit.expected_config_hash or "",
         ),
         "inputs_differ": page.gettext("Counts under other inputs than those registered."),
+        "refused": page.gettext(
+            "Refused configuration version %(version)s: %(reason)s",
+            version=exhibit.expected_config_version or "",
+            reason=exhibit.config_refused_reason or "",
+        ),
+        "waiting": page.gettext(
+            "Holds configuration version %(version)s until its visit ends.",
+            version=exhibit.expected_config_version or "",
+        ),
+        "pending": page.gettext(
+            "Configuration version %(version)s was sent; the exhibit has not answered yet.",
+            version=exhibit.expected_config_version or "",
+        ),
         "not_expected": page.gettext(
             "Reports %(reported)s; no configuration is expected of it yet.",
             reported=exhibit.config_hash or "",

@@ -71,6 +71,12 @@ def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
     if code is AlertCode.CONFIG_DRIFT:
         if exhibit.config is ConfigState.INPUTS_DIFFER:
             return page.gettext("It counts under other input names than those registered.")
+        if exhibit.config is ConfigState.REFUSED:
+            return page.gettext(
+                "It refused configuration version %(version)s: %(reason)s",
+                version=exhibit.expected_config_version or NOTHING,
+                reason=exhibit.config_refused_reason or NOTHING,
+            )
         return page.gettext(
             "Its configuration is not the expected one (config hash %(reported)s, expected "
             "%(expected)s).",

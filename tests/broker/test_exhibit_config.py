@@ -249,3 +249,43 @@ def test_inputs_are_judged_as_the_agents_own_settings_judge_them(
         # The agent also reads environment strings ("17" is 17); a pushed document is JSON
         # and must say 17. Numbers are judged alike.
         assert not pushed, f"the fleet refuses ({describe(pushed)}) what the agent runs"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else []
+    )
+    for key, child in children:
+        found += _paths(child, (*prefix, key))
+    return found
+
+
+@given(st.data())
+def test_one_field_of_a_good_document_replaced_by_any_json_never_breaks_the_checker(
+    data: st.DataObject,
+) -> None:
+    document = json.loads(json.dumps(EXAMPLE))
+    path = data.draw(st.sampled_from(_paths(document)))
+    target = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = data.draw(JSON)
+    found = problems(document)  # never raises
+    if found:
+        assert describe(found).startswith("setting ")
+    else:
+        assert len(config_hash(document)) == 16

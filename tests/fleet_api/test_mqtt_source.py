@@ -58,7 +58,7 @@ def test_every_connect_subscribes_qos1_to_every_ingested_channel(
     ]
     assert topics == [
         (f"{prefix}fleet/v1/exhibits/+/{channel}", 1, 1)
-        for channel in ("counts", "status", "heartbeat", "selftest", "done")
+        for channel in ("counts", "status", "heartbeat", "selftest", "done", "configured")
     ]
 
 

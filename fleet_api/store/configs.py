@@ -1,0 +1,134 @@
+"""Configurations pushed to exhibits: each version, and what each exhibit reported of it.
+
+A version is recorded once the broker acknowledged it (:mod:`fleet_api.configuring`);
+versions count up from 1 per exhibit, under the exhibit's row lock. A report
+(``ConfigReport``: applied, waiting, refused) updates its version's outcome; an older
+``waiting`` never overwrites an ``applied`` or ``refused`` of the same version (a
+redelivered report arriving late; the exhibit's clock cannot order them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from broker.messages import ConfigReport, ExhibitConfig
+from fleet_api.models.configs import ConfigVersionPublic
+from fleet_api.tables_config import exhibit_configs
+
+_RANK = {None: 0, "waiting": 1, "applied": 2, "refused": 2}
+"""A report replaces one of lower rank only: waiting gives way to its end."""
+
+
+def next_version(connection: Connection, exhibit_id: str) -> int:
+    """The version a new configuration of ``exhibit_id`` gets (hold the exhibit's row)."""
+    table = exhibit_configs.c
+    highest = connection.execute(
+        select(func.max(table.version)).where(table.exhibit_id == exhibit_id)
+    ).scalar()
+    return int(highest or 0) + 1
+
+
+def record_config(connection: Connection, *, message: ExhibitConfig, issued_by: str) -> None:
+    """Remember a configuration the broker has acknowledged."""
+    connection.execute(
+        exhibit_configs.insert().values(
+            exhibit_id=message.exhibit_id,
+            version=message.version,
+            config=message.config,
+            config_hash=message.config_hash,
+            force=bool(message.force),
+            issued_at=message.issued_at,
+            issued_by=issued_by,
+        )
+    )
+
+
+def history(
+    connection: Connection, *, exhibit_id: str, limit: int, offset: int = 0
+) -> list[ConfigVersionPublic]:
+    """The exhibit's versions, newest first."""
+    table = exhibit_configs.c
+    rows = connection.execute(
+        select(exhibit_configs)
+        .where(table.exhibit_id == exhibit_id)
+        .order_by(table.version.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_public(row) for row in rows]
+
+
+def count_versions(connection: Connection, *, exhibit_id: str) -> int:
+    """How many versions the exhibit has had."""
+    table = exhibit_configs.c
+    return int(
+        connection.execute(
+            select(func.count()).select_from(exhibit_configs).where(table.exhibit_id == exhibit_id)
+        ).scalar_one()
+    )
+
+
+def newest_versions(
+    connection: Connection, exhibit_ids: Sequence[str]
+) -> dict[str, ConfigVersionPublic]:
+    """The newest version pushed to each of ``exhibit_ids`` that has one."""
+    if not exhibit_ids:
+        return {}
+    table = exhibit_configs.c
+    newest = (
+        select(table.exhibit_id, func.max(table.version).label("version"))
+        .where(table.exhibit_id.in_(sorted(set(exhibit_ids))))
+        .group_by(table.exhibit_id)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(exhibit_configs).join(
+            newest,
+            (newest.c.exhibit_id == table.exhibit_id) & (newest.c.version == table.version),
+        )
+    )
+    return {row.exhibit_id: _public(row) for row in rows}
+
+
+def store_reports(connection: Connection, reports: Sequence[tuple[ConfigReport, datetime]]) -> None:
+    """Store what each exhibit reported of a version (a report of an unknown version is
+    ignored: the fleet never pushed it, or it was pushed by another fleet)."""
+    table = exhibit_configs.c
+    for report, received_at in reports:
+        row = connection.execute(
+            select(table.outcome).where(
+                table.exhibit_id == report.exhibit_id, table.version == report.version
+            )
+        ).first()
+        if row is None or _RANK[report.outcome] < _RANK[row.outcome]:
+            continue
+        connection.execute(
+            exhibit_configs.update()
+            .where(table.exhibit_id == report.exhibit_id, table.version == report.version)
+            .values(
+                outcome=report.outcome,
+                reason=report.reason,
+                outcome_at=report.at,
+                reported_at=received_at,
+            )
+        )
+
+
+def _public(row: Row[Any]) -> ConfigVersionPublic:
+    return ConfigVersionPublic(
+        exhibit_id=row.exhibit_id,
+        version=row.version,
+        config=row.config,
+        config_hash=row.config_hash,
+        force=bool(row.force),
+        issued_at=row.issued_at,
+        issued_by=row.issued_by,
+        outcome=row.outcome,
+        reason=row.reason,
+        outcome_at=row.outcome_at,
+        reported_at=row.reported_at,
+    )
