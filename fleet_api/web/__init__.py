@@ -13,6 +13,7 @@ from fleet_api.web import (
     account,
     dashboard,
     docs,
+    exhibit_config,
     exhibits,
     places,
     readiness,
@@ -37,4 +38,5 @@ def install(app: FastAPI) -> None:
     for module in (account, dashboard, visit_forms, visits, schools, places, exhibits, reports):
         app.include_router(module.router)
     app.include_router(readiness.router)
+    app.include_router(exhibit_config.router)
     app.include_router(account.fallback)  # last: whatever no page route matched

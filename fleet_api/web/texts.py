@@ -93,3 +93,35 @@ def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
     return page.ngettext(
         "%(num)s record is waiting to be sent.", "%(num)s records are waiting to be sent.", depth
     )
+
+
+def config_state(page: Page, exhibit: ExhibitHealth) -> str:
+    """What the fleet can say of the exhibit's configuration, in a sentence."""
+    version = exhibit.expected_config_version or NOTHING
+    texts = {
+        ConfigState.MATCHES: page.gettext("It runs the expected configuration."),
+        ConfigState.DRIFTED: page.gettext(
+            "It runs another configuration than expected (config hash %(reported)s, expected "
+            "%(expected)s).",
+            reported=exhibit.config_hash or NOTHING,
+            expected=exhibit.expected_config_hash or NOTHING,
+        ),
+        ConfigState.INPUTS_DIFFER: page.gettext(
+            "It counts under other input names than those registered."
+        ),
+        ConfigState.REFUSED: page.gettext(
+            "It refused configuration version %(version)s: %(reason)s",
+            version=version,
+            reason=exhibit.config_refused_reason or NOTHING,
+        ),
+        ConfigState.WAITING: page.gettext(
+            "Holds configuration version %(version)s until its visit ends.", version=version
+        ),
+        ConfigState.PENDING: page.gettext(
+            "Configuration version %(version)s was sent; the exhibit has not answered yet.",
+            version=version,
+        ),
+        ConfigState.NOT_EXPECTED: page.gettext("No configuration is expected of it yet."),
+        ConfigState.NOT_REPORTED: page.gettext("Not reported yet."),
+    }
+    return texts[exhibit.config]
