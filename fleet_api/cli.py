@@ -1,6 +1,7 @@
 """``fleet-api``: ``serve`` the API with uvicorn, ``migrate`` the database, manage API
 tokens with ``token create|list|revoke``, places with ``places import|list|unmapped``
-(``places_cli.py``), or the broker's accounts with ``broker ...`` (``broker/admin.py``).
+(``places_cli.py``), ``backup``, ``restore`` and ``resend`` (``backup_cli.py``), or the
+broker's accounts with ``broker ...`` (``broker/admin.py``).
 
 Exit status: 0 done, 1 the database could not be used (or the token to revoke does not
 exist), 2 bad usage or configuration. A user mistake prints one line naming the setting
@@ -22,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from fleet_api import __version__, places_cli
+from fleet_api import __version__, backup_cli, places_cli
 from fleet_api.auth import Role
 from fleet_api.db import current_revision, ensure_at_head, make_engine, upgrade
 from fleet_api.errors import ConfigError, DatabaseError, UnknownToken
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="migrate the database to this version's schema")
     _token_parser(commands.add_parser("token", help="API tokens: create, list, revoke"))
     places_cli.add_parser(commands)
+    backup_cli.add_parsers(commands)
     commands.add_parser(
         "broker",
         help="exhibit and service accounts, ACL, dev CA, Mosquitto config "
@@ -84,7 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token(settings, args)
         if args.command == "places":
             return _places(settings, args)
+        if args.command in ("backup", "restore", "resend"):
+            return _custody(settings, args)
         return _serve(settings, host=args.host, port=args.port, log_level=args.log_level)
+    except ConfigError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
     except DatabaseError as exc:
         print(f"{PROG}: {exc} (FLEET_DATABASE_URL={_safe_url(settings)})", file=sys.stderr)
         return 1
@@ -108,6 +115,22 @@ def _places(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with engine.begin() as connection:
             return places_cli.run(connection, args, _cli_actor())
+    finally:
+        engine.dispose()
+
+
+def _custody(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "backup":
+        return backup_cli.run_backup(settings.database_url, args)
+    if args.command == "restore":
+        engine = make_engine(settings.database_url)
+        try:
+            return backup_cli.run_restore(settings.database_url, engine, args, _cli_actor())
+        finally:
+            engine.dispose()
+    engine = _open(settings)
+    try:
+        return backup_cli.run_resend(engine, args, _cli_actor())
     finally:
         engine.dispose()
 

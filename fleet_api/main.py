@@ -26,6 +26,7 @@ from fleet_api.ingest import Ingestor, IngestStats
 from fleet_api.metrics import FleetMetrics, HttpMetrics
 from fleet_api.notifications.service import AlertService
 from fleet_api.problems import install as install_problems
+from fleet_api.resend import ResendSender
 from fleet_api.routes import (
     alerts,
     audit,
@@ -145,9 +146,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.ingest_stats = stats
         app.state.ingestor = ingestor
+        resender = None
         if ingestor is not None:
             ingestor.start()
             log.info("ingesting from %s as %s", settings.mqtt_url, settings.mqtt_client_id)
+            # Resend requests stored without the broker (fleet-api restore, resend).
+            resender = ResendSender(
+                engine, ingestor.source, timeout_s=settings.mqtt_publish_timeout_s
+            )
+            resender.start()
         # Alert changes reach a person: webhooks and e-mail (fleet_api/notifications).
         alerting = AlertService(
             engine,
@@ -165,6 +172,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
         finally:
             await alerting.stop()
+            if resender is not None:
+                await resender.stop()
             if ingestor is not None:
                 await ingestor.stop()
             app.state.engine = app.state.ingestor = app.state.alerting = None

@@ -153,6 +153,11 @@ def check_in(
     return get_visit(session, visit_id=visit.id, now=now)
 
 
+def require_publisher(publisher: MessageSource | None) -> MessageSource:
+    """``publisher``, or BrokerUnavailable saying how to get one."""
+    return _require(publisher)
+
+
 def _require(publisher: MessageSource | None) -> MessageSource:
     if publisher is None:
         raise BrokerUnavailable(

@@ -344,6 +344,8 @@ def _health_columns() -> list[Column[Any]]:
         Column("disk_free_bytes", BigInteger, nullable=True),
         Column("mem_available_bytes", BigInteger, nullable=True),
         Column("wifi_signal_dbm", Double(), nullable=True),
+        Column("retained_from_seq", BigInteger, nullable=True),  # 0012: what it can resend
+        Column("retained_records", BigInteger, nullable=True),
     ]
 
 
@@ -413,6 +415,7 @@ self_test_results = Table(
 # the domain's (visit lifecycle, programmes, audit) and the alerts' and notifications'.
 import fleet_api.alert_tables  # noqa: E402
 import fleet_api.tables_config  # noqa: E402, F401 - pushed configurations
+from fleet_api import tables_custody as tables_custody  # noqa: E402 - its tables join this metadata
 from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata
 from fleet_api import tables_places as tables_places  # noqa: E402 - its tables join this metadata
 from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same

@@ -30,6 +30,14 @@ class HeartbeatPublic(BaseModel):
     disk_free_bytes: int | None
     mem_available_bytes: int | None
     wifi_signal_dbm: float | None
+    retained_from_seq: int | None = Field(
+        default=None,
+        description="the oldest record the exhibit still holds, confirmed or not: a resend "
+        "can start there (its retained window); None: it holds none, or an older agent",
+    )
+    retained_records: int | None = Field(
+        default=None, description="records the fleet confirmed that the exhibit still keeps"
+    )
 
 
 class AlertPublic(BaseModel):

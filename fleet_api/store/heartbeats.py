@@ -29,6 +29,8 @@ HEALTH_FIELDS = (
     "disk_free_bytes",
     "mem_available_bytes",
     "wifi_signal_dbm",
+    "retained_from_seq",
+    "retained_records",
 )
 
 

@@ -277,6 +277,7 @@ async def test_the_openapi_document_describes_every_route(client: httpx.AsyncCli
         "/alerts/test",
         "/exhibits/{exhibit_id}/commands",
         "/exhibits/{exhibit_id}/config",
+        "/exhibits/{exhibit_id}/resend",
         "/exhibits/{exhibit_id}/health",
         "/fleet/health",
         "/reports/usage",

@@ -1,0 +1,41 @@
+"""Resend models: ask an exhibit to send its records again, from a seq on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from broker.limits import SEQ_MAX
+
+
+class ResendCreate(BaseModel):
+    """Ask an exhibit to send again every record it still holds from ``from_seq`` on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_seq: int | None = Field(
+        default=None,
+        ge=1,
+        le=SEQ_MAX,
+        description="the first seq to send again; omitted: the first seq the fleet lacks "
+        "(at or above the oldest one the exhibit still holds)",
+    )
+
+
+class ResendPublic(BaseModel):
+    """A resend request: from which seq, why, and when the broker took it."""
+
+    command_id: str
+    exhibit_id: str
+    from_seq: int = Field(
+        description="what the exhibit is asked for: never above an earlier request it may "
+        "not have acted on yet (a newer retained request replaces the older at the broker)"
+    )
+    reason: Literal["technician", "restore"]
+    requested_at: datetime
+    sent_at: datetime | None = Field(
+        description="when the broker acknowledged it; None: the running service sends it "
+        "as soon as it is connected"
+    )
