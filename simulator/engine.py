@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -31,7 +32,13 @@ from simulator.plan import Event, PlannedTouch, build_plan
 from simulator.reliability import ScenarioReport
 from simulator.scenario import Scenario
 from simulator.scenario_checks import targets
-from simulator.scenario_faults import BrokerRestart, ClonedIdentity, DuplicateDelivery, Partition
+from simulator.scenario_faults import (
+    BrokerRestart,
+    ClonedIdentity,
+    DuplicateDelivery,
+    Partition,
+    WorkerKill,
+)
 from simulator.stack import Stack
 from simulator.verify import check
 
@@ -39,6 +46,11 @@ Advance = Callable[[int, str], None]
 """Progress: touches just recorded, and what the simulation is at."""
 RETRY_S = 30.0
 FLUSH_TIMEOUT_S = 120.0
+SETTLE_STEP = timedelta(seconds=60)
+SETTLE_STEPS = 240
+SETTLE_PAUSE_S = 0.25
+"""After the scenario: up to 4 simulated hours, a minute (the custody timeout) at a time,
+each given a quarter of a real second, until every outbox is empty."""
 LEDGER = "ledger.jsonl"
 VISIT_ACTIONS = ("checkout", "checkin")
 
@@ -135,7 +147,11 @@ class Engine:
         with (
             run_database(self.database, self.work_dir) as database_url,
             Stack(
-                self.work_dir, database_url=database_url, partitioned=partitioned, tap=tap
+                self.work_dir,
+                database_url=database_url,
+                partitioned=partitioned,
+                tap=tap,
+                workers=2 if any(isinstance(f, WorkerKill) for f in scenario.faults) else 1,
             ) as stack,
         ):
             self._visit_ids = register(stack.client, scenario)
@@ -238,7 +254,20 @@ class Engine:
         for exhibit_id in self.scenario.exhibit_defs():
             hosting.ask(exhibit_id, {"op": "wait", "connected": True})
         heartbeat = timedelta(seconds=self.scenario.agent.heartbeat_seconds)
-        hosting.run([], self.scenario.end + 2 * heartbeat, lambda touches: None)
+        at = self.scenario.end + 2 * heartbeat
+        hosting.run([], at, lambda touches: None)
+        # Records the fleet has not confirmed go out again at the agents' custody timeout,
+        # on the simulated clock: let it run, a step at a time, while the fleet catches up
+        # in real time (a worker_kill's share reaches the survivor only so).
+        steps = 0
+        while steps < SETTLE_STEPS and any(hosting.depths().values()):
+            steps += 1
+            at += SETTLE_STEP
+            hosting.run([], at, lambda touches: None)
+            time.sleep(SETTLE_PAUSE_S)
+        with self.faults_path.open("a", encoding="utf-8") as log:
+            line = {"action": "settled", "sim_seconds": steps * SETTLE_STEP.total_seconds()}
+            log.write(json.dumps(line) + "\n")
         hosting.each({"op": "flush"}, timeout=FLUSH_TIMEOUT_S)  # HostError if one is not empty
 
 

@@ -23,6 +23,7 @@ from simulator.hosting import Hosting
 from simulator.plan import Event, PlannedTouch, gesture_gap, true_visit
 from simulator.scenario import Scenario
 from simulator.scenario_faults import ApiRestart, BrokerRestart, DuplicateDelivery, Partition
+from simulator.server_faults import ServerFaults
 from simulator.stack import Stack
 
 IN_FLIGHT_GAP = timedelta(milliseconds=200)
@@ -39,6 +40,10 @@ STARTS = {
     "api_stop",
     "duplicate",
     "clone",
+    "broker_kill",
+    "server_kill",
+    "worker_kill",
+    "restore",
 }
 """The action that injects each fault (the others end it or follow it)."""
 
@@ -78,6 +83,9 @@ class FaultInjector:
             "api_start": self._api_start,
             "duplicate": self._duplicate,
             "clone": self._clone,
+            **ServerFaults(
+                scenario, stack, await_links=self._await_links, fail=self._fail
+            ).handlers(),
         }
 
     @property

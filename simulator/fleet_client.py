@@ -98,6 +98,16 @@ class FleetClient:
             for row in report["rows"]
         }
 
+    def stored_upto(self) -> dict[str, int]:
+        """Per exhibit: the highest seq the fleet has stored (``/fleet/health``'s max_seq)."""
+        health: dict[str, Any] = self._call("GET", "/fleet/health")
+        return {item["exhibit_id"]: int(item["max_seq"] or 0) for item in health["exhibits"]}
+
+    def resend_requests(self, exhibit_id: str) -> list[dict[str, Any]]:
+        """``GET /exhibits/{id}/resend``: the exhibit's latest resend requests, newest first."""
+        found: list[dict[str, Any]] = self._call("GET", f"/exhibits/{exhibit_id}/resend")
+        return found
+
     def ingest_stats(self) -> dict[str, Any]:
         """``GET /ingest/stats``: counters since the API started."""
         stats: dict[str, Any] = self._call("GET", "/ingest/stats")

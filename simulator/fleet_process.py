@@ -52,6 +52,16 @@ class FleetApiProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def client_id(self) -> str:
+        """Its MQTT client id (``FLEET_MQTT_CLIENT_ID``, else the API's default)."""
+        return self.extra_env.get("FLEET_MQTT_CLIENT_ID", "fleet-ingest")
+
+    @property
     def url(self) -> str:
         """Base URL of the API."""
         return f"http://127.0.0.1:{self.port}"

@@ -26,11 +26,15 @@ from simulator.scenario import ExhibitDef, Scenario, VisitDef, VisitorProfile
 from simulator.scenario_checks import ONE_EXHIBIT, debounce_by_kind, power_off, targets
 from simulator.scenario_faults import (
     ApiRestart,
+    BrokerKill,
     BrokerRestart,
     ClockJump,
     ClonedIdentity,
+    DatabaseRestore,
     DuplicateDelivery,
     Partition,
+    ServerPowerCut,
+    WorkerKill,
     boots,
 )
 
@@ -85,6 +89,13 @@ ACTIONS = (
     "api_start",
     "duplicate",
     "clone",
+    "ingest_stop",
+    "broker_kill",
+    "server_kill",
+    "server_start",
+    "worker_kill",
+    "backup",
+    "restore",
 )
 
 
@@ -274,5 +285,16 @@ def _fault_events(scenario: Scenario, index: int) -> list[Event]:
         return [Event(at, "api_stop", index), Event(at + fault.duration, "api_start", index)]
     if isinstance(fault, DuplicateDelivery):
         return [Event(at, "duplicate", index, exhibits=tuple(targets(fault.exhibits, scenario)))]
+    if isinstance(fault, BrokerKill):
+        kill = [Event(at, "broker_kill", index), Event(at + fault.duration, "server_start", index)]
+        if fault.ingest == "down":
+            return [Event(at - fault.ingest_down, "ingest_stop", index), *kill]
+        return kill
+    if isinstance(fault, ServerPowerCut):
+        return [Event(at, "server_kill", index), Event(at + fault.duration, "server_start", index)]
+    if isinstance(fault, WorkerKill):
+        return [Event(at, "worker_kill", index)]
+    if isinstance(fault, DatabaseRestore):
+        return [Event(fault.backup_at, "backup", index), Event(at, "restore", index)]
     assert isinstance(fault, ClonedIdentity)
     return [Event(at, "clone", index, exhibits=(fault.exhibit,))]

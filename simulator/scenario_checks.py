@@ -20,16 +20,20 @@ from broker.topics import validate_exhibit_id
 from device.settings.wiring import DEFAULT_DEBOUNCE_S
 from simulator.scenario import Scenario
 from simulator.scenario_faults import (
+    AnyFault,
     ApiRestart,
+    BrokerKill,
     BrokerRestart,
     ClockAhead,
     ClockBehind,
     ClockJump,
     ClonedIdentity,
+    DatabaseRestore,
     DuplicateDelivery,
     Partition,
     PowerCut,
     RebootChain,
+    ServerPowerCut,
     boots,
     dark,
     span_end,
@@ -99,7 +103,23 @@ def fleet_down(scenario: Scenario) -> list[Window]:
             found.append(Window(fault.at, fault.at + fault.duration, "a broker restart"))
         elif isinstance(fault, ApiRestart):
             found.append(Window(fault.at, fault.at + fault.duration, "a fleet API restart"))
+        else:
+            found += [window for window in server_down(fault) if window is not None]
     return found
+
+
+def server_down(fault: AnyFault) -> list[Window | None]:
+    """When a server fault keeps the broker (first) and the fleet API (second) down."""
+    if isinstance(fault, BrokerKill):
+        end = fault.at + fault.duration
+        api = Window(fault.at - fault.ingest_down, end, "ingestion stopped")
+        return [Window(fault.at, end, "a broker kill"), api if fault.ingest == "down" else None]
+    if isinstance(fault, ServerPowerCut):
+        cut = Window(fault.at, fault.at + fault.duration, "a server power cut")
+        return [cut, cut]
+    if isinstance(fault, DatabaseRestore):
+        return [None, Window(fault.at, fault.at, "a database restore")]
+    return [None, None]
 
 
 def problems(scenario: Scenario) -> list[Problem]:
@@ -235,12 +255,21 @@ def _faults(scenario: Scenario) -> Iterator[Problem]:
                 yield (*loc, "exhibit"), f"no exhibit {exhibit_id!r}"
         if isinstance(fault, ONE_EXHIBIT):
             yield from _one_exhibit(scenario, index, fault)
+        sides: list[tuple[str, Window | None]] = []
         if isinstance(fault, BrokerRestart | ApiRestart):
             side = "broker" if isinstance(fault, BrokerRestart) else "api"
-            window = Window(fault.at, fault.at + fault.duration, "restart")
-            if any(w.start <= window.end and window.start <= w.end for w in downs[side]):
+            sides.append((side, Window(fault.at, fault.at + fault.duration, "restart")))
+        else:
+            broker, api = server_down(fault)
+            sides += [("broker", broker), ("api", api)]
+        if isinstance(fault, DatabaseRestore) and not scenario.start < fault.backup_at < fault.at:
+            yield (*loc, "backup_at"), "the backup is taken in the scenario, before the restore"
+        for side, down in sides:
+            if down is None:
+                continue
+            if any(w.start <= down.end and down.start <= w.end for w in downs[side]):
                 yield (*loc, "at"), f"two {side} restarts overlap"
-            downs[side].append(window)
+            downs[side].append(down)
     for index, fault in enumerate(scenario.faults):
         if not isinstance(fault, DuplicateDelivery):
             continue

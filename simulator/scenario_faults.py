@@ -1,4 +1,5 @@
-"""The faults a scenario can inject: network, power and clocks, broker and API, messages, clones.
+"""The faults a scenario can inject: network, power and clocks, broker and API, messages, clones,
+and the depot server's crashes (broker kill -9, power cut, a dead ingest worker, a restore).
 
 Each model is one entry of a scenario's ``faults:`` list, told apart by ``kind``. Clock
 offsets are signed: the wall clock minus true time (``-26h``: a Pi that believes it is a
@@ -171,6 +172,42 @@ class ClonedIdentity(_Fault):
     exhibit: ExhibitId
 
 
+class BrokerKill(_Fault):
+    """kill -9 of Mosquitto at ``at`` (no snapshot saved), started again after ``for``.
+
+    ``ingest: down``: the fleet API stops (SIGTERM) ``ingest_down`` before the kill, so the
+    broker holds the exhibits' messages queued for the ingest's session when it dies.
+    """
+
+    kind: Literal["broker_kill"]
+    duration: Duration = Field(default=timedelta(minutes=2), alias="for")
+    ingest: Literal["running", "down"] = "running"
+    ingest_down: Duration = Field(default=timedelta(minutes=20))
+
+
+class ServerPowerCut(_Fault):
+    """The server loses power at ``at``: Mosquitto and the fleet API killed together
+    (kill -9); both start again after ``for``."""
+
+    kind: Literal["server_power_cut"]
+    duration: Duration = Field(default=timedelta(minutes=5), alias="for")
+
+
+class WorkerKill(_Fault):
+    """Two ingest workers share the exhibits' messages (an MQTT v5 share group) from the
+    start; the second is killed (kill -9) at ``at`` and never comes back."""
+
+    kind: Literal["worker_kill"]
+
+
+class DatabaseRestore(_Fault):
+    """``fleet-api backup`` at ``backup_at`` while ingesting; at ``at`` the fleet API is
+    stopped, its database restored from that backup (``fleet-api restore``) and started."""
+
+    kind: Literal["database_restore"]
+    backup_at: UtcTime
+
+
 AnyFault = (
     Partition
     | PowerCut
@@ -182,6 +219,10 @@ AnyFault = (
     | ApiRestart
     | DuplicateDelivery
     | ClonedIdentity
+    | BrokerKill
+    | ServerPowerCut
+    | WorkerKill
+    | DatabaseRestore
 )
 Fault = Annotated[AnyFault, Field(discriminator="kind")]
 FAULT_KINDS = frozenset(
@@ -196,6 +237,10 @@ FAULT_KINDS = frozenset(
         "api_restart",
         "duplicate_delivery",
         "cloned_identity",
+        "broker_kill",
+        "server_power_cut",
+        "worker_kill",
+        "database_restore",
     }
 )
 REBOOTING = PowerCut | ClockBehind | ClockAhead | RebootChain

@@ -35,7 +35,10 @@ class Stack:
         partitioned: set[str],
         tap: bool,
         token: str | None = None,
+        workers: int = 1,
     ) -> None:
+        """``workers``: 2 runs a second fleet API whose ingestion shares the exhibits'
+        messages with the first (an MQTT v5 share group), for ``worker_kill``."""
         self.work_dir = work_dir
         self.database_url = database_url
         self.token = token or "fleet_sim-" + secrets.token_urlsafe(32)
@@ -46,6 +49,8 @@ class Stack:
         self.tap: MqttTap | None = None
         self._api: FleetApiProcess | None = None
         self._client: FleetClient | None = None
+        self._workers = workers
+        self.second_worker: FleetApiProcess | None = None
 
     @property
     def api(self) -> FleetApiProcess:
@@ -77,23 +82,37 @@ class Stack:
                 self.proxies[exhibit_id] = PartitionProxy(HOST, self.broker.port).start()
             if self._want_tap:
                 self.tap = MqttTap(HOST, self.broker.port).start()
-            self._api = FleetApiProcess(
-                database_url=self.database_url,
-                mqtt_url=f"mqtt://{HOST}:{self.broker.port}",
-                token=self.token,
-                log_path=self.work_dir / "fleet-api.log",
-            )
+            self._api = self._fleet_api(1)
             self._client = FleetClient(self._api.url, token=self.token, timeout=30.0)
             self._api.start()
+            if self._workers > 1:
+                self.second_worker = self._fleet_api(2).start()
         except BaseException:
             self.close()
             raise
         return self
 
+    def _fleet_api(self, number: int) -> FleetApiProcess:
+        shared = (
+            {"FLEET_MQTT_SHARE_GROUP": "ingest", "FLEET_MQTT_CLIENT_ID": f"fleet-ingest-{number}"}
+            if self._workers > 1
+            else {}
+        )
+        return FleetApiProcess(
+            database_url=self.database_url,
+            mqtt_url=f"mqtt://{HOST}:{self.broker.port}",
+            token=self.token,
+            log_path=self.work_dir
+            / ("fleet-api.log" if number == 1 else f"fleet-api-{number}.log"),
+            extra_env=shared,
+        )
+
     def close(self) -> None:
         """Stop everything that runs (idempotent)."""
         if self._client is not None:
             self._client.close()
+        if self.second_worker is not None:
+            self.second_worker.stop()
         if self._api is not None:
             self._api.stop()
         if self.tap is not None:

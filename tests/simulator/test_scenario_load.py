@@ -59,6 +59,9 @@ def test_the_named_scenarios_of_the_issue_are_shipped() -> None:
         named_scenarios()
     )
     assert len(load_scenario("backlog-50").exhibit_defs()) == 50
+    crashes = {type(fault).__name__ for fault in load_scenario("server-crashes").faults}
+    assert crashes == {"BrokerKill", "ServerPowerCut", "DatabaseRestore"}
+    assert [f.kind for f in load_scenario("worker-kill").faults] == ["worker_kill"]
     normal = load_scenario("normal-week")
     assert (len(normal.exhibit_defs()), len(normal.schools), normal.faults) == (5, 3, [])
 
@@ -214,6 +217,25 @@ def test_a_check_out_inside_a_partition_is_a_valid_scenario(tmp_path: Path) -> N
         (
             "  - {kind: cloned_identity, exhibit: e7, at: 2026-03-02T09:00:00Z}\n",
             "faults[0].exhibit: no exhibit 'e7'",
+        ),
+        (
+            "  - {kind: database_restore, backup_at: 2026-03-02T12:00:00Z,\n"
+            "     at: 2026-03-02T11:00:00Z}\n",
+            "faults[0].backup_at: the backup is taken in the scenario, before the restore",
+        ),
+        (
+            "  - {kind: broker_kill, at: 2026-03-02T09:00:00Z, ingest: down, ingest_down: 30m}\n"
+            "  - {kind: api_restart, at: 2026-03-02T08:45:00Z, for: 5m}\n",
+            "faults[1].at: two api restarts overlap",
+        ),
+        (
+            "  - {kind: server_power_cut, at: 2026-03-02T09:00:00Z, for: 10m}\n"
+            "  - {kind: broker_kill, at: 2026-03-02T09:05:00Z}\n",
+            "faults[1].at: two broker restarts overlap",
+        ),
+        (
+            "  - {kind: broker_kill, at: 2026-03-02T09:00:00Z, ingest: sideways}\n",
+            "faults[0].ingest: Input should be 'running' or 'down'",
         ),
     ],
 )
