@@ -91,7 +91,13 @@ def test_services_are_active(fleet: Fleet, provisioned: PlaybookRun) -> None:
 
 
 @pytest.mark.parametrize(
-    ("machine", "unit"), [("pi1", "exhibit-agent.service"), ("server", "fleet-api.service")]
+    ("machine", "unit"),
+    [
+        ("pi1", "exhibit-agent.service"),
+        ("server", "fleet-api.service"),
+        ("server", "fleet-api-backup.service"),
+        ("server", "fleet-api-backup.timer"),
+    ],
 )
 def test_units_verify_cleanly(
     fleet: Fleet, provisioned: PlaybookRun, machine: str, unit: str
@@ -102,6 +108,24 @@ def test_units_verify_cleanly(
     )
     assert done.returncode == 0, done.stdout
     assert done.stdout.strip() == "", done.stdout
+
+
+def test_the_backup_timer_runs_fleet_api_backup_and_keeps_the_newest(
+    fleet: Fleet, provisioned: PlaybookRun
+) -> None:
+    assert fleet.ssh("server", "systemctl is-active fleet-api-backup.timer").stdout.strip() == (
+        "active"
+    )
+    for _ in range(2):  # a oneshot: start returns when the backup is written
+        fleet.ssh("server", "systemctl start fleet-api-backup.service && sleep 1.1")
+    files = fleet.ssh("server", "ls /var/backups/fleet-api").stdout.split()
+    assert len(files) == 2, files
+    assert all(name.startswith("fleet-") and name.endswith(".pgdump") for name in files), files
+    # A whole custom-format dump of the live database, owned by the service user.
+    listing = fleet.ssh("server", f"pg_restore --list /var/backups/fleet-api/{files[-1]}").stdout
+    assert "TABLE DATA public count_records" in listing, listing[-2000:]
+    owner = fleet.ssh("server", f"stat -c %U /var/backups/fleet-api/{files[-1]}").stdout
+    assert owner.strip() == "fleet-api"
 
 
 def test_agent_unit_security_score(
