@@ -60,6 +60,68 @@ def ingest_rows(exhibits: int, work: Path, console: Console) -> list[list[str]]:
     return rows
 
 
+def custody_rows(exhibits: int, work: Path, console: Console) -> tuple[list[list[str]], str]:
+    """The ingest path with and without the fleet's custody acknowledgement, same run.
+
+    Before issue 14 the broker's PUBACK confirmed a record and the agent deleted it; now
+    the fleet confirms after its commit, the agent's window waits for that, and the agent
+    keeps what is confirmed (retention). Alternated, three of each, medians compared.
+    """
+    template = work / "custody-template"
+    ingest.prepare(template, exhibits)
+    url = f"sqlite:///{work / 'custody.db'}"
+    runs: dict[bool, list[ingest.Throughput]] = {False: [], True: []}
+    for _ in range(3):
+        for custody in (False, True):
+            label = (
+                "ingest path, sqlite, 1 worker: the fleet confirms after its commit (now)"
+                if custody
+                else "ingest path, sqlite, 1 worker: the broker's PUBACK confirms (before)"
+            )
+            runs[custody].append(
+                ingest.ingest_path(
+                    template,
+                    exhibits,
+                    work,
+                    database_url=url,
+                    workers=1,
+                    label=label,
+                    custody=custody,
+                )
+            )
+    before, after = (sorted(runs[c], key=lambda r: r.seconds)[1] for c in (False, True))
+    ratio = after.events_per_s / before.events_per_s
+    rows = [
+        [
+            r.label,
+            f"{r.events_per_s:,.0f}",
+            f"{r.seconds:.2f}",
+            f"{r.outbox_mb:.2f}",
+            f"{r.agents_rss_mb:.0f}",
+        ]
+        for r in (before, after)
+    ]
+    verdict = "met" if ratio >= CUSTODY_TARGET else "MISSED"
+    note = (
+        f"Custody on the ingest path: {ratio:.3f} of the events/s without it "
+        f"(target >= {CUSTODY_TARGET}: {verdict}); the {exhibits}-exhibit school-week backlog "
+        f"committed in {after.seconds:.1f} s with it (target < 30 s: "
+        f"{'met' if after.seconds < 30 else 'MISSED'}). Medians of three alternated runs."
+    )
+    console.print(note)
+    return rows, note
+
+
+CUSTODY_TARGET = 0.90
+CUSTODY_HEADERS = [
+    "path",
+    "events/s",
+    "seconds",
+    "outbox per exhibit after drain (MB)",
+    "agents' process peak RSS (MB)",
+]
+
+
 def _row(result: ingest.Throughput, base: ingest.Throughput) -> list[str]:
     ratio = result.messages_per_s / base.messages_per_s
     return [
@@ -178,7 +240,7 @@ def main() -> None:
         help=f"school days of stored events for the queries ({querydata.DEFAULT_DAYS}: ~10M)",
     )
     parser.add_argument(
-        "--skip", action="append", default=[], choices=("ingest", "queries", "agent")
+        "--skip", action="append", default=[], choices=("ingest", "custody", "queries", "agent")
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()
@@ -193,6 +255,17 @@ def main() -> None:
         for header in HEADERS:
             table.add_column(header)
         for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    custody: list[list[str]] = []
+    custody_note = ""
+    if "custody" not in args.skip:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            custody, custody_note = custody_rows(args.exhibits, Path(tmp), console)
+        table = Table(title="custody on the ingest path (same run)")
+        for header in CUSTODY_HEADERS:
+            table.add_column(header)
+        for row in custody:
             table.add_row(*row)
         console.print(table)
     latencies: list[queries.Latency] = []
@@ -232,6 +305,19 @@ def main() -> None:
             + ", ".join(f"{k} {v}" for k, v in generation.items())
             + ". Endpoints called in-process through httpx's ASGITransport; "
             f"{queries.USAGE_CALLS} random visits, {queries.REPORT_CALLS} random periods each.",
+        ]
+    if custody:
+        notes += [
+            "",
+            "## Custody (issue 14)",
+            "",
+            *_markdown(CUSTODY_HEADERS, custody),
+            "",
+            custody_note + " The outbox figure is the agent's SQLite files after draining "
+            "a school week: with the broker's PUBACK the records are deleted, with custody "
+            "they are kept as confirmed records for `retention_days` (within "
+            "`retention_max_mb`). The RSS is the largest agents' process (50 agents over "
+            f"{ingest.AGENT_PROCESSES} processes), not one Pi's agent.",
         ]
     notes += ["", f"Total bench time {time.monotonic() - started:.0f} s."]
     if not args.no_write:

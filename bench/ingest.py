@@ -52,6 +52,10 @@ class Throughput:
     messages: int
     events: int
     seconds: float
+    outbox_mb: float | None = None
+    """Outbox files per exhibit after the drain (MB, mean): what retention keeps."""
+    agents_rss_mb: float | None = None
+    """Peak RSS of the largest agents' process (MB)."""
 
     @property
     def messages_per_s(self) -> float:
@@ -184,7 +188,9 @@ def storage_floor(template: Path, count: int, work: Path) -> Throughput:
 
 
 @contextmanager
-def fleet_api(database_url: str, mqtt_port: int, *, workers: int, log: Path) -> Iterator[None]:
+def fleet_api(
+    database_url: str, mqtt_port: int, *, workers: int, log: Path, custody: bool = True
+) -> Iterator[None]:
     """``workers`` fleet API processes ingesting from Mosquitto (shared subscription if > 1).
 
     Yields once every worker reports its ingestion connected and subscribed.
@@ -196,6 +202,7 @@ def fleet_api(database_url: str, mqtt_port: int, *, workers: int, log: Path) -> 
             FLEET_DATABASE_URL=database_url,
             FLEET_MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
             FLEET_MQTT_CLIENT_ID=f"bench-ingest-{n}",
+            FLEET_CUSTODY_ACKS="true" if custody else "false",
         )
         if workers > 1:
             env["FLEET_MQTT_SHARE_GROUP"] = "ingest"
@@ -239,12 +246,22 @@ SEQS_RECEIVED = select(func.sum(exhibit_seq_ranges.c.last_seq - exhibit_seq_rang
 
 
 def ingest_path(
-    template: Path, count: int, work: Path, *, database_url: str, workers: int, label: str
+    template: Path,
+    count: int,
+    work: Path,
+    *,
+    database_url: str,
+    workers: int,
+    label: str,
+    custody: bool = True,
 ) -> Throughput:
     """Drain real agents' outboxes through Mosquitto into the fleet database; time to commit.
 
     The clock starts when the agents start (after their imports) and stops when the last
-    record is committed in the fleet database.
+    record is committed in the fleet database. ``custody``: the fleet confirms each batch
+    after its commit and the agents wait for that (their window holds a message until
+    then, and they keep what is confirmed: retention); else the broker's PUBACK confirms
+    and the agents delete (before issue 14).
     """
     data = work / f"agents-{uuid.uuid4().hex[:6]}"
     shutil.copytree(template, data)
@@ -261,10 +278,19 @@ def ingest_path(
         )
     with (
         MosquittoProcess(work / f"mosquitto-{uuid.uuid4().hex[:6]}") as broker,
-        fleet_api(database_url, broker.port, workers=workers, log=work / "api.log"),
+        fleet_api(
+            database_url, broker.port, workers=workers, log=work / "api.log", custody=custody
+        ),
     ):
         agents = subprocess.Popen(
-            [*DRAIN, f"mqtt://127.0.0.1:{broker.port}", str(data), *ids],
+            [
+                *DRAIN,
+                "--custody",
+                "fleet" if custody else "broker",
+                f"mqtt://127.0.0.1:{broker.port}",
+                str(data),
+                *ids,
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -287,8 +313,18 @@ def ingest_path(
     engine.dispose()
     if stored != total:
         raise RuntimeError(f"{label}: stored {stored} of {total} records")
-    start = float(out.split()[0])
-    return Throughput(label, len(payloads), total, end - start)
+    start, _end, drained, peak_kb = out.split()
+    if drained != "True":
+        raise RuntimeError(f"{label}: an agent's outbox did not drain")
+    outbox = sum(f.stat().st_size for f in data.rglob("outbox.sqlite3*")) / count / 1e6
+    return Throughput(
+        label,
+        len(payloads),
+        total,
+        end - float(start),
+        outbox_mb=outbox,
+        agents_rss_mb=int(peak_kb) / 1024,
+    )
 
 
 def agents_only(template: Path, count: int, work: Path) -> Throughput:
@@ -311,8 +347,9 @@ def agents_only(template: Path, count: int, work: Path) -> Throughput:
         assert sub.stdout is not None
         if sub.stdout.readline().strip() != "ready":
             raise RuntimeError("the subscriber did not start")
+        # Nobody sends custody here: the PUBACK confirms (no fleet behind the broker).
         agents = subprocess.Popen(
-            [*DRAIN, f"mqtt://127.0.0.1:{broker.port}", str(data), *ids],
+            [*DRAIN, "--custody", "broker", f"mqtt://127.0.0.1:{broker.port}", str(data), *ids],
             stdout=subprocess.PIPE,
             text=True,
         )
