@@ -69,10 +69,10 @@ def custody_rows(exhibits: int, work: Path, console: Console) -> tuple[list[list
     """
     template = work / "custody-template"
     ingest.prepare(template, exhibits)
-    url = f"sqlite:///{work / 'custody.db'}"
     runs: dict[bool, list[ingest.Throughput]] = {False: [], True: []}
-    for _ in range(3):
+    for run in range(3):
         for custody in (False, True):
+            url = f"sqlite:///{work / f'custody-{run}-{custody}.db'}"  # a fresh database each
             label = (
                 "ingest path, sqlite, 1 worker: the fleet confirms after its commit (now)"
                 if custody

@@ -7,6 +7,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from fleet_api.store.ingest import write_batch
+from tests.fleet_api.builders import beat
 from tests.fleet_api.tokens import ADMIN_TOKEN
 from tests.fleet_api.web_client import chart_data, log_in, seed_visit
 
@@ -126,3 +128,18 @@ async def test_exhibit_page_shows_its_visits_and_health(
     assert "48.5&nbsp;°C" in html
     health = chart_data(html, "health-chart")  # the heartbeat just received
     assert health["datasets"][1]["data"] == [48.5]
+
+
+async def test_exhibit_page_shows_the_window_it_can_resend_in_both_languages(
+    app: FastAPI, client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    await seed_visit(client, app.state.engine)
+    write_batch(app.state.engine, [beat("ex-1", retained_from_seq=1200, retained_records=845)])
+    await log_in(anonymous, ADMIN_TOKEN)
+    english = (await anonymous.get("/ui/exhibits/ex-1?lang=en")).text
+    assert "Confirmed records kept for a resend" in english
+    assert 'data-field="retained-records"><span data-value="845">' in english
+    assert 'data-field="retained-from"><span data-value="1200">' in english
+    latvian = (await anonymous.get("/ui/exhibits/ex-1?lang=lv")).text
+    assert "Vecākā glabātā ieraksta kārtas numurs" in latvian
+    assert 'data-field="retained-from"><span data-value="1200">' in latvian
