@@ -28,11 +28,14 @@ def run(
     *,
     cpu_s: Callable[[], float],
     done: int = 0,
+    behaviours: bool = False,
 ) -> dict[str, Any]:
     """Bounced presses on an injected clock, half paced, half in a burst (the child's side).
 
     ``cpu_s``: the process's CPU seconds so far; ``done``: presses made before, for the
-    progress lines the parent reads.
+    progress lines the parent reads. ``behaviours``: the exhibit also drives outputs
+    (``BEHAVIOURS``: each press lights a lamp for 5 s and sounds a tone while held, with
+    attract mode), and the figures' names end in ``_behaviours``.
     """
     from datetime import UTC, datetime
 
@@ -50,10 +53,13 @@ def run(
         inputs=[{"name": "button", "kind": "button", "pin": 17}],  # the default debounce
         heartbeat_seconds=3600,
         reconnect_max_s=1,
+        **(BEHAVIOURS if behaviours else {}),
     )
     clock = FakeClock(wall=datetime.now(UTC), monotonic=time.monotonic())
     committed = threading.Event()
-    factory = MockFactory()
+    from gpiozero.pins.mock import MockPWMPin
+
+    factory = MockFactory(pin_class=MockPWMPin)
     agent = Agent(settings, pin_factory=factory, clock=clock, on_commit=lambda _: committed.set())
     agent.start()
     agent.wait_connected(5)
@@ -88,9 +94,11 @@ def run(
     agent.wait_recorded(60)
     burst_cpu = cpu_s() - cpu
     counted = agent.interactions_recorded
+    acted = agent.controller.behaviours.acted if agent.controller.behaviours else 0
     agent.stop()
     factory.reset()
-    return {
+    tail = "_behaviours" if behaviours else ""
+    figures = {
         "bounced_presses": len(gestures),
         "bounced_counted": counted,
         "edges_per_press": round(sum(len(g) for g in gestures) / max(len(gestures), 1), 1),
@@ -99,6 +107,25 @@ def run(
             1000 * burst_cpu / max(len(gestures) - half, 1), 3
         ),
     }
+    if behaviours:
+        figures["actions"] = acted
+    return {name + tail: value for name, value in figures.items()}
+
+
+BEHAVIOURS: dict[str, Any] = {
+    "outputs": [
+        {"name": "lamp", "kind": "led", "pin": 5},
+        {"name": "horn", "kind": "tonal_buzzer", "pin": 13},
+    ],
+    "behaviours": [
+        {"input": "button", "event": "press", "output": "lamp", "action": "on", "seconds": 5},
+        {"input": "button", "event": "press", "output": "horn", "action": "tone",
+         "frequency_hz": 440},
+        {"input": "button", "event": "release", "output": "horn", "action": "off"},
+    ],
+    "attract": {"idle_s": 120, "actions": [{"output": "lamp", "action": "blink"}]},
+}  # fmt: skip
+"""An exhibit that answers every press with light and sound (bench with behaviours)."""
 
 
 def gestures(count: int, seed: int = 13) -> list[list[list[Any]]]:
@@ -122,6 +149,25 @@ def gestures(count: int, seed: int = 13) -> list[list[list[Any]]]:
 def rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     """The bouncing-input rows of the table: (measure, value, target)."""
     ok = "met" if result["bounce_cpu_ok"] else "MISSED"
+    with_ok = "met" if result.get("behaviours_cpu_ok") else "MISSED"
+    behaving = [
+        (
+            "  with behaviours: counted / made, actions run",
+            f"{result['bounced_counted_behaviours']} / {result['bounced_presses_behaviours']}, "
+            f"{result['actions_behaviours']}",
+            "all",
+        ),
+        (
+            "CPU per interaction, bounced, paced, behaviours on (ms)",
+            f"{result['cpu_ms_per_interaction_bounced_paced_behaviours']}",
+            f"< {CPU_TARGET_MS:g}: {with_ok}",
+        ),
+        (
+            "CPU per interaction, bounced, burst, behaviours on (ms)",
+            f"{result['cpu_ms_per_interaction_bounced_burst_behaviours']}",
+            f"< {CPU_TARGET_MS:g}: {with_ok}",
+        ),
+    ]
     return [
         (
             "bounced presses counted / made",
@@ -139,4 +185,5 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{result['cpu_ms_per_interaction_bounced_burst']}",
             f"< {CPU_TARGET_MS:g}: {ok}",
         ),
+        *behaving,
     ]

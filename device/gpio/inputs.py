@@ -51,7 +51,7 @@ from gpiozero import (
 from device.core.clock import Clock, SystemClock
 from device.core.errors import InputError
 from device.core.events import Interaction
-from device.gpio.interactions import InteractionRules
+from device.gpio.interactions import InteractionRules, Watcher
 from device.settings.wiring import (
     BeamInput,
     ButtonInput,
@@ -242,14 +242,16 @@ def build_inputs(
     pin_factory: Any,
     on_interaction: Callable[[Interaction], None],
     clock: Clock | None = None,
+    watch: Watcher | None = None,
 ) -> InputBank:
     """Create the gpiozero devices for ``specs`` and route their interactions to a callback.
 
     ``pin_factory`` None lets gpiozero choose (``GPIOZERO_PIN_FACTORY``, lgpio on a Pi).
     Raises InputError (with every device already created closed) if a pin cannot be used.
+    ``watch`` (the behaviour engine) hears every confirmed level change and turn.
     """
     specs = list(specs)
-    rules = InteractionRules(specs, clock=clock or SystemClock(), emit=on_interaction)
+    rules = InteractionRules(specs, clock=clock or SystemClock(), emit=on_interaction, watch=watch)
     devices: dict[str, Any] = {}
     handlers: list[Callable[..., None]] = []
     try:

@@ -43,6 +43,19 @@ from device.core.events import Interaction
 from device.settings.wiring import ButtonInput, InputSpec, RotaryInput
 
 
+class Watcher(Protocol):
+    """Who hears every confirmed level change and turn (the behaviour engine); it must only
+    hand off (a queue ``put``): it runs on the counting path."""
+
+    def changed(self, name: str, active: bool, at: float) -> None:
+        """Input ``name``'s stable level is ``active`` since monotonic time ``at``."""
+        ...
+
+    def turned(self, name: str, *, clockwise: bool, at: float) -> None:
+        """Rotary input ``name`` completed one interaction's worth of steps at ``at``."""
+        ...
+
+
 class Settling(Protocol):
     """What the worker drives: levels that settle with time alone, no edge needed."""
 
@@ -78,10 +91,12 @@ class InteractionRules:
         *,
         clock: Clock,
         emit: Callable[[Interaction], None],
+        watch: Watcher | None = None,
     ) -> None:
         self._specs = {spec.name: spec for spec in specs}
         self._clock = clock
         self._emit = emit
+        self._watch = watch
         self._lock = threading.Lock()
         self._levels = {
             name: _Level(spec.press_debounce, spec.release_debounce)
@@ -103,18 +118,20 @@ class InteractionRules:
     def level(self, name: str, active: bool) -> None:
         """An edge: the input's raw level is now ``active`` (called from gpiozero threads)."""
         found: list[Interaction] = []
+        changes: list[tuple[str, bool, float]] = []
         with self._lock:
             now = self._clock.monotonic()
             state = self._levels[name]
             if state.raw != state.stable and now - state.since >= self._wait(state):
-                self._confirm(name, state, now, found)
+                self._confirm(name, state, now, found, changes)
             if active != state.raw:
                 state.raw = active
                 state.since = now
                 if active != state.stable and self._wait(state) <= 0:
-                    self._confirm(name, state, now, found)
+                    self._confirm(name, state, now, found, changes)
         for item in found:
             self._emit(item)
+        self._tell(changes)
 
     def due(self) -> float | None:
         """Monotonic time at which the earliest pending level will have held long enough."""
@@ -129,20 +146,35 @@ class InteractionRules:
     def settle(self) -> list[Interaction]:
         """Confirm every level that has held long enough by now (the worker's turn)."""
         found: list[Interaction] = []
+        changes: list[tuple[str, bool, float]] = []
         with self._lock:
             now = self._clock.monotonic()
             for name, state in self._levels.items():
                 if state.raw != state.stable and now - state.since >= self._wait(state):
-                    self._confirm(name, state, now, found)
+                    self._confirm(name, state, now, found, changes)
+        self._tell(changes)
         return found
+
+    def _tell(self, changes: list[tuple[str, bool, float]]) -> None:
+        if self._watch is not None:
+            for name, active, at in changes:
+                self._watch.changed(name, active, at)
 
     @staticmethod
     def _wait(state: _Level) -> float:
         return state.press_s if state.raw else state.release_s
 
-    def _confirm(self, name: str, state: _Level, now: float, found: list[Interaction]) -> None:
+    def _confirm(
+        self,
+        name: str,
+        state: _Level,
+        now: float,
+        found: list[Interaction],
+        changes: list[tuple[str, bool, float]],
+    ) -> None:
         """``state.raw`` held long enough: it is the stable level from ``state.since`` on."""
         state.stable = state.raw
+        changes.append((name, state.stable, state.since))
         at = state.since
         spec = self._specs[name]
         if state.stable:
@@ -182,3 +214,5 @@ class InteractionRules:
         if complete:
             count_name = spec.cw_name if clockwise else spec.ccw_name
             self._emit(Interaction(count_name, wall, mono, name))
+            if self._watch is not None:
+                self._watch.turned(name, clockwise=clockwise, at=mono)

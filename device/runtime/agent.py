@@ -25,6 +25,7 @@ from typing import Any
 from device.core.clock import Clock, SystemClock
 from device.core.errors import AgentError, AgentStateError
 from device.core.events import Barrier, FlushRequest, QueueEvents, SelfTestRequest, StopRequest
+from device.gpio.controller import Controller
 from device.gpio.indicator import Indicator
 from device.gpio.inputs import InputBank, build_inputs, build_lamp
 from device.link.base import Link
@@ -77,6 +78,7 @@ class Agent:
         self._outbox: Outbox | None = None
         self._inputs: InputBank | None = None
         self._indicator = Indicator(None)
+        self._controller: Controller | None = None
         self._worker: Worker | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -112,11 +114,14 @@ class Agent:
             if settings.indicator is not None:
                 lamp = build_lamp(settings.indicator, pin_factory=self._pin_factory)
                 self._indicator = Indicator(lamp)
+            controller = Controller(settings, pin_factory=self._pin_factory, clock=self._clock)
+            self._controller = controller
             self._inputs = build_inputs(
                 settings.inputs,
                 pin_factory=self._pin_factory,
                 on_interaction=self._events.put,
                 clock=self._clock,
+                watch=controller.behaviours,
             )
             link = self._link or self._mqtt_link()
             worker = Worker(
@@ -132,6 +137,8 @@ class Agent:
         except BaseException:
             if self._inputs is not None:
                 self._inputs.close()
+            if self._controller is not None:
+                self._controller.close()
             self._indicator.close()
             outbox.close()
             self._lock.release()
@@ -144,6 +151,7 @@ class Agent:
             target=worker.run, name=f"agent-{settings.exhibit_id}", daemon=True
         )
         self._thread.start()
+        controller.start()
         link.start(QueueEvents(self._events))
         self._state = "running"
 
@@ -174,6 +182,8 @@ class Agent:
             None if abrupt else status_message(self.settings, online=False, clock=self._clock)
         )
         self._link.close(farewell=farewell, timeout=timeout, abrupt=abrupt)
+        if self._controller is not None:
+            self._controller.close()
         self._indicator.close()
         if self._thread.is_alive():
             log.error("agent worker did not stop within %.1fs; outbox left open", timeout)
@@ -252,6 +262,13 @@ class Agent:
         if self._inputs is None:
             raise AgentStateError("inputs exist once the agent is started")
         return self._inputs
+
+    @property
+    def controller(self) -> Controller:
+        """The outputs and the behaviour engine (after ``start()``)."""
+        if self._controller is None:
+            raise AgentStateError("outputs exist once the agent is started")
+        return self._controller
 
     @property
     def indicator(self) -> Indicator:

@@ -39,6 +39,7 @@ from broker.limits import MAX_RECORDS_PER_BATCH
 from broker.topics import validate_exhibit_id
 from device.core.errors import ConfigError
 from device.settings.config_errors import INPUTS_EXAMPLE, raise_first, setting_error
+from device.settings.controller import CONTROL_FIELDS, control_problem, read_parts, read_table
 from device.settings.setting_types import (
     Loc,
     Problem,
@@ -126,6 +127,11 @@ class AgentSettings:
     data_dir: Path = field(default=Path("/var/lib/exhibit-agent"), metadata=rule(Path))
     inputs: list[InputSpec] = field(default_factory=list, metadata=reader(_distinct_inputs))
     indicator: IndicatorSpec | None = field(default=None, metadata=reader(read_indicator))
+    # What the exhibit drives (device/settings/controller.py, docs/controller.md).
+    outputs: list[dict[str, Any]] = field(default_factory=list, metadata=reader(read_parts))
+    behaviours: list[dict[str, Any]] = field(default_factory=list, metadata=reader(read_parts))
+    attract: dict[str, Any] | None = field(default=None, metadata=reader(read_table))
+    quiet_hours: dict[str, Any] | None = field(default=None, metadata=reader(read_table))
     bucket_seconds: float = field(default=60.0, metadata=rule(float, gt=0, le=86_400))
     session_idle_s: float = field(default=30.0, metadata=rule(float, gt=0, le=3_600))
     outbox_max_records: int = field(default=50_000, metadata=rule(int, ge=100, le=10_000_000))
@@ -189,12 +195,15 @@ class AgentSettings:
         return [name for spec in self.inputs for name in spec.count_names()]
 
     def config_hash(self) -> str:
-        """A short hash of what shapes the counts (inputs, buckets, sessions), sent at birth."""
-        shape = {
+        """A short hash of what shapes the counts (inputs, buckets, sessions) and, when there
+        are any, the outputs and behaviours; sent at birth."""
+        shape: dict[str, Any] = {
             "inputs": [dataclasses.asdict(spec) for spec in self.inputs],
             "bucket_seconds": self.bucket_seconds,
             "session_idle_s": self.session_idle_s,
         }
+        # Only when set: an exhibit that drives nothing keeps the hash it always had.
+        shape |= {name: getattr(self, name) for name in CONTROL_FIELDS if getattr(self, name)}
         digest = hashlib.sha256(repr(sorted(shape.items())).encode()).hexdigest()
         return digest[:16]
 
@@ -214,7 +223,7 @@ def _checked(raw: Mapping[str, Any]) -> dict[str, Any]:
             message = f"{high} is below {least} ({low}); raise it to at least {low}"
             problems.append(Problem((most,), "value", message))
     raise_first(problems, FIELDS)
-    for check in (_pins_problem, _credentials_problem, _tls_problem):
+    for check in (control_problem, _pins_problem, _credentials_problem, _tls_problem):
         problem = check(values)
         if problem is not None:
             raise_first([problem], FIELDS)
@@ -227,6 +236,10 @@ def _pins_problem(values: Mapping[str, Any]) -> Problem | None:
         (spec.name, spec.pins()) for spec in values.get("inputs", [])
     ]
     indicator: IndicatorSpec | None = values.get("indicator")
+    wired += [
+        (str(part.get("name")), {k: v for k, v in part.items() if k.endswith("pin")})
+        for part in values.get("outputs", [])
+    ]
     if indicator is not None:
         wired.append(("indicator", {"pin": indicator.pin}))
     for owner, pins in wired:
@@ -238,7 +251,7 @@ def _pins_problem(values: Mapping[str, Any]) -> Problem | None:
                     f"pin {pin} is used by both {other!r} and {owner!r} ({role}); "
                     "wire each to its own pin",
                 )
-            used[pin] = owner
+            used[pin] = owner  # inputs against outputs: broker.exhibit_config checked it
     return None
 
 
@@ -290,7 +303,7 @@ def _tls_problem(values: Mapping[str, Any]) -> Problem | None:
 
 # -- where the values come from ----------------------------------------------------------
 
-_STRUCTURED = ("inputs", "indicator")
+_STRUCTURED = ("inputs", "indicator", *CONTROL_FIELDS)
 """Settings given as JSON in the environment."""
 
 

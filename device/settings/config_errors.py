@@ -44,6 +44,12 @@ _FIXES: dict[str, str] = {
     "broker_url": "use mqtts://host:8883, wss://host:443/mqtt or mqtt://host:1883",
     "inputs": f"give a JSON list like {INPUTS_EXAMPLE}",
     "indicator": 'give a JSON table like {"pin": 27}',
+    "outputs": 'give a JSON list like [{"name": "lamp", "kind": "led", "pin": 5}]',
+    "behaviours": 'give a JSON list like [{"input": "button", "event": "press", '
+    '"output": "lamp", "action": "on", "seconds": 5}]',
+    "attract": 'give a JSON table like {"idle_s": 120, "actions": [{"output": "lamp", '
+    '"action": "blink"}]}',
+    "quiet_hours": 'give a JSON table like {"start": "18:00", "end": "08:00"}',
     "data_dir": "give a writable directory, e.g. /var/lib/exhibit-agent",
     "bucket_seconds": "use seconds between 0 and 86400, e.g. 60",
     "session_idle_s": "use seconds between 0 and 3600, e.g. 30",

@@ -90,6 +90,20 @@ BAD_CONFIGS = [
         "or equal to 0; use seconds between 0 and 60 that a release must hold, e.g. 0.03",
         id="bad-release-debounce",
     ),
+    pytest.param(
+        "EXHIBIT_BEHAVIOURS",
+        '[{"input": "button", "event": "beam_broken", "output": "lamp", "action": "on"}]',
+        "setting behaviours[0].event (EXHIBIT_BEHAVIOURS): a button input has no "
+        "'beam_broken' event; use press or release or hold",
+        id="bad-behaviour-event",
+    ),
+    pytest.param(
+        "EXHIBIT_OUTPUTS",
+        '[{"name": "lamp", "kind": "led", "pin": 40}]',
+        "setting outputs[0].pin (EXHIBIT_OUTPUTS): 40 is above 27; use the BCM GPIO number "
+        "0-27 the LED is wired to, e.g. 5",
+        id="bad-output-pin",
+    ),
 ]
 
 
