@@ -5,7 +5,8 @@ level change and turn through ``changed()`` and ``turned()``, which only put the
 the engine's own queue: counting never waits for a lamp, a servo or a motor. The engine's
 thread turns facts into events and runs the matching rules on the outputs
 (``device.gpio.outputs``), and keeps time on the agent's injected clock, so tests and the
-simulator drive it like the interaction rules:
+simulator drive it like the interaction rules (an injected clock is looked at every 50 ms;
+on the machine's own clock the engine sleeps until its next deadline):
 
 - events by input kind: button ``press``, ``release``, ``hold`` (pressed ``hold_s``, while
   still pressed); beam ``beam_broken``, ``beam_restored``; motion ``motion``; distance
@@ -30,12 +31,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from device.core.clock import Clock
+from device.core.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
-"""Longest real-time wait between looks at the clock (the simulator's clock jumps)."""
+"""Longest real-time wait between looks at an injected clock (the simulator's jumps)."""
+REAL_CLOCK_WAIT_S = 30.0
+"""On the machine's own clock the engine sleeps until its next deadline, but at most this
+long, so that quiet hours begin on time with nothing else to do (an idle Pi wakes twice a
+minute, not twenty times a second)."""
 _ACTIVE = {
     "button": "press",
     "beam": "beam_broken",
@@ -102,6 +107,8 @@ class Behaviours:
         self._attracting = False
         self._quiet_now = False
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._longest_wait = REAL_CLOCK_WAIT_S if isinstance(clock, SystemClock) else POLL_S
         self.acted = 0
         """Actions carried out (tests and the benchmark read it)."""
 
@@ -126,6 +133,7 @@ class Behaviours:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread; the caller then closes the outputs (back to their safe state)."""
         if self._thread is not None:
+            self._stopping.set()  # what is still queued is dropped: the outputs go safe
             self._facts.put(_STOP)
             self._thread.join(timeout)
             self._thread = None
@@ -136,7 +144,7 @@ class Behaviours:
                 fact = self._facts.get(timeout=self._wait())
             except queue.Empty:
                 fact = None
-            if fact is _STOP:
+            if fact is _STOP or self._stopping.is_set():
                 return
             try:
                 self._turn(fact if isinstance(fact, _Fact) else None)
@@ -148,8 +156,8 @@ class Behaviours:
         deadlines = [*self._until.values(), *self._holds.values()]
         if self._attract is not None and not self._attracting:
             deadlines.append(self._last_event + float(self._attract["idle_s"]))
-        nearest = min(deadlines, default=now + POLL_S)
-        return min(max(nearest - now, 0.0), POLL_S)
+        nearest = min(deadlines, default=now + self._longest_wait)
+        return min(max(nearest - now, 0.0), self._longest_wait)
 
     def _turn(self, fact: _Fact | None) -> None:
         now = self._clock.monotonic()

@@ -241,3 +241,25 @@ def test_a_slow_output_never_delays_counting(
         assert agent.controller.behaviours.acted < 20
     finally:
         agent.stop()
+
+
+def test_on_the_machines_clock_a_timed_action_ends_on_time_without_polling(
+    make_settings: SettingsMaker, pwm: MockFactory
+) -> None:
+    from device.core.clock import SystemClock
+
+    rule = {**LAMP_5_S, "seconds": 0.3}
+    settings = make_settings(inputs=INPUTS, outputs=OUTPUTS, behaviours=[rule])
+    agent = Agent(settings, pin_factory=pwm, clock=SystemClock(), link=FakeLink())
+    agent.start()
+    try:
+        lamp = agent.controller.outputs.device("lamp")
+        pwm.pin(17).drive_low()
+        time.sleep(0.05)  # held past the 30 ms debounce
+        pwm.pin(17).drive_high()
+        eventually(lambda: lamp.is_lit, timeout=2)
+        lit_at = time.monotonic()
+        eventually(lambda: not lamp.is_lit, timeout=2)
+        assert 0.15 < time.monotonic() - lit_at < 1.0  # 0.3 s from the press, not 30 s
+    finally:
+        agent.stop()
