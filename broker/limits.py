@@ -22,3 +22,8 @@ MAX_AMOUNT = 1_000_000
 """Most interactions in one count record (``count``) or session (``interactions``)."""
 MAX_CUSTODY_RANGES = 100
 """Most stored runs above ``stored_below`` one custody acknowledgement lists."""
+REFUSED = (
+    "the agent's own subscriptions the broker refused at its last connection (topic filter: "
+    "the broker's reason, e.g. 'Not authorized'): it misses what comes on them; {} when all "
+    "were granted, absent when not known yet (at most 16)"
+)

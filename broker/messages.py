@@ -41,6 +41,7 @@ from broker.limits import (
     MAX_PAYLOAD_BYTES,
     MAX_RECORDS_PER_BATCH,
     MAX_SPAN_S,
+    REFUSED,
     SCHEMA_VERSION,
     SEQ_MAX,
 )
@@ -55,6 +56,8 @@ ShortText = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f]*$")]
 ConfigVersion = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 ConfigHash = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 CommandId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Topic = Annotated[str, Field(min_length=1, max_length=256)]
+Refused = Annotated[dict[Topic, ShortText], Field(max_length=16, description=REFUSED)]
 
 
 def utc_now() -> datetime:
@@ -135,6 +138,7 @@ class Status(Message):
         description="the version of the fleet's configuration it runs (config_hash is its "
         "hash); absent: it runs its local configuration",
     )
+    refused_subscriptions: Refused | None = None
 
 
 class Heartbeat(Message):
@@ -161,6 +165,7 @@ class Heartbeat(Message):
     retained_records: int | None = Field(
         default=None, ge=0, description="records the fleet confirmed that the exhibit keeps"
     )
+    refused_subscriptions: Refused | None = None
 
 
 class Assignment(Message):

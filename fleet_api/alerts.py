@@ -38,6 +38,7 @@ class AlertCode(StrEnum):
     AGENT_OUTDATED = "agent_outdated"
     SEQS_RESTARTED = "seqs_restarted"
     SEQ_CONFLICTS = "seq_conflicts"
+    SUBSCRIPTION_REFUSED = "subscription_refused"
 
 
 class Connectivity(StrEnum):
@@ -81,6 +82,8 @@ class HealthFacts:
     """Records that reused a stored seq with another body (kept in quarantine)."""
     seq_restarts: int = 0
     """Of them, those from another boot than the stored record: its seqs started again."""
+    refused_subscriptions: tuple[str, ...] = ()
+    """Its own topic filters the broker refused to let it subscribe to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,16 @@ def alerts(facts: HealthFacts, *, now: datetime, thresholds: Thresholds) -> list
                 AlertCode.CONFIG_DRIFT,
                 Severity.WARNING,
                 "it counts under other input names than those registered",
+            )
+        )
+    if facts.refused_subscriptions:
+        found.append(
+            Alert(
+                AlertCode.SUBSCRIPTION_REFUSED,
+                Severity.WARNING,
+                f"the broker refused its subscription to {', '.join(facts.refused_subscriptions)}: "
+                "nothing sent there reaches it (assignments, commands); its broker account's "
+                "role must allow it",
             )
         )
     if facts.seq_restarts:

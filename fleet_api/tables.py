@@ -346,6 +346,8 @@ def _health_columns() -> list[Column[Any]]:
         Column("wifi_signal_dbm", Double(), nullable=True),
         Column("retained_from_seq", BigInteger, nullable=True),  # 0012: what it can resend
         Column("retained_records", BigInteger, nullable=True),
+        # The agent's own subscriptions the broker refused (topic filter -> reason).
+        Column("refused_subscriptions", JSON(), nullable=True),
     ]
 
 

@@ -57,6 +57,14 @@ class LinkRefused:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscribed:
+    """The broker answered ``session``'s subscriptions; ``refused``: topic filter -> reason."""
+
+    session: int
+    refused: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Acked:
     """The broker answered message ``mid`` of ``session``."""
 
@@ -125,6 +133,10 @@ class QueueEvents:
     def link_refused(self, reason: str) -> None:
         """Enqueue LinkRefused."""
         self._events.put(LinkRefused(reason))
+
+    def link_subscribed(self, session: int, refused: dict[str, str]) -> None:
+        """Enqueue Subscribed."""
+        self._events.put(Subscribed(session, dict(refused)))
 
     def link_acked(self, session: int, mid: int, accepted: bool, reason: str = "") -> None:
         """Enqueue Acked."""

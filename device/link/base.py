@@ -13,8 +13,9 @@ one of a newer connection, whose ids restart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,11 @@ class LinkEvents(Protocol):
 
     def link_refused(self, reason: str) -> None:
         """The broker refused to connect (bad credentials, not authorised); it will retry."""
+        ...
+
+    def link_subscribed(self, session: int, refused: dict[str, str]) -> None:
+        """The broker answered the subscriptions of ``session`` (SUBACK): ``refused`` maps
+        each topic filter it refused to its reason (empty: all granted)."""
         ...
 
     def link_acked(self, session: int, mid: int, accepted: bool, reason: str = "") -> None:
@@ -71,3 +77,14 @@ class Link(Protocol):
     def close(self, *, farewell: Publication | None, timeout: float, abrupt: bool = False) -> None:
         """Stop: send ``farewell`` and disconnect cleanly, or drop the socket if ``abrupt``."""
         ...
+
+
+def refusals(topics: Sequence[str], reason_codes: Sequence[Any]) -> dict[str, str]:
+    """The topic filters a SUBACK refused (one reason code per filter, in order), with the
+    broker's reason: ``Not authorized`` (0x87) from an ACL, ``Unspecified error`` (0x80)
+    from an MQTT 3.1.1 broker, which gives no reason."""
+    return {
+        topic: str(code)
+        for topic, code in zip(topics, reason_codes, strict=False)
+        if code.is_failure
+    }

@@ -42,7 +42,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from device.link.base import LinkEvents, Publication
+from device.link.base import LinkEvents, Publication, refusals
 
 if TYPE_CHECKING:
     from broker.tls import TlsSetKwargs
@@ -333,6 +333,14 @@ class MqttLink:
             if self._events is not None:
                 self._events.link_acked(conn.session, mid, not reason.is_failure, str(reason))
 
+        def on_subscribe(
+            client: mqtt.Client, userdata: Any, mid: int, codes: list[ReasonCode], props: Any
+        ) -> None:  # one SUBSCRIBE of every topic filter at each connection: one code each
+            if self._events is not None:
+                self._events.link_subscribed(
+                    conn.session, refusals(self.options.subscriptions, codes)
+                )
+
         def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
             if self._events is not None:
                 # MQTT v5: the time the message has left, by the broker's clock (the agent's
@@ -349,6 +357,7 @@ class MqttLink:
         conn.client.on_disconnect = on_disconnect
         conn.client.on_publish = on_publish
         conn.client.on_message = on_message
+        conn.client.on_subscribe = on_subscribe
 
     def _refused(self, conn: _Connection, reason: ReasonCode) -> None:
         if reason.getName() == "Unsupported protocol version" and self.options.protocol == "auto":

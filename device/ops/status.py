@@ -12,12 +12,18 @@ from device.wire.codec import heartbeat_payload, status_payload
 
 
 def status_message(
-    settings: AgentSettings, *, online: bool, clock: Clock | None = None
+    settings: AgentSettings,
+    *,
+    online: bool,
+    clock: Clock | None = None,
+    refused: dict[str, str] | None = None,
 ) -> Publication:
     """The retained status: birth (online), explicit offline, or the last will (no clock).
 
     The birth carries the agent version, the config hash and the count names, so the
-    fleet sees what this exhibit counts before any count arrives.
+    fleet sees what this exhibit counts before any count arrives. ``refused``: the
+    subscriptions the broker refused (the birth goes out before the SUBACK, so the agent
+    publishes its status again once it knows).
     """
     if clock is None:
         payload = status_payload(exhibit_id=settings.exhibit_id, online=online)
@@ -30,6 +36,7 @@ def status_message(
             agent_version=__version__,
             config_hash=settings.config_hash(),
             inputs=settings.count_names(),
+            refused_subscriptions=refused,
         )
     topic = exhibit_topic(settings.exhibit_id, Channel.STATUS)
     return Publication(topic, payload, qos=1, retain=True)
@@ -44,6 +51,7 @@ def heartbeat_message(
     health: Health,
     retained_from_seq: int | None = None,
     retained_records: int | None = None,
+    refused: dict[str, str] | None = None,
 ) -> Publication:
     """A heartbeat (QoS 0): uptime, clock state, outbox depth, the window of records still
     held for a resend (``device.outbox.retention``) and what health is readable."""
@@ -62,6 +70,7 @@ def heartbeat_message(
         wifi_signal_dbm=health.wifi_signal_dbm,
         retained_from_seq=retained_from_seq,
         retained_records=retained_records,
+        refused_subscriptions=refused,
     )
     topic = exhibit_topic(settings.exhibit_id, Channel.HEARTBEAT)
     return Publication(topic, payload, qos=0)

@@ -42,6 +42,7 @@ from device.core.events import (
     LinkUp,
     SelfTestRequest,
     StopRequest,
+    Subscribed,
 )
 from device.gpio.indicator import Indicator
 from device.gpio.interactions import Settling
@@ -50,6 +51,7 @@ from device.ops.commands import CommandHandler
 from device.ops.health import HealthProbe
 from device.ops.selftest import SelfTests
 from device.ops.status import heartbeat_message
+from device.ops.subscriptions import SubscriptionWatch
 from device.outbox.compaction import compact
 from device.outbox.rebasing import rebase_boot
 from device.outbox.retention import Retention, Span, merge_spans, spans_of, stated_custody
@@ -135,6 +137,7 @@ class Worker:
         self._next_heartbeat = 0.0
         self._drained_at = clock.monotonic()
         self._flush_waiters: list[tuple[int, threading.Event]] = []
+        self.subscriptions = SubscriptionWatch(settings, clock, indicator)
 
     def run(self) -> None:
         """Turn until stopped; an unexpected error is kept in ``failure``."""
@@ -227,6 +230,9 @@ class Worker:
                     self._selftest_sending = False
                     self._reports.reset()
                     self.connected.clear()
+            elif isinstance(item, Subscribed):
+                if (status := self.subscriptions.answered(item.refused)) is not None:
+                    self._sender.publish_untracked(status)
             elif isinstance(item, LinkRefused):
                 self._indicator.show_error(f"broker refused the connection: {item.reason}")
             elif isinstance(item, StopRequest):
@@ -371,6 +377,7 @@ class Worker:
             health=self._health.sample(),
             retained_from_seq=self.retention.oldest(),
             retained_records=self.retention.held,
+            refused=self.subscriptions.refused,
         )
         self._sender.publish_untracked(message)
 

@@ -49,6 +49,7 @@ from device.wire.values import (
     input_name_value,
     int_value,
     invalid,
+    refused_value,
     require_fields,
     text_value,
     time_value,
@@ -155,6 +156,7 @@ def status_payload(
     agent_version: str | None = None,
     config_hash: str | None = None,
     inputs: list[str] | None = None,
+    refused_subscriptions: Mapping[str, str] | None = None,
 ) -> bytes:
     """A ``Status`` (birth, offline, or the last will without ``at``) as its payload."""
 
@@ -173,6 +175,7 @@ def status_payload(
             "agent_version": short("agent_version", agent_version),
             "config_hash": short("config_hash", config_hash),
             "inputs": None if inputs is None else [input_name_value("inputs", n) for n in inputs],
+            "refused_subscriptions": refused_value(refused_subscriptions),
         }
     ).encode()
 
@@ -193,6 +196,7 @@ def heartbeat_payload(
     wifi_signal_dbm: float | None = None,
     retained_from_seq: int | None = None,
     retained_records: int | None = None,
+    refused_subscriptions: Mapping[str, str] | None = None,
 ) -> bytes:
     """A ``Heartbeat`` as its payload; values the Pi cannot measure stay absent."""
 
@@ -220,6 +224,7 @@ def heartbeat_payload(
                 retained_from_seq, int_value, "retained_from_seq", ge=1, le=SEQ_MAX
             ),
             "retained_records": optional(retained_records, int_value, "retained_records", ge=0),
+            "refused_subscriptions": refused_value(refused_subscriptions),
         }
     ).encode()
 

@@ -100,6 +100,27 @@ def boot_id_value(value: object) -> str:
     )
 
 
+_REASON = re.compile(r"^[^\x00-\x1f]*$")
+MAX_REFUSED = 16
+"""As ``broker.messages.Refused``: at most 16, topic filters of 1-256 characters, reasons
+of up to 64 without control characters."""
+
+
+def refused_value(value: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The subscriptions the broker refused (topic filter: reason), checked as the contract
+    checks them."""
+    if value is None:
+        return None
+    if len(value) > MAX_REFUSED:
+        raise invalid("refused_subscriptions", f"{len(value)} refusals, at most {MAX_REFUSED}")
+    return {
+        text_value("refused_subscriptions", topic, min_length=1, max_length=256): text_value(
+            "refused_subscriptions", reason, pattern=_REASON, max_length=64
+        )
+        for topic, reason in value.items()
+    }
+
+
 def time_value(name: str, value: object) -> datetime:
     if isinstance(value, str):
         try:

@@ -38,6 +38,11 @@ class HeartbeatPublic(BaseModel):
     retained_records: int | None = Field(
         default=None, description="records the fleet confirmed that the exhibit still keeps"
     )
+    refused_subscriptions: dict[str, str] | None = Field(
+        default=None,
+        description="the agent's own subscriptions the broker refused (topic filter: the "
+        "broker's reason): it misses what comes on them; {}: all granted; null: not reported",
+    )
 
 
 class AlertPublic(BaseModel):

@@ -178,6 +178,9 @@ def _health(
             agent_outdated=policy.outdated(row["agent_version"]),
             conflicts=conflicts[row["id"]].records if row["id"] in conflicts else 0,
             seq_restarts=conflicts[row["id"]].restarts if row["id"] in conflicts else 0,
+            refused_subscriptions=tuple(
+                sorted((heartbeat.refused_subscriptions or {}) if heartbeat else {})
+            ),
         )
         result.append(
             ExhibitHealth(

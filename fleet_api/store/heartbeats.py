@@ -31,6 +31,7 @@ HEALTH_FIELDS = (
     "wifi_signal_dbm",
     "retained_from_seq",
     "retained_records",
+    "refused_subscriptions",
 )
 
 

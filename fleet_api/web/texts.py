@@ -89,6 +89,31 @@ def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
         )
     if code is AlertCode.UNSYNCED_CLOCK:
         return page.gettext("Its clock is not synchronised; times are corrected where possible.")
+    if code is AlertCode.SEQS_RESTARTED:
+        return page.ngettext(
+            "Its record numbers started again (a reflashed SD card or a restored backup?): "
+            "%(num)s record reuses a number stored from an earlier boot. It is kept in the "
+            "quarantine as a conflict, not counted.",
+            "Its record numbers started again (a reflashed SD card or a restored backup?): "
+            "%(num)s records reuse numbers stored from an earlier boot. They are kept in the "
+            "quarantine as conflicts, not counted.",
+            exhibit.seq_restarts,
+        )
+    if code is AlertCode.SEQ_CONFLICTS:
+        return page.ngettext(
+            "%(num)s record reused a stored record number with other values; the stored one "
+            "is counted, the other kept in the quarantine as a conflict.",
+            "%(num)s records reused stored record numbers with other values; the stored ones "
+            "are counted, the others kept in the quarantine as conflicts.",
+            exhibit.conflicts,
+        )
+    if code is AlertCode.SUBSCRIPTION_REFUSED:
+        refused = (beat.refused_subscriptions or {}) if beat is not None else {}
+        return page.gettext(
+            "The broker refused its subscription to %(topics)s: visit assignments and "
+            "commands sent there do not reach it. Its broker account's role must allow it.",
+            topics=", ".join(f"{topic} ({reason})" for topic, reason in sorted(refused.items())),
+        )
     depth = 0 if beat is None else beat.outbox_depth
     return page.ngettext(
         "%(num)s record is waiting to be sent.", "%(num)s records are waiting to be sent.", depth

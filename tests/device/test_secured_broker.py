@@ -15,10 +15,12 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from broker.accounts import Issued
+from broker.acl import Role, role_name
+from broker.control import ControlAccess, ControlClient
 from broker.devca import DevCa, ensure_dev_ca
 from broker.embedded import EmbeddedBroker
 from broker.endpoint import BrokerEndpoint
-from broker.messages import CountBatch
+from broker.messages import CountBatch, Heartbeat, Status
 from broker.mosquitto import (
     MosquittoProcess,
     free_port,
@@ -46,6 +48,7 @@ class Secured:
     ca: DevCa
     issued: dict[str, Issued]
     ingest: Probe
+    access: ControlAccess
 
     def url(self, scheme: str) -> str:
         if scheme == "wss":
@@ -99,7 +102,7 @@ def secured(tmp_path: Path, dev_ca: DevCa) -> Iterator[Secured]:
             assert ingest.connack == 0
             for channel in (Channel.COUNTS, Channel.STATUS, Channel.SELFTEST):
                 assert ingest.subscribe(subscription(channel)) == [1]
-            yield Secured(config, dev_ca, issued, ingest)
+            yield Secured(config, dev_ca, issued, ingest, m.access)
         finally:
             ingest.close()
 
@@ -113,6 +116,7 @@ def exhibit_agent(
     exhibit: str = A,
     account: str = A,
     password: str | None = None,
+    **more: object,
 ) -> Agent:
     settings = make_settings(
         exhibit_id=exhibit,
@@ -124,6 +128,7 @@ def exhibit_agent(
         indicator={"pin": 27},
         reconnect_min_s=0.2,
         reconnect_max_s=0.5,
+        **more,
     )
     return Agent(settings, pin_factory=factory)
 
@@ -225,3 +230,51 @@ def test_a_broker_that_answered_mqtt_5_is_never_downgraded_by_a_bad_network(
             press(factory, 2)
             assert agent.flush(10)
     fleet.close()
+
+
+def test_a_subscription_the_broker_refuses_is_logged_shown_and_reported(
+    secured: Secured,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The exhibit's dynamic-security role loses the right to subscribe to its own command
+    channel (live, over $CONTROL): the SUBACK refuses it (0x87), and the agent says so in
+    its log, on its indicator, in its retained status and in every heartbeat."""
+    command = exhibit_topic(A, Channel.COMMAND)
+    with ControlClient(secured.access) as control:
+        control.execute(
+            [
+                {
+                    "command": "removeRoleACL",
+                    "rolename": role_name(A, Role.EXHIBIT),
+                    "acltype": "subscribeLiteral",
+                    "topic": command,
+                }
+            ]
+        )
+    assert secured.ingest.subscribe(subscription(Channel.HEARTBEAT)) == [1]
+    with exhibit_agent(secured, make_settings, factory, heartbeat_seconds=0.5) as agent:
+        assert agent.wait_connected(10)
+        eventually(lambda: agent.indicator.error is not None, what="the refusal shown")
+        assert f"broker refused subscription {command}: Not authorized" in str(
+            agent.indicator.error
+        )
+
+        def reported(kind: type[Status] | type[Heartbeat]) -> list[dict[str, str] | None]:
+            channel = Channel.STATUS if kind is Status else Channel.HEARTBEAT
+            return [
+                kind.model_validate_json(m.payload).refused_subscriptions
+                for m in list(secured.ingest.messages)
+                if m.topic == exhibit_topic(A, channel) and m.payload
+            ]
+
+        secured.ingest.wait(
+            "the status again", lambda: {command: "Not authorized"} in reported(Status)
+        )
+        secured.ingest.wait(
+            "a heartbeat", lambda: {command: "Not authorized"} in reported(Heartbeat)
+        )
+    assert f"refused our subscription to {command} (Not authorized)" in caplog.text
+    # Its other channels were granted: custody still reaches it.
+    assert {command} == {topic for refused in reported(Status) if refused for topic in refused}

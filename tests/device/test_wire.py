@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from broker import limits, messages
 from broker.errors import MessageError
@@ -483,3 +484,28 @@ def test_the_running_agent_imports_no_pydantic(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_refused_subscriptions_are_the_contracts_own_json(make_settings: SettingsMaker) -> None:
+    settings = make_settings()
+    clock = FakeClock()
+    for refused in ({}, {"fleet/v1/exhibits/exhibit-001/command": "Not authorized"}):
+        birth = status_message(settings, online=True, clock=clock, refused=refused)
+        assert messages.Status.model_validate_json(birth.payload).refused_subscriptions == refused
+        assert birth.payload == messages.Status.model_validate_json(birth.payload).to_payload()
+        beat = heartbeat_message(
+            settings,
+            clock=clock,
+            clock_synced=True,
+            outbox_depth=0,
+            health=Health(),
+            refused=refused,
+        )
+        parsed = messages.Heartbeat.model_validate_json(beat.payload)
+        assert (parsed.refused_subscriptions, beat.payload) == (refused, parsed.to_payload())
+    too_many = {f"fleet/v1/exhibits/exhibit-001/x{n}": "Not authorized" for n in range(17)}
+    for bad in (too_many, {"": "Not authorized"}, {"t": "bell\x07"}):
+        with pytest.raises(MessageError):
+            status_message(settings, online=True, clock=clock, refused=bad)
+        with pytest.raises(ValidationError):  # the contract refuses the same
+            messages.Status(exhibit_id="exhibit-001", online=True, refused_subscriptions=bad)
