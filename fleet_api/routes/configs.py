@@ -6,6 +6,9 @@ broker acknowledged it; the exhibit applies it (after its visit, unless ``force`
 reports ``applied``, ``waiting`` or ``refused`` with its reason, which ``GET`` shows per
 version. Fleet health and trip readiness compare the newest version with what the
 exhibit runs (``config``, ``config_version``).
+
+Not yet on the agent: today's agent does not subscribe to ``config``, so a version stays
+unanswered (``pending``) until the agent side lands (docs/controller.md, "Not yet").
 """
 
 from __future__ import annotations
@@ -51,7 +54,10 @@ def put_config(
     settings: SettingsDep,
     actor: ApiActor,
 ) -> ConfigVersionPublic:
-    """Send a new configuration; 202: the broker holds it for the exhibit, which may be off."""
+    """Send a new configuration; 202: the broker holds it for the exhibit, which may be off.
+
+    Today's agents do not apply it yet: it stays unanswered (docs/controller.md).
+    """
     return push_config(
         session,
         publisher,
