@@ -8,7 +8,9 @@ messages it receives, with the standard library:
 - ``count_record()`` / ``session_record()`` (through ``record_json()``), ``status_payload()``,
   ``heartbeat_payload()`` and ``SelfTestResult.to_payload()`` give exactly the JSON of
   ``model_dump_json(exclude_none=True)``: the contract's field order, compact separators,
-  UTC as ``Z``, absent optional values left out. A value the contract would refuse (out of
+  UTC as ``Z``, absent optional values left out, floats laid out as pydantic-core lays
+  them out (``0.00003`` and ``1e-7`` where ``json.dumps`` writes ``3e-05`` and ``1e-07``:
+  ``values.contract_float``). A value the contract would refuse (out of
   its bounds, not matching its pattern, NaN, a naive time) raises ``MessageError``
   (reason ``invalid``) instead of being sent.
 - ``decode_inbound()`` reads an ``Assignment``, a ``Command``, a ``Custody`` or a ``Resend``

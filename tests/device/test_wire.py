@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from broker import limits, messages
 from broker.errors import MessageError
@@ -22,6 +25,7 @@ from device.core.clock import FakeClock
 from device.ops.health import Health
 from device.ops.status import heartbeat_message, status_message
 from device.wire import codec as wire
+from device.wire import values as wire_values
 from tests.device.conftest import SettingsMaker
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -509,3 +513,56 @@ def test_refused_subscriptions_are_the_contracts_own_json(make_settings: Setting
             status_message(settings, online=True, clock=clock, refused=bad)
         with pytest.raises(ValidationError):  # the contract refuses the same
             messages.Status(exhibit_id="exhibit-001", online=True, refused_subscriptions=bad)
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(value=FINITE)
+@settings(max_examples=3000)
+def test_a_float_is_written_as_pydantic_writes_it(value: float) -> None:
+    """Over every finite float (hypothesis draws subnormals, both signs of zero, the
+    largest and smallest exponents): the agent's digits and layout are pydantic's."""
+    assert wire_values.contract_float(value) == to_json(value).decode()
+    assert float(wire_values.contract_float(value)) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (3e-05, "0.00003"),
+        (-1.5e-05, "-0.000015"),
+        (1e-07, "1e-7"),
+        (1e16, "1e+16"),
+        (0.0001, "0.0001"),
+    ],
+)
+def test_the_layouts_where_json_dumps_and_pydantic_differ(value: float, written: str) -> None:
+    assert wire_values.contract_float(value) == written
+
+
+@given(
+    uptime=st.floats(min_value=0, allow_nan=False, allow_infinity=False),
+    temp=FINITE,
+    signal=FINITE,
+    mono=st.floats(min_value=0, max_value=1e9),
+    seconds=st.floats(min_value=1e-300, max_value=limits.MAX_SPAN_S),
+)
+@settings(max_examples=500, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_payloads_with_any_floats_are_the_contracts_own_bytes(
+    uptime: float, temp: float, signal: float, mono: float, seconds: float
+) -> None:
+    beat = wire.heartbeat_payload(
+        exhibit_id="exhibit-001",
+        at=T0,
+        boot_id="boot-1",
+        uptime_s=uptime,
+        clock_synced=True,
+        outbox_depth=0,
+        cpu_temp_c=temp,
+        wifi_signal_dbm=signal,
+    )
+    assert beat == messages.Heartbeat.model_validate_json(beat).to_payload()
+    fields = {**COUNTS[0], "mono_start": mono, "seconds": seconds}
+    body = wire.record_json(fields)
+    assert body == messages.CountRecord.model_validate(fields).to_payload().decode()
