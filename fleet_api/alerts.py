@@ -39,6 +39,7 @@ class AlertCode(StrEnum):
     SEQS_RESTARTED = "seqs_restarted"
     SEQ_CONFLICTS = "seq_conflicts"
     SUBSCRIPTION_REFUSED = "subscription_refused"
+    UNPLACED_RECORDS = "unplaced_records"
 
 
 class Connectivity(StrEnum):
@@ -84,6 +85,11 @@ class HealthFacts:
     """Of them, those from another boot than the stored record: its seqs started again."""
     refused_subscriptions: tuple[str, ...] = ()
     """Its own topic filters the broker refused to let it subscribe to."""
+    unplaced_records: int = 0
+    """Records of never-synced boots that no visit could be chosen for (fleet_api.bounds)."""
+    unplaced_interactions: int = 0
+    unplaced_visits: tuple[int, ...] = ()
+    """Their candidate visits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +218,18 @@ def alerts(facts: HealthFacts, *, now: datetime, thresholds: Thresholds) -> list
                 Severity.WARNING,
                 f"{facts.conflicts} record(s) reused a stored seq with another body; the stored "
                 "ones are counted, the others kept in the quarantine as conflict",
+            )
+        )
+    if facts.unplaced_records:
+        visits = ", ".join(str(v) for v in facts.unplaced_visits) or "none"
+        found.append(
+            Alert(
+                AlertCode.UNPLACED_RECORDS,
+                Severity.WARNING,
+                f"{facts.unplaced_records} record(s) ({facts.unplaced_interactions} "
+                "interactions) could not be placed in a visit: its clock was never synced in "
+                f"their boot; candidate visits: {visits}. They are counted nowhere until staff "
+                "assign them (GET /unplaced)",
             )
         )
     if facts.clock_synced is False:

@@ -11,15 +11,14 @@ assigned to (its tag). From these:
    synced clock, that reference fixes the boot's offset between wall and monotonic
    time, and the record's time is its monotonic time plus that offset (``rebased``).
    Otherwise the wall time is kept as it is and flagged ``unsynced``.
-2. **Visit.** A record tagged with a visit that exists and includes its exhibit belongs
-   to that visit, unless its time is trustworthy (synced or re-based) and lies more
-   than ``TAG_GRACE`` outside the visit's window: then the tag is stale (staff forgot
-   to check the exhibit in; it is back at the depot) and the time decides, because a
-   count in the wrong visit is worse than none. An unsynced time never overrides a tag:
-   that is what the tag is for. Otherwise the record belongs to the visit that took
-   its exhibit and whose window ``[starts_at, ends_at)`` holds its corrected time; one
-   exhibit is never in two overlapping visits (``create_visit`` refuses it), so there
-   is at most one. Otherwise it is unassigned: kept, and shown as such.
+2. **Visit.** A record whose time is trustworthy (synced or re-based) belongs to the
+   visit that took its exhibit and whose window ``[starts_at, ends_at)`` holds that time,
+   whatever its tag says: a tag never beats a trusted clock (a stale tag, an exhibit
+   checked out for tomorrow while today's visit runs). One exhibit is never in two
+   overlapping visits (``create_visit`` refuses it), so there is at most one; else it is
+   unassigned (the depot). A record of a boot that never had a synced clock is placed
+   here only provisionally (its tag, else its wall time): :mod:`fleet_api.bounds` then
+   places it by the bounds that seq order gives it, or leaves it *unplaced*.
 
 The store applies these at ingest time and again whenever a later fact changes the
 answer (the first synced reference of a boot, a visit created or changed).
@@ -32,11 +31,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-
-TAG_GRACE = timedelta(hours=6)
-"""How far outside its visit's window a trustworthy time may lie and still keep its tag:
-setting up before the school day and packing up after it are part of the visit, the
-next morning at the depot is not."""
 
 
 class TimeBasis(StrEnum):
@@ -120,6 +114,10 @@ class VisitIndex:
         """The visit with ``visit_id``, if it is known."""
         return self._by_id.get(visit_id)
 
+    def windows_of(self, exhibit_id: str) -> list[VisitWindow]:
+        """The visits that took ``exhibit_id``, by start."""
+        return list(self._by_exhibit.get(exhibit_id, ()))
+
     def scheduled(self, exhibit_id: str, at: datetime) -> VisitWindow | None:
         """The visit that took ``exhibit_id`` and whose window holds ``at``, if any."""
         starts = self._starts.get(exhibit_id)
@@ -163,14 +161,10 @@ def attribute(
     index: VisitIndex, *, exhibit_id: str, tag: int | None, at: datetime, basis: TimeBasis
 ) -> int | None:
     """The visit a record belongs to, or None if unassigned (rule 2 of the module docstring)."""
-    if tag is not None:
+    if tag is not None and basis is TimeBasis.UNSYNCED:
         tagged = index.get(tag)
         if tagged is not None and exhibit_id in tagged.exhibit_ids:
-            stale = basis is not TimeBasis.UNSYNCED and not (
-                tagged.starts_at - TAG_GRACE <= at < tagged.ends_at + TAG_GRACE
-            )
-            if not stale:
-                return tagged.id
+            return tagged.id
     scheduled = index.scheduled(exhibit_id, at)
     return None if scheduled is None else scheduled.id
 
@@ -191,16 +185,10 @@ def attribute_many(
     if not times:
         return []
     since, until = min(times), max(times)
-    if tag is not None:
+    if tag is not None and basis is TimeBasis.UNSYNCED:
         tagged = index.get(tag)
         if tagged is not None and exhibit_id in tagged.exhibit_ids:
-            if basis is TimeBasis.UNSYNCED or (
-                tagged.starts_at - TAG_GRACE <= since and until < tagged.ends_at + TAG_GRACE
-            ):
-                return [tagged.id] * len(times)
-            return [
-                attribute(index, exhibit_id=exhibit_id, tag=tag, at=at, basis=basis) for at in times
-            ]
+            return [tagged.id] * len(times)
     same, window = index.scheduled_over(exhibit_id, since, until)
     if same:
         return [None if window is None else window.id] * len(times)

@@ -97,6 +97,9 @@ class DataStatus(StrEnum):
     """The visit has not ended."""
     INCOMPLETE = "incomplete"
     """Seqs are missing among or next to the visit's records."""
+    UNPLACED = "unplaced"
+    """No seqs missing, but records that may be this visit's could not be placed: their
+    bounds also allow another visit or none (:mod:`fleet_api.bounds`); staff may assign them."""
     PENDING = "pending"
     """Nothing is known to be missing, but nothing shows that everything arrived."""
     FINAL = "final"
@@ -104,18 +107,26 @@ class DataStatus(StrEnum):
 
 
 def visit_data_status(
-    *, ended: bool, relevant_gaps: Sequence[SeqRange], later_record: bool, drained: bool
+    *,
+    ended: bool,
+    relevant_gaps: Sequence[SeqRange],
+    later_record: bool,
+    drained: bool,
+    unplaced: int = 0,
 ) -> DataStatus:
     """Classify one exhibit's data for one visit.
 
     ``later_record``: a record made after the visit has arrived (the outbox sends in seq
     order, so everything before it has been sent). ``drained``: a heartbeat received
-    after the visit's end reported an empty outbox.
+    after the visit's end reported an empty outbox. ``unplaced``: records that may be
+    this visit's and could not be placed: never final while there are any.
     """
     if not ended:
         return DataStatus.IN_PROGRESS
     if relevant_gaps:
         return DataStatus.INCOMPLETE
+    if unplaced:
+        return DataStatus.UNPLACED
     if later_record or drained:
         return DataStatus.FINAL
     return DataStatus.PENDING

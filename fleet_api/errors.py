@@ -13,12 +13,15 @@ FleetError
  │    ├── UnknownVisit
  │    ├── UnknownProgramme
  │    ├── UnknownPlace
- │    └── UnknownToken
+ │    ├── UnknownToken
+ │    └── UnknownRecord                    no unplaced record of the exhibit has this seq
  ├── Conflict                              409: the request contradicts stored state
  │    ├── ExhibitExists
  │    ├── ProgrammeExists                  another programme has this name
  │    ├── ExhibitBooked                    already in a visit overlapping the new one
  │    ├── ExhibitCheckedOut                checked out to another visit, not checked in
+ │    ├── ExhibitInRunningVisit            another visit of the exhibit is running now
+ │    ├── NotACandidate                    the record's bounds do not meet that visit
  │    └── VisitCancelled                   the visit is cancelled: nothing to send
  └── InvalidRequest (ValueError)           422: well-formed, but cannot be accepted
       ├── UnknownReference                 the body names a school/exhibit that does not exist
@@ -130,6 +133,12 @@ class UnknownToken(NotFound):
     code = "unknown_token"
 
 
+class UnknownRecord(NotFound):
+    """No unplaced record of the exhibit has this seq."""
+
+    code = "unknown_record"
+
+
 class Conflict(FleetError):
     """The request contradicts what is already stored."""
 
@@ -182,6 +191,27 @@ class ExhibitCheckedOut(Conflict):
     ) -> None:
         super().__init__(message)
         self.exhibit_id, self.visit_id = exhibit_id, visit_id
+
+
+class ExhibitInRunningVisit(Conflict):
+    """Checking out would tag an exhibit with a visit while another visit of it runs.
+
+    Refused, not deferred: the running visit's interactions would carry the wrong tag.
+    """
+
+    code = "exhibit_in_running_visit"
+
+    def __init__(
+        self, message: str, *, exhibit_id: str | None = None, visit_id: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.exhibit_id, self.visit_id = exhibit_id, visit_id
+
+
+class NotACandidate(Conflict):
+    """An unplaced record cannot be assigned to a visit its bounds do not meet."""
+
+    code = "not_a_candidate"
 
 
 class VisitCancelled(Conflict):

@@ -43,6 +43,7 @@ from fleet_api.routes import (
     schools,
     service,
     tokens,
+    unplaced,
     usage,
     visits,
 )
@@ -97,7 +98,7 @@ def create_app(
     app.add_middleware(HttpMetrics, metrics=app.state.metrics)
     for module in (exhibits, schools, programmes, visits, usage, service, quarantine, tokens):
         app.include_router(module.router)
-    for module in (metrics, checkout, commands, fleet, reports, audit, places):
+    for module in (metrics, checkout, commands, fleet, reports, audit, places, unplaced):
         app.include_router(module.router)
     app.include_router(readiness.router)
     app.include_router(configs.router)

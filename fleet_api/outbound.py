@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from broker.messages import Assignment, Command, utc_now
 from broker.topics import Channel, exhibit_topic
-from fleet_api.errors import BrokerUnavailable, ExhibitCheckedOut
+from fleet_api.errors import BrokerUnavailable, ExhibitCheckedOut, ExhibitInRunningVisit
 from fleet_api.inbound import MessageSource
 from fleet_api.models.commands import EXPIRES_IN_S, CommandPublic
 from fleet_api.models.visits import VisitPublic, VisitStatus
@@ -34,6 +34,7 @@ from fleet_api.store.visit_changes import (
     mark_visit,
     record_assignment,
     refuse_cancelled,
+    running_elsewhere,
     set_status,
 )
 from fleet_api.store.visits import get_visit
@@ -50,8 +51,9 @@ def check_out(
 ) -> VisitPublic:
     """Send each exhibit of the visit its retained assignment; record it when all are acked.
 
-    ExhibitCheckedOut if an exhibit is still checked out to another visit, VisitCancelled
-    if the visit is cancelled.
+    ExhibitCheckedOut if an exhibit is still checked out to another visit,
+    ExhibitInRunningVisit if another (not cancelled) visit of one of its exhibits is
+    running now, VisitCancelled if the visit is cancelled.
     """
     visit = get_visit(session, visit_id=visit_id, now=now)
     refuse_cancelled(visit)
@@ -66,6 +68,18 @@ def check_out(
         raise ExhibitCheckedOut(
             f"exhibit {exhibit_id!r} is checked out to visit {other}: check that visit in "
             f"first (POST /visits/{other}/checkin)",
+            exhibit_id=exhibit_id,
+            visit_id=other,
+        )
+    running = running_elsewhere(
+        session, visit_id=visit.id, exhibit_ids=visit.exhibit_ids, at=issued_at
+    )
+    if running:
+        exhibit_id, other = min(running.items())
+        raise ExhibitInRunningVisit(
+            f"exhibit {exhibit_id!r} is in visit {other}, which is running now: checking out "
+            f"visit {visit.id} would count that visit's interactions here. Refused, not "
+            f"deferred: check out visit {visit.id} once visit {other} has ended",
             exhibit_id=exhibit_id,
             visit_id=other,
         )

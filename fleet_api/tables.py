@@ -420,4 +420,5 @@ import fleet_api.tables_config  # noqa: E402, F401 - pushed configurations
 from fleet_api import tables_custody as tables_custody  # noqa: E402 - its tables join this metadata
 from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata
 from fleet_api import tables_places as tables_places  # noqa: E402 - its tables join this metadata
+from fleet_api.tables_bounds import record_bounds as record_bounds  # noqa: E402 - the same
 from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same

@@ -112,6 +112,15 @@ class ExhibitHealth(BaseModel):
     seq_restarts: int = Field(
         default=0, description="of them, from another boot: its seqs started again"
     )
+    unplaced_records: int = Field(
+        default=0,
+        description="records of never-synced boots no visit could be chosen for, not "
+        "assigned by staff (GET /unplaced?exhibit_id=)",
+    )
+    unplaced_interactions: int = Field(default=0, description="their interactions")
+    unplaced_candidate_visit_ids: list[int] = Field(
+        default=[], description="the visits they may belong to"
+    )
     self_test: SelfTestPublic | None
     alerts: list[AlertPublic]
 
@@ -122,6 +131,15 @@ class ExhibitHealthDetail(ExhibitHealth):
     gaps: list[SeqGap] = Field(description="missing seq ranges, oldest first (at most 100)")
     heartbeats: list[HeartbeatPublic] = Field(description="the last 24 hours, newest first")
     commands: list[CommandPublic] = Field(description="the latest commands, newest first")
+
+
+class UnplacedExhibit(BaseModel):
+    """An exhibit with records no visit could be chosen for."""
+
+    exhibit_id: str
+    records: int
+    interactions: int
+    candidate_visit_ids: list[int]
 
 
 class FleetHealth(BaseModel):
@@ -141,3 +159,6 @@ class FleetHealth(BaseModel):
         "version an exhibit of the fleet reports",
     )
     exhibits: list[ExhibitHealth]
+    unplaced: list[UnplacedExhibit] = Field(
+        default=[], description="exhibits with unplaced records, by id"
+    )

@@ -52,6 +52,15 @@ class Completeness(BaseModel):
         description="records of this visit placed by a clock that was never synced in their "
         "boot: their hour may be wrong"
     )
+    unplaced_records: int = Field(
+        default=0,
+        description="records of this exhibit that may be this visit's but could not be "
+        "placed (their bounds allow another visit or none), not assigned by staff: "
+        "GET /unplaced?visit_id=",
+    )
+    unplaced_interactions: int = Field(
+        default=0, description="the interactions of those records (count records only)"
+    )
 
 
 class ExhibitUsage(BaseModel):
@@ -96,4 +105,10 @@ class VisitUsage(BaseModel):
     )
     data_status: DataStatus | None = Field(
         default=None, description="the least final status of its exhibits"
+    )
+    unplaced_records: int = Field(
+        default=0, description="unplaced records that may be this visit's, all exhibits"
+    )
+    unplaced_interactions: int = Field(
+        default=0, description="their interactions: the total may be up to this much higher"
     )

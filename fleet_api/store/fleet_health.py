@@ -21,6 +21,7 @@ from fleet_api.models.health import (
     ExhibitHealthDetail,
     FleetHealth,
     HeartbeatPublic,
+    UnplacedExhibit,
 )
 from fleet_api.models.usage import SeqGap
 from fleet_api.models.visits import VisitStatus
@@ -29,6 +30,7 @@ from fleet_api.store.configs import newest_versions
 from fleet_api.store.conflicts import load_counts as load_conflict_counts
 from fleet_api.store.heartbeats import HEALTH_FIELDS, heartbeat_history_of
 from fleet_api.store.seq_ranges import load_ranges
+from fleet_api.store.unplaced import by_exhibit as unplaced_by_exhibit
 from fleet_api.tables import (
     exhibit_assignments,
     exhibit_heartbeats,
@@ -60,6 +62,16 @@ def fleet_health(session: Session, *, thresholds: Thresholds, now: datetime) -> 
         current_agent_version=policy.current,
         current_agent_version_basis=policy.basis,
         exhibits=items,
+        unplaced=[
+            UnplacedExhibit(
+                exhibit_id=item.exhibit_id,
+                records=item.unplaced_records,
+                interactions=item.unplaced_interactions,
+                candidate_visit_ids=item.unplaced_candidate_visit_ids,
+            )
+            for item in items
+            if item.unplaced_records
+        ],
     )
 
 
@@ -136,6 +148,7 @@ def _health(
     self_tests = latest_self_tests(connection, ids)
     conflicts = load_conflict_counts(connection, ids)
     pushed = newest_versions(connection, ids)
+    unplaced = unplaced_by_exhibit(connection)
     visit_now = dict(
         connection.execute(
             select(visit_exhibits.c.exhibit_id, visits.c.id)
@@ -181,6 +194,11 @@ def _health(
             refused_subscriptions=tuple(
                 sorted((heartbeat.refused_subscriptions or {}) if heartbeat else {})
             ),
+            unplaced_records=unplaced[row["id"]][0].records if row["id"] in unplaced else 0,
+            unplaced_interactions=(
+                unplaced[row["id"]][0].interactions if row["id"] in unplaced else 0
+            ),
+            unplaced_visits=tuple(unplaced[row["id"]][1]) if row["id"] in unplaced else (),
         )
         result.append(
             ExhibitHealth(
@@ -212,6 +230,9 @@ def _health(
                 missing_records=facts.missing_records,
                 conflicts=facts.conflicts,
                 seq_restarts=facts.seq_restarts,
+                unplaced_records=facts.unplaced_records,
+                unplaced_interactions=facts.unplaced_interactions,
+                unplaced_candidate_visit_ids=list(facts.unplaced_visits),
                 self_test=self_test,
                 alerts=[
                     AlertPublic(code=a.code, severity=a.severity, message=a.message)

@@ -43,6 +43,9 @@ class StoredRecord:
     """``count`` of a count record, ``interactions`` of a session."""
     dwell_s: float
     placement: Placement
+    span_s: float = 0.0
+    """A count record's bucket seconds, a session's dwell."""
+    received_at: datetime | None = None
 
 
 Condition = Callable[[Table], ColumnElement[bool]]
@@ -69,6 +72,8 @@ def load_records(connection: Connection, condition: Condition) -> list[StoredRec
             c.corrected_start,
             c.time_basis,
             c.attributed_visit_id,
+            c.seconds if is_counts else c.dwell_s,
+            c.received_at,
         ).where(condition(table))
         for row in connection.execute(statement):
             found.append(
@@ -85,6 +90,8 @@ def load_records(connection: Connection, condition: Condition) -> list[StoredRec
                     amount=row[8],
                     dwell_s=float(row[9]),
                     placement=Placement(row[10], TimeBasis(row[11]), row[12]),
+                    span_s=float(row[13]),
+                    received_at=row[14],
                 )
             )
     return found
@@ -198,6 +205,8 @@ def reattribute_visit(
     """Re-attribute the records a visit's creation or change may concern.
 
     ``exhibit_ids`` and ``windows``: the visit's exhibits and windows before and after.
+    Records of never-synced boots are left to :func:`fleet_api.store.settle.settle_exhibits`,
+    which the caller runs next.
     """
     exhibits = sorted(set(exhibit_ids))
     spans = list(windows)
@@ -224,6 +233,8 @@ def reattribute_visit(
     )
 
     def placement_of(record: StoredRecord) -> Placement:
+        if record.placement.basis is TimeBasis.UNSYNCED:
+            return record.placement  # placed by its bounds: store.settle, by the caller
         at = record.placement.at
         visit = attribute(
             index,

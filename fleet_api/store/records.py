@@ -10,7 +10,9 @@ In the caller's transaction, in this order:
    (exhibit_id, seq) is stored already;
 3. only the rows actually inserted are added to the rollups and the seq ranges, so a
    replay changes nothing; a row not inserted whose stored record differs is a
-   conflict (:mod:`fleet_api.store.conflicts`), returned for the quarantine.
+   conflict (:mod:`fleet_api.store.conflicts`), returned for the quarantine;
+4. the records of never-synced boots whose bounds the batch may have moved are placed
+   again by those bounds, or left unplaced (:mod:`fleet_api.store.settle`).
 
 Records arrive as rows (:mod:`fleet_api.record_rows`), and are placed a run at a time:
 consecutive records of one message with the same boot, clock state and tag share
@@ -39,6 +41,7 @@ from fleet_api.store.dialect import insert_new
 from fleet_api.store.reattribution import rebase_boots
 from fleet_api.store.rollups import RollupDelta, visit_key
 from fleet_api.store.rollups import apply as apply_rollups
+from fleet_api.store.settle import settle_batch
 from fleet_api.store.windows import load_index
 from fleet_api.tables import count_records, session_records
 
@@ -119,10 +122,25 @@ def store_records(connection: Connection, received: Sequence[Received]) -> Recor
     established = clocks.establish(connection, candidates)
     rebase_boots(connection, {key: candidates[key].reference for key in established})
     if not runs:
+        settle_batch(connection, {}, established)
         return RecordsOutcome(total, 0, tuple(repeats))
     placed = _place(connection, runs)
     inserted, conflicts = _insert(connection, runs, placed)
+    settle_batch(connection, _spans(runs), established)
     return RecordsOutcome(total, inserted, (*repeats, *conflicts))
+
+
+def _spans(runs: Sequence[_Run]) -> dict[str, tuple[int, int]]:
+    """The lowest and highest seq of each exhibit's records in ``runs``."""
+    spans: dict[str, tuple[int, int]] = {}
+    for run in runs:
+        seqs = [record[1] for record in run.records]
+        low, high = min(seqs), max(seqs)
+        old = spans.get(run.exhibit_id)
+        spans[run.exhibit_id] = (
+            (low, high) if old is None else (min(old[0], low), max(old[1], high))
+        )
+    return spans
 
 
 def _offer(

@@ -31,6 +31,7 @@ from fleet_api.tables import count_records, session_hourly, session_records, usa
 _STATUS_ORDER = (
     DataStatus.IN_PROGRESS,
     DataStatus.INCOMPLETE,
+    DataStatus.UNPLACED,
     DataStatus.PENDING,
     DataStatus.FINAL,
 )
@@ -97,6 +98,8 @@ def visit_usage(session: Session, *, visit_id: int, now: datetime | None = None)
         median_dwell_s=_median([d for values in dwell.values() for d in values]),
         timeline=_timeline(visit, all_hours, all_sessions),
         data_status=next((s for s in _STATUS_ORDER if s in statuses), None),
+        unplaced_records=sum(c.unplaced_records for c in completeness.values()),
+        unplaced_interactions=sum(c.unplaced_interactions for c in completeness.values()),
     )
 
 

@@ -19,6 +19,7 @@ from fleet_api.models.visits import VisitPublic, VisitStatus, VisitUpdate, check
 from fleet_api.store.audit import Actor, changed_fields, record_change
 from fleet_api.store.dialect import insert
 from fleet_api.store.reattribution import reattribute_visit
+from fleet_api.store.settle import settle_exhibits
 from fleet_api.store.visits import (
     _audited,
     get_visit,
@@ -85,6 +86,7 @@ def update_visit(
             exhibit_ids={*exhibit_ids, *current.exhibit_ids},
             windows=[(current.starts_at, current.ends_at), (starts_at, ends_at)],
         )
+        settle_exhibits(session.connection(), {*exhibit_ids, *current.exhibit_ids})
     changed = get_visit(session, visit_id=visit_id, now=now)
     before, after = changed_fields(_audited(current), _audited(changed))
     if after:
@@ -200,6 +202,25 @@ def assignments_of(session: Session, exhibit_ids: Sequence[str]) -> dict[str, in
         )
     )
     return {row.exhibit_id: row.visit_id for row in rows}
+
+
+def running_elsewhere(
+    session: Session, *, visit_id: int, exhibit_ids: Sequence[str], at: datetime
+) -> dict[str, int]:
+    """The exhibits of ``exhibit_ids`` in another visit, not cancelled, running at ``at``."""
+    v, ve = visits.c, visit_exhibits.c
+    rows = session.execute(
+        select(ve.exhibit_id, v.id)
+        .join(visits, v.id == ve.visit_id)
+        .where(
+            ve.exhibit_id.in_(sorted(set(exhibit_ids))),
+            v.id != visit_id,
+            v.status != VisitStatus.CANCELLED.value,
+            v.starts_at <= at,
+            v.ends_at > at,
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def holding(session: Session, *, visit_id: int) -> list[str]:

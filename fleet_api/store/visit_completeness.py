@@ -14,6 +14,7 @@ from fleet_api.completeness import DataStatus, SeqRange, gaps, gaps_near, visit_
 from fleet_api.models.usage import Completeness, SeqGap
 from fleet_api.store.heartbeats import drained_after
 from fleet_api.store.seq_ranges import load_ranges
+from fleet_api.store.unplaced import UnplacedCount, for_visit
 from fleet_api.tables import (
     count_records,
     exhibit_heartbeats,
@@ -79,6 +80,7 @@ def visit_completeness(
             relevant_gaps[exhibit_id] = gaps_near(missing, before + 1, 2**63 - 1)
             bounds[exhibit_id] = before
     later_ones = _later_records(connection, ends_at, bounds) if ended else set()
+    unplaced = for_visit(connection, starts_at=starts_at, ends_at=ends_at, exhibit_ids=exhibit_ids)
     result: dict[str, Completeness] = {}
     for exhibit_id in exhibit_ids:
         mine = seqs.get(exhibit_id, _VisitSeqs())
@@ -91,13 +93,18 @@ def visit_completeness(
             and not later
             and drained_after(connection, exhibit_id=exhibit_id, after=ends_at)
         )
+        open_ = unplaced.get(exhibit_id, UnplacedCount())
         status = visit_data_status(
-            ended=ended, relevant_gaps=relevant, later_record=later, drained=drained
+            ended=ended,
+            relevant_gaps=relevant,
+            later_record=later,
+            drained=drained,
+            unplaced=open_.records,
         )
         facts = reported.get(exhibit_id)
         result[exhibit_id] = Completeness(
             status=status,
-            detail=_detail(status, relevant, later),
+            detail=_detail(status, relevant, later, open_),
             missing_records=sum(gap.size for gap in relevant),
             gaps=[SeqGap(first=g.first, last=g.last) for g in relevant[:MAX_GAPS_SHOWN]],
             max_seq=ranges[exhibit_id][-1].last if ranges[exhibit_id] else None,
@@ -105,6 +112,8 @@ def visit_completeness(
             outbox_depth=None if facts is None else facts.outbox_depth,
             outbox_reported_at=None if facts is None else facts.received_at,
             unsynced_records=mine.unsynced,
+            unplaced_records=open_.records,
+            unplaced_interactions=open_.interactions,
         )
     return result
 
@@ -167,7 +176,9 @@ def _later_records(
     return {exhibit_id for (exhibit_id, _after), found in zip(ordered, row, strict=True) if found}
 
 
-def _detail(status: DataStatus, relevant: Sequence[SeqRange], later: bool) -> str:
+def _detail(
+    status: DataStatus, relevant: Sequence[SeqRange], later: bool, open_: UnplacedCount
+) -> str:
     if status is DataStatus.IN_PROGRESS:
         return "the visit has not ended: the numbers will still grow"
     if status is DataStatus.INCOMPLETE:
@@ -178,6 +189,13 @@ def _detail(status: DataStatus, relevant: Sequence[SeqRange], later: bool) -> st
         return (
             f"{missing} record(s) have not arrived ({where}{more}): they are still on the "
             "exhibit, waiting for a connection, or lost"
+        )
+    if status is DataStatus.UNPLACED:
+        return (
+            f"{open_.records} record(s) ({open_.interactions} interactions) may be this "
+            "visit's but could not be placed: the exhibit's clock was never synced in their "
+            "boot, and what is known of their time also allows another visit or none; "
+            "staff can assign them (GET /unplaced)"
         )
     if status is DataStatus.FINAL:
         if later:

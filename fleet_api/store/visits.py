@@ -18,6 +18,7 @@ from fleet_api.errors import ExhibitBooked, UnknownReference, UnknownVisit
 from fleet_api.models.visits import VisitCreate, VisitPublic, effective_status
 from fleet_api.store.audit import Actor, record_change, snapshot
 from fleet_api.store.reattribution import reattribute_visit
+from fleet_api.store.settle import settle_exhibits
 from fleet_api.tables import exhibits, schools, visit_exhibits, visits
 from fleet_api.tables_domain import programmes, visit_programmes
 
@@ -53,6 +54,7 @@ def create_visit(
         exhibit_ids=visit.exhibit_ids,
         windows=[(visit.starts_at, visit.ends_at)],
     )
+    settle_exhibits(session.connection(), visit.exhibit_ids)
     created = get_visit(session, visit_id=new_id, now=now)
     record_change(
         session.connection(),

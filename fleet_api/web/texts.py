@@ -31,6 +31,7 @@ def data_status(page: Page, status: DataStatus | None) -> str:
     names = {
         DataStatus.IN_PROGRESS: page.gettext("Visit in progress"),
         DataStatus.INCOMPLETE: page.gettext("Incomplete: records missing"),
+        DataStatus.UNPLACED: page.gettext("Not final: records that could not be placed"),
         DataStatus.PENDING: page.gettext("Waiting for the exhibit to report"),
         DataStatus.FINAL: page.gettext("Complete"),
     }
@@ -86,6 +87,15 @@ def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
     if code is AlertCode.AGENT_OUTDATED:
         return page.gettext(
             "Its agent version %(version)s is outdated.", version=exhibit.agent_version or NOTHING
+        )
+    if code is AlertCode.UNPLACED_RECORDS:
+        return page.ngettext(
+            "%(num)s record could not be placed in a visit (its clock was never synchronised); "
+            "it may belong to visit %(visits)s. Staff can assign it.",
+            "%(num)s records could not be placed in a visit (its clock was never synchronised); "
+            "they may belong to visit %(visits)s. Staff can assign them.",
+            exhibit.unplaced_records,
+            visits=", ".join(str(v) for v in exhibit.unplaced_candidate_visit_ids) or NOTHING,
         )
     if code is AlertCode.UNSYNCED_CLOCK:
         return page.gettext("Its clock is not synchronised; times are corrected where possible.")

@@ -15,6 +15,7 @@ from fleet_api.errors import (
     Conflict,
     ExhibitBooked,
     ExhibitCheckedOut,
+    ExhibitInRunningVisit,
     InvalidRequest,
     VisitCancelled,
 )
@@ -252,12 +253,20 @@ def _refused(page: Page, session: SessionDep, visit_id: int, exc: Exception) -> 
     problem = "broker" if isinstance(exc, BrokerUnavailable) else "checked_out_elsewhere"
     if isinstance(exc, VisitCancelled):
         problem = "cancelled"
+    if isinstance(exc, ExhibitInRunningVisit):
+        problem = "running_elsewhere"
     if page.is_htmx:
         visit = get_visit(session, visit_id=visit_id)
         detail = None
         if isinstance(exc, ExhibitCheckedOut) and exc.visit_id is not None:
             detail = page.gettext(
                 "Exhibit %(exhibit)s is still checked out to field trip %(visit)s.",
+                exhibit=exc.exhibit_id,
+                visit=exc.visit_id,
+            )
+        if isinstance(exc, ExhibitInRunningVisit) and exc.visit_id is not None:
+            detail = page.gettext(
+                "Exhibit %(exhibit)s is on field trip %(visit)s, which is running now.",
                 exhibit=exc.exhibit_id,
                 visit=exc.visit_id,
             )

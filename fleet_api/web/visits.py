@@ -132,9 +132,26 @@ def data_warnings(page: Page, usage: VisitUsage) -> list[DataWarning]:
     found = []
     for exhibit in usage.exhibits:
         done = exhibit.completeness
-        if done is None or done.status in (DataStatus.FINAL, DataStatus.IN_PROGRESS):
+        if done is None or (
+            done.status in (DataStatus.FINAL, DataStatus.IN_PROGRESS) and not done.unplaced_records
+        ):
             continue
         parts = []
+        if done.unplaced_records:
+            parts.append(
+                page.ngettext(
+                    "%(num)s record (%(interactions)s interactions) may belong to this visit "
+                    "but could not be placed: the exhibit's clock was never synchronised, and "
+                    "another visit or none is possible too. It is not counted until staff "
+                    "assign it.",
+                    "%(num)s records (%(interactions)s interactions) may belong to this visit "
+                    "but could not be placed: the exhibit's clock was never synchronised, and "
+                    "another visit or none is possible too. They are not counted until staff "
+                    "assign them.",
+                    done.unplaced_records,
+                    interactions=page.fmt.number(done.unplaced_interactions),
+                )
+            )
         if done.missing_records:
             parts.append(
                 page.ngettext(
@@ -151,7 +168,7 @@ def data_warnings(page: Page, usage: VisitUsage) -> list[DataWarning]:
                     done.outbox_depth,
                 )
             )
-        if not parts:
+        if not parts and done.status is not DataStatus.IN_PROGRESS:
             parts.append(page.gettext("It has not reported since the visit ended."))
         found.append(DataWarning(exhibit.exhibit_id, " ".join(parts)))
     return found

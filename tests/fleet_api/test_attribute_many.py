@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleet_api.attribution import (
-    TAG_GRACE,
     TimeBasis,
     VisitIndex,
     VisitWindow,
@@ -18,8 +17,8 @@ from fleet_api.attribution import (
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 EXHIBITS = ("exhibit-001", "exhibit-002")
-# Minutes around T0, with the tag grace's edges among them so that they are hit exactly.
-GRACE = int(TAG_GRACE / timedelta(minutes=1))
+# Minutes around T0, with some window edges among them so that they are hit exactly.
+GRACE = 360
 minutes = st.integers(-3 * GRACE, 3 * GRACE) | st.sampled_from([-GRACE, GRACE, 0, 60, 480])
 
 
@@ -85,15 +84,15 @@ def test_a_run_inside_one_visit_takes_it_and_one_across_its_end_splits() -> None
     assert across == [1, None]
 
 
-def test_a_tag_holds_up_to_the_grace_and_not_at_it() -> None:
+def test_a_tag_holds_a_trusted_time_only_inside_its_window() -> None:
     index = VisitIndex([VisitWindow(1, at(0), at(60), frozenset({"exhibit-001"}))])
-    times = [at(-GRACE), at(30), at(60 + GRACE - 1), at(60 + GRACE)]
+    times = [at(-1), at(0), at(59), at(60)]
 
     tagged = attribute_many(
         index, exhibit_id="exhibit-001", tag=1, times=times, basis=TimeBasis.SYNCED
     )
 
-    assert tagged == [1, 1, 1, None]
+    assert tagged == [None, 1, 1, None]
     assert tagged == [
         attribute(index, exhibit_id="exhibit-001", tag=1, at=moment, basis=TimeBasis.SYNCED)
         for moment in times

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from fleet_api.attribution import (
-    TAG_GRACE,
     ClockReference,
     Placement,
     TimeBasis,
@@ -113,27 +112,23 @@ def test_a_tag_wins_over_any_unsynced_time() -> None:
 
 
 @pytest.mark.parametrize("basis", [SYNCED, REBASED])
-def test_a_trustworthy_time_keeps_its_tag_within_the_grace(basis: TimeBasis) -> None:
-    # Setting up in the morning before the afternoon visit, or packing up after it.
+def test_a_tag_never_beats_a_trusted_clock(basis: TimeBasis) -> None:
+    # Issue 16: tagged with the afternoon visit (checked out early, or never checked in),
+    # a trusted time goes only to the visit whose window holds it, or to none.
     afternoon_start, afternoon_end = T0 + timedelta(hours=4), T0 + timedelta(hours=6)
-    for at in (
-        afternoon_start - TAG_GRACE,
-        T0 + timedelta(minutes=30),  # inside the morning visit's window, tagged afternoon
-        afternoon_end + TAG_GRACE - timedelta(microseconds=1),
-    ):
-        assert attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=at, basis=basis) == 2
-
-
-@pytest.mark.parametrize("basis", [SYNCED, REBASED])
-def test_a_stale_tag_gives_way_to_a_trustworthy_time(basis: TimeBasis) -> None:
-    # Nobody checked the exhibit in: the next days at the depot are not the visit.
-    afternoon_end = T0 + timedelta(hours=6)
     assert (
-        attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=afternoon_end + TAG_GRACE, basis=basis)
-        is None
+        attribute(
+            INDEX, exhibit_id="exhibit-001", tag=2, at=T0 + timedelta(minutes=30), basis=basis
+        )
+        == 1
     )
-    assert attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=T0 + DAY, basis=basis) is None
-    # A stale tag of the morning visit, with a time inside the afternoon one: the time wins.
+    for at in (
+        afternoon_start - timedelta(microseconds=1),
+        afternoon_end,
+        T0 + DAY,
+    ):
+        assert attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=at, basis=basis) is None
+    assert attribute(INDEX, exhibit_id="exhibit-001", tag=2, at=afternoon_start, basis=basis) == 2
     later = T0 + timedelta(hours=5) + DAY
     assert attribute(INDEX, exhibit_id="exhibit-001", tag=1, at=later, basis=basis) is None
 

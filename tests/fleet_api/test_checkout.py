@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,53 @@ async def test_an_exhibit_still_out_on_another_visit_is_a_conflict(
     source.published.clear()
     assert (await client.post(f"/visits/{first}/checkin")).status_code == 200
     assert assignments(source) == [("exhibit-001", None, True)]
+
+
+async def test_checking_out_tomorrow_while_today_runs_is_refused(
+    client: httpx.AsyncClient, source: FakeSource
+) -> None:
+    # Issue 16: the demo's staff member checked out tomorrow's visit while today's ran,
+    # and today's interactions went to tomorrow. Today's visit was never checked out.
+    now = datetime.now(UTC)
+    for exhibit_id in ("exhibit-001", "exhibit-002"):
+        await client.post("/exhibits", json={"id": exhibit_id, "name": exhibit_id})
+    school = await client.post(
+        "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+    )
+    made = []
+    for starts, exhibits in (
+        (now - timedelta(hours=1), ["exhibit-001"]),
+        (now + timedelta(days=1), ["exhibit-001", "exhibit-002"]),
+    ):
+        response = await client.post(
+            "/visits",
+            json={
+                "school_id": school.json()["id"],
+                "starts_at": iso(starts),
+                "ends_at": iso(starts + timedelta(hours=6)),
+                "exhibit_ids": exhibits,
+            },
+        )
+        assert response.status_code == 201, response.text
+        made.append(int(response.json()["id"]))
+    today, tomorrow = made
+
+    clash = await client.post(f"/visits/{tomorrow}/checkout")
+
+    assert clash.status_code == 409
+    assert clash.json()["code"] == "exhibit_in_running_visit"
+    assert clash.json()["detail"] == (
+        f"exhibit 'exhibit-001' is in visit {today}, which is running now: checking out visit "
+        f"{tomorrow} would count that visit's interactions here. Refused, not deferred: check "
+        f"out visit {tomorrow} once visit {today} has ended"
+    )
+    assert assignments(source) == []
+    # Today's own check-out is fine; a cancelled running visit holds nobody back.
+    assert (await client.post(f"/visits/{today}/checkout")).status_code == 200
+    assert (await client.post(f"/visits/{today}/checkin")).status_code == 200
+    cancel = await client.post(f"/visits/{today}/cancel", json={"reason": "storm"})
+    assert cancel.status_code == 200, cancel.text
+    assert (await client.post(f"/visits/{tomorrow}/checkout")).status_code == 200
 
 
 async def test_an_exhibit_taken_off_a_checked_out_visit_is_cleared_at_check_in(
