@@ -25,7 +25,7 @@ bounds contradict never places a record. Pure functions, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -100,24 +100,39 @@ def own_bounds(record: Unsure) -> Bounds:
     return Bounds(earliest, latest)
 
 
-def boot_bounds(records: Sequence[Unsure]) -> dict[tuple[str, int], Bounds]:
-    """Each record's bounds, narrowed by the others of its boot (one offset per boot).
+Offset = Bounds
+"""A boot's offset as bounds on "the true time at monotonic 0"."""
 
-    If the records of a boot contradict each other (no offset satisfies them all: seq
-    order broken, or a monotonic clock that did not run with true time), each keeps only
-    its own bounds; a record whose own neighbours contradict each other is bounded only
-    by its receipt.
+
+def boot_bounds(
+    records: Sequence[Unsure], prior: Mapping[str, Offset] | None = None
+) -> dict[tuple[str, int], Bounds]:
+    """Each record's bounds, narrowed by the others of its boot (one offset per boot)."""
+    return boot_bounds_and_offsets(records, prior)[0]
+
+
+def boot_bounds_and_offsets(
+    records: Sequence[Unsure], prior: Mapping[str, Offset] | None = None
+) -> tuple[dict[tuple[str, int], Bounds], dict[str, Offset | None]]:
+    """Each record's bounds, and each boot's offset (None: its records contradict).
+
+    ``prior``: what earlier records of a boot already said of its offset. If the records
+    of a boot contradict each other (no offset satisfies them all: seq order broken, or a
+    monotonic clock that did not run with true time), each keeps only its own bounds; a
+    record whose own neighbours contradict each other is bounded only by its receipt.
     """
     result: dict[tuple[str, int], Bounds] = {}
+    offsets: dict[str, Offset | None] = {}
     by_boot: dict[str, list[tuple[Unsure, Bounds]]] = {}
     for record in records:
         own = own_bounds(record)
         if own.earliest is not None and own.latest is not None and own.earliest > own.latest:
             own = Bounds(None, record.received_at)  # its neighbours contradict: not known
         by_boot.setdefault(record.boot_id, []).append((record, own))
-    for members in by_boot.values():
-        low: datetime | None = None  # offset as "true time at monotonic 0"
-        high: datetime | None = None
+    for boot_id, members in by_boot.items():
+        known = (prior or {}).get(boot_id)
+        low = None if known is None else known.earliest
+        high = None if known is None else known.latest
         for record, own in members:
             mono = timedelta(seconds=record.mono_start)
             if own.earliest is not None:
@@ -125,6 +140,7 @@ def boot_bounds(records: Sequence[Unsure]) -> dict[tuple[str, int], Bounds]:
             if own.latest is not None:
                 high = min(high, own.latest - mono) if high is not None else own.latest - mono
         consistent = low is None or high is None or low <= high
+        offsets[boot_id] = Bounds(low, high) if consistent else None
         for record, own in members:
             if not consistent:
                 result[record.key] = own
@@ -133,7 +149,7 @@ def boot_bounds(records: Sequence[Unsure]) -> dict[tuple[str, int], Bounds]:
             result[record.key] = Bounds(
                 None if low is None else low + mono, None if high is None else high + mono
             )
-    return result
+    return result, offsets
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ fact may move its bounds: ``earliest``/``latest`` (NULL: not bounded that way),
 whether it is ``unplaced`` (the bounds allow more than one place and no tag decides),
 and, if staff chose one of its candidate visits, which, who and when
 (``POST /unplaced/assign``; the audit log has the history). A record re-based later is
-trusted: its row is deleted. Joins :data:`fleet_api.tables.metadata` when imported.
+trusted: its row is deleted. ``unsynced_boots`` keeps, per never-synced boot, what its
+records said of its offset, so that a batch's new records are settled without reading
+the boot's earlier ones. Joins :data:`fleet_api.tables.metadata` when imported.
 """
 
 from __future__ import annotations
@@ -38,4 +40,16 @@ record_bounds = Table(
     PrimaryKeyConstraint("exhibit_id", "seq"),
     Index("ix_record_bounds_unplaced_exhibit_id", "unplaced", "exhibit_id"),
     sqlite_with_rowid=False,
+)
+
+unsynced_boots = Table(
+    "unsynced_boots",
+    metadata,
+    # What the records of one never-synced boot said of its offset so far, as bounds on
+    # "the true time at monotonic 0" (NULL: not bounded that way).
+    Column("exhibit_id", String(64), ForeignKey("exhibits.id"), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("low", UTCDateTime(), nullable=True),
+    Column("high", UTCDateTime(), nullable=True),
+    PrimaryKeyConstraint("exhibit_id", "boot_id"),
 )

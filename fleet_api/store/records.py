@@ -122,25 +122,33 @@ def store_records(connection: Connection, received: Sequence[Received]) -> Recor
     established = clocks.establish(connection, candidates)
     rebase_boots(connection, {key: candidates[key].reference for key in established})
     if not runs:
-        settle_batch(connection, {}, established)
+        settle_batch(connection, {}, {}, established)
         return RecordsOutcome(total, 0, tuple(repeats))
     placed = _place(connection, runs)
     inserted, conflicts = _insert(connection, runs, placed)
-    settle_batch(connection, _spans(runs), established)
+    trusted, fresh = _settled_spans(runs, placed)
+    settle_batch(connection, trusted, fresh, established)
     return RecordsOutcome(total, inserted, (*repeats, *conflicts))
 
 
-def _spans(runs: Sequence[_Run]) -> dict[str, tuple[int, int]]:
-    """The lowest and highest seq of each exhibit's records in ``runs``."""
-    spans: dict[str, tuple[int, int]] = {}
-    for run in runs:
+def _settled_spans(
+    runs: Sequence[_Run], placed: Sequence[tuple[list[datetime], TimeBasis, list[int | None]]]
+) -> tuple[dict[str, tuple[int, int]], dict[BootKey, list[int]]]:
+    """The lowest and highest seq of each exhibit's trusted records in ``runs``, and the
+    seqs of its unsynced ones per boot (what fleet_api.store.settle needs)."""
+    trusted: dict[str, tuple[int, int]] = {}
+    fresh: dict[BootKey, list[int]] = {}
+    for run, (_times, basis, _visits) in zip(runs, placed, strict=True):
         seqs = [record[1] for record in run.records]
+        if basis is TimeBasis.UNSYNCED:
+            fresh.setdefault((run.exhibit_id, run.boot_id), []).extend(seqs)
+            continue
         low, high = min(seqs), max(seqs)
-        old = spans.get(run.exhibit_id)
-        spans[run.exhibit_id] = (
+        old = trusted.get(run.exhibit_id)
+        trusted[run.exhibit_id] = (
             (low, high) if old is None else (min(old[0], low), max(old[1], high))
         )
-    return spans
+    return trusted, fresh
 
 
 def _offer(

@@ -1,10 +1,13 @@
 """Place the records of never-synced boots by their bounds (:mod:`fleet_api.bounds`), stored.
 
 Ingestion places an unsynced record provisionally (its tag, else its wall time); in the
-same transaction, :func:`settle_spans` re-places, by bounds, the unsynced records whose
-bounds the batch may have changed: those of every boot with an unsynced record between
-the trusted count records around the batch's seqs. A visit created or changed, or staff
-assigning an unplaced record, re-settles all of an exhibit's unsynced records
+same transaction, :func:`settle_batch` places by bounds the batch's new unsynced records
+(their boot's offset narrowed by what its earlier records said, kept in
+``unsynced_boots``), and all the unsynced records of every boot whose bounds a trusted
+record of the batch may have moved: those with an unsynced record between the trusted
+count records around the batch's trusted seqs (or a boot it re-based). A visit created
+or changed, or staff assigning an unplaced record, re-settles all of an exhibit's
+unsynced records
 (:func:`settle_exhibits`). Each record's bounds, and whether it is unplaced, are kept in
 ``record_bounds``; moved records move their rollup contribution (``reattribution.move``).
 """
@@ -17,11 +20,18 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import Connection, delete, func, insert, select
 
 from fleet_api.attribution import Placement, TimeBasis
-from fleet_api.bounds import Bounds, Neighbour, Unsure, boot_bounds, decide, placed_time
+from fleet_api.bounds import (
+    Bounds,
+    Neighbour,
+    Unsure,
+    boot_bounds_and_offsets,
+    decide,
+    placed_time,
+)
 from fleet_api.store.reattribution import StoredRecord, load_records, move
 from fleet_api.store.windows import load_index
 from fleet_api.tables import count_records, session_records
-from fleet_api.tables_bounds import record_bounds
+from fleet_api.tables_bounds import record_bounds, unsynced_boots
 
 UNSYNCED = str(TimeBasis.UNSYNCED)
 RECORD_TABLES = (count_records, session_records)
@@ -29,11 +39,14 @@ RECORD_TABLES = (count_records, session_records)
 
 def settle_batch(
     connection: Connection,
-    spans: Mapping[str, tuple[int, int]],
+    trusted: Mapping[str, tuple[int, int]],
+    fresh: Mapping[tuple[str, str], list[int]],
     rebased: Iterable[tuple[str, str]],
 ) -> int:
-    """After a batch: re-settle around its seqs and around boots it re-based (now trusted)."""
-    wider = dict(spans)
+    """After a batch: settle again every boot whose bounds its trusted records (lowest and
+    highest seq per exhibit: ``trusted``) or the boots it re-based may have moved; and
+    the batch's new unsynced records (``fresh``: seqs per exhibit and boot)."""
+    wider = dict(trusted)
     for exhibit_id, boot_id in sorted(set(rebased)):
         forget_trusted(connection, exhibit_id, [boot_id])
         for table in RECORD_TABLES:
@@ -49,19 +62,36 @@ def settle_batch(
             wider[exhibit_id] = (
                 (int(low), int(high)) if old is None else (min(old[0], low), max(old[1], high))
             )
-    return settle_spans(connection, wider)
-
-
-def settle_spans(connection: Connection, spans: Mapping[str, tuple[int, int]]) -> int:
-    """Re-settle what a batch with seqs ``spans[exhibit] = (lowest, highest)`` may move."""
     moved = 0
-    for exhibit_id, (lowest, highest) in sorted(spans.items()):
+    settled: set[tuple[str, str]] = set()
+    never_synced = _with_unsynced_boots(connection, wider)
+    for exhibit_id, (lowest, highest) in sorted(wider.items()):
+        if exhibit_id not in never_synced:
+            continue  # the usual case: nothing of this exhibit waits for bounds
         below = _trusted_seq(connection, exhibit_id, below=lowest)
         above = _trusted_seq(connection, exhibit_id, above=highest)
         boots = _unsynced_boots(connection, exhibit_id, below or 0, above)
         if boots:
             moved += _settle_boots(connection, exhibit_id, boots)
+            settled.update((exhibit_id, boot) for boot in boots)
+    for (exhibit_id, boot_id), seqs in sorted(fresh.items()):
+        if (exhibit_id, boot_id) not in settled:
+            moved += _settle_new(connection, exhibit_id, boot_id, seqs)
     return moved
+
+
+def _with_unsynced_boots(connection: Connection, exhibit_ids: Iterable[str]) -> set[str]:
+    """Those of ``exhibit_ids`` with a never-synced boot on record (``unsynced_boots``)."""
+    wanted = sorted(set(exhibit_ids))
+    if not wanted:
+        return set()
+    return set(
+        connection.execute(
+            select(unsynced_boots.c.exhibit_id)
+            .distinct()
+            .where(unsynced_boots.c.exhibit_id.in_(wanted))
+        ).scalars()
+    )
 
 
 def settle_exhibits(connection: Connection, exhibit_ids: Iterable[str]) -> int:
@@ -143,6 +173,7 @@ def _neighbours(
 
 
 def _settle_boots(connection: Connection, exhibit_id: str, boots: set[str]) -> int:
+    """Settle every unsynced record of ``boots``, their offsets computed afresh."""
     sorted_boots = sorted(boots)
     records = load_records(
         connection,
@@ -154,6 +185,83 @@ def _settle_boots(connection: Connection, exhibit_id: str, boots: set[str]) -> i
     )
     if not records:
         return 0
+    bounds, offsets = boot_bounds_and_offsets(_unsure(connection, exhibit_id, records))
+    _store_offsets(connection, exhibit_id, offsets)
+    return _place(connection, exhibit_id, records, bounds)
+
+
+def _settle_new(connection: Connection, exhibit_id: str, boot_id: str, seqs: list[int]) -> int:
+    """Settle a batch's new unsynced records of one boot with what the boot's earlier
+    records said of its offset (stored); the earlier records keep their bounds, which
+    are at worst looser than they could be now: conservative, never wrong."""
+    records = load_records(
+        connection,
+        lambda t: (
+            (t.c.exhibit_id == exhibit_id)
+            & t.c.seq.in_(seqs)
+            & (t.c.boot_id == boot_id)
+            & (t.c.time_basis == UNSYNCED)
+        ),
+    )
+    if not records:
+        return 0
+    prior = connection.execute(
+        select(unsynced_boots.c.low, unsynced_boots.c.high).where(
+            unsynced_boots.c.exhibit_id == exhibit_id, unsynced_boots.c.boot_id == boot_id
+        )
+    ).first()
+    unknown = prior is None or (prior[0] is None and prior[1] is None)
+    if unknown and _unsynced_count(connection, exhibit_id, boot_id) > len(records):
+        # No summary of the others (stored before revision 0011), or they contradict.
+        return _settle_boots(connection, exhibit_id, {boot_id})
+    known = None if prior is None or unknown else {boot_id: Bounds(prior[0], prior[1])}
+    bounds, offsets = boot_bounds_and_offsets(_unsure(connection, exhibit_id, records), known)
+    if offsets.get(boot_id) is None:
+        return _settle_boots(connection, exhibit_id, {boot_id})  # a contradiction: all again
+    _store_offsets(connection, exhibit_id, offsets)
+    return _place(connection, exhibit_id, records, bounds)
+
+
+def _unsynced_count(connection: Connection, exhibit_id: str, boot_id: str) -> int:
+    total = 0
+    for table in RECORD_TABLES:
+        c = table.c
+        total += int(
+            connection.execute(
+                select(func.count()).where(
+                    c.exhibit_id == exhibit_id, c.boot_id == boot_id, c.time_basis == UNSYNCED
+                )
+            ).scalar_one()
+        )
+    return total
+
+
+def _store_offsets(
+    connection: Connection, exhibit_id: str, offsets: Mapping[str, Bounds | None]
+) -> None:
+    boots = sorted(offsets)
+    connection.execute(
+        delete(unsynced_boots).where(
+            unsynced_boots.c.exhibit_id == exhibit_id, unsynced_boots.c.boot_id.in_(boots)
+        )
+    )
+    # A boot whose records contradict each other keeps a row with neither bound (a
+    # consistent one always has ``high``, from receipt): its records are settled together.
+    rows = [
+        {
+            "exhibit_id": exhibit_id,
+            "boot_id": boot,
+            "low": None if found is None else found.earliest,
+            "high": None if found is None else found.latest,
+        }
+        for boot in boots
+        for found in (offsets[boot],)
+    ]
+    if rows:
+        connection.execute(insert(unsynced_boots), rows)
+
+
+def _unsure(connection: Connection, exhibit_id: str, records: list[StoredRecord]) -> list[Unsure]:
     seqs = [r.seq for r in records]
     trusted_seqs, trusted = _neighbours(connection, exhibit_id, min(seqs), max(seqs))
     unsure: list[Unsure] = []
@@ -171,7 +279,17 @@ def _settle_boots(connection: Connection, exhibit_id: str, boots: set[str]) -> i
                 after=trusted[position] if position < len(trusted) else None,
             )
         )
-    bounds = boot_bounds(unsure)
+    return unsure
+
+
+def _place(
+    connection: Connection,
+    exhibit_id: str,
+    records: list[StoredRecord],
+    bounds: Mapping[tuple[str, int], Bounds],
+) -> int:
+    """Decide each record's place by its bounds; move those that changed; keep the bounds."""
+    seqs = [r.seq for r in records]
     assigned = dict(
         connection.execute(
             select(record_bounds.c.seq, record_bounds.c.assigned_visit_id).where(

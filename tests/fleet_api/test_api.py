@@ -282,6 +282,9 @@ async def test_the_openapi_document_describes_every_route(client: httpx.AsyncCli
         "/fleet/health",
         "/reports/usage",
         "/reports/funder",
+        "/unplaced",
+        "/unplaced/assign",
+        "/unplaced/unassign",
     }
     assert PROBLEM in paths["/visits"]["post"]["responses"]["409"]["content"]
     # Every documented error is a problem detail, FastAPI's default 422 included.

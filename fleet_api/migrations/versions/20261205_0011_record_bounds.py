@@ -1,8 +1,9 @@
 """Bounds of never-synced records and staff's placements of unplaced ones (issue 16).
 
-One new table, ``record_bounds`` (see ``fleet_api/tables_bounds.py``). Records stored
-before this revision were placed by the old rules; ``fleet-api`` re-settles an
-exhibit's never-synced records the next time it sends anything.
+Two new tables, ``record_bounds`` and ``unsynced_boots`` (``fleet_api/tables_bounds.py``).
+Records stored before this revision keep the placement the old rules gave them until a
+visit of their exhibit is created or changed, or a later record of their boot or a
+synced record next to them in seq order arrives: then they are settled by bounds.
 
 Revision ID: 0011
 Revises: 0010
@@ -25,7 +26,7 @@ UTC_TIME = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Create ``record_bounds``."""
+    """Create ``record_bounds`` and ``unsynced_boots``."""
     op.create_table(
         "record_bounds",
         sa.Column("exhibit_id", sa.String(64), sa.ForeignKey("exhibits.id"), nullable=False),
@@ -42,9 +43,18 @@ def upgrade() -> None:
     op.create_index(
         "ix_record_bounds_unplaced_exhibit_id", "record_bounds", ["unplaced", "exhibit_id"]
     )
+    op.create_table(
+        "unsynced_boots",
+        sa.Column("exhibit_id", sa.String(64), sa.ForeignKey("exhibits.id"), nullable=False),
+        sa.Column("boot_id", sa.String(64), nullable=False),
+        sa.Column("low", UTC_TIME, nullable=True),
+        sa.Column("high", UTC_TIME, nullable=True),
+        sa.PrimaryKeyConstraint("exhibit_id", "boot_id"),
+    )
 
 
 def downgrade() -> None:
-    """Drop ``record_bounds``."""
+    """Drop ``record_bounds`` and ``unsynced_boots``."""
+    op.drop_table("unsynced_boots")
     op.drop_index("ix_record_bounds_unplaced_exhibit_id", table_name="record_bounds")
     op.drop_table("record_bounds")
