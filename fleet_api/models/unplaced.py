@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.limits import SEQ_MAX
+from fleet_api.models.fields import ExhibitId
 
 Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 
@@ -48,7 +49,7 @@ class AssignUnplaced(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exhibit_id: str = Field(min_length=1, max_length=64)
+    exhibit_id: ExhibitId
     seqs: list[Seq] = Field(min_length=1, max_length=10_000)
     visit_id: int = Field(ge=1, le=2**63 - 1)
 
@@ -58,7 +59,7 @@ class UnassignUnplaced(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exhibit_id: str = Field(min_length=1, max_length=64)
+    exhibit_id: ExhibitId
     seqs: list[Seq] = Field(min_length=1, max_length=10_000)
 
 

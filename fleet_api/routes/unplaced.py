@@ -22,6 +22,7 @@ from fleet_api.deps import (
     SessionDep,
     StaffAccess,
 )
+from fleet_api.models.fields import TextRules
 from fleet_api.models.unplaced import (
     Assigned,
     AssignUnplaced,
@@ -36,7 +37,9 @@ router = APIRouter(
     prefix="/unplaced", tags=["unplaced"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
 )
 
-ExhibitQuery = Annotated[str | None, Query(max_length=64, description="only this exhibit's")]
+ExhibitQuery = Annotated[
+    str | None, TextRules(64), Query(description="only this exhibit's records")
+]
 VisitQuery = Annotated[
     int | None, Query(ge=1, le=2**63 - 1, description="only those that may be this visit's")
 ]

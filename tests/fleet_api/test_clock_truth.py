@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +26,10 @@ from fleet_api.store.unplaced import assign, by_exhibit, list_unplaced
 from fleet_api.tables_domain import audit_log
 from tests.fleet_api.builders import T0, beat, counts, record, unsynced
 from tests.fleet_api.checks import assert_rollups_match_records, usage, visits_of
+from tests.fleet_api.conftest import AuthHeaders
 from tests.fleet_api.helpers import register, schedule
+from tests.fleet_api.tokens import ADMIN_TOKEN
+from tests.fleet_api.web_client import log_in
 
 E = "exhibit-001"
 DAY = timedelta(days=1)
@@ -242,3 +247,108 @@ def test_a_visit_that_has_not_started_shows_no_usage_whatever_the_tag(fleet: Eng
     assert usage(fleet, tomorrow, now=received).total == 0
     assert usage(fleet, tomorrow, now=received).unplaced_records == 0
     assert_rollups_match_records(fleet)
+
+
+async def test_staff_place_unplaced_records_over_http_and_viewers_cannot(
+    app: FastAPI, client: httpx.AsyncClient, auth_headers: AuthHeaders
+) -> None:
+    engine = app.state.engine
+    register(engine, E)
+    monday = schedule(engine, E, start_h=0.5, hours=6)
+    tuesday = schedule(engine, E, start_h=24.5, hours=6)
+    tue_start, _ = school_day(1)
+    send(
+        engine,
+        [
+            *synced_run(1, tue_start, 10, "boot-1"),
+            *behind_run(11, tue_start + timedelta(minutes=20), 5, "boot-2"),
+        ],
+    )
+    listed = await client.get("/unplaced", params={"visit_id": tuesday})
+    assert listed.status_code == 200
+    body = listed.json()
+    assert body["total"] == 5
+    first = body["records"][0]
+    assert (first["exhibit_id"], first["seq"], first["kind"], first["input"]) == (
+        E,
+        11,
+        "count",
+        "button",
+    )
+    assert first["candidate_visit_ids"] == [tuesday]
+    assert first["outside_visits_possible"] is True
+    assert (await client.get("/unplaced", params={"visit_id": monday})).json()["total"] == 0
+    health = (await client.get("/fleet/health")).json()
+    assert health["unplaced"] == [
+        {"exhibit_id": E, "records": 5, "interactions": 5, "candidate_visit_ids": [tuesday]}
+    ]
+    assert "unplaced_records" in {a["code"] for a in health["exhibits"][0]["alerts"]}
+
+    body_in = {"exhibit_id": E, "seqs": [11, 12], "visit_id": tuesday}
+    viewer = await client.post("/unplaced/assign", json=body_in, headers=auth_headers("viewer"))
+    assert viewer.status_code == 403
+    wrong = await client.post(
+        "/unplaced/assign",
+        json={**body_in, "visit_id": monday},
+        headers=auth_headers("staff"),
+    )
+    assert (wrong.status_code, wrong.json()["code"]) == (409, "not_a_candidate")
+    missing = await client.post(
+        "/unplaced/assign", json={**body_in, "seqs": [1]}, headers=auth_headers("staff")
+    )
+    assert (missing.status_code, missing.json()["code"]) == (404, "unknown_record")
+    done = await client.post("/unplaced/assign", json=body_in, headers=auth_headers("staff"))
+    assert (done.status_code, done.json()["assigned"]) == (200, 2)
+
+    usage_now = (await client.get(f"/visits/{tuesday}/usage")).json()
+    assert usage_now["total"] == 12
+    assert usage_now["unplaced_records"] == 3
+    listed = (await client.get("/unplaced", params={"exhibit_id": E})).json()
+    assigned = [r for r in listed["records"] if r["assigned_visit_id"] is not None]
+    assert [r["seq"] for r in assigned] == [11, 12]
+    assert assigned[0]["assigned_by"].endswith("(staff)")
+    assert assigned[0]["assigned_at"] is not None
+    audit = (await client.get("/audit", params={"entity": "exhibit", "entity_id": E})).json()
+    assert [e["action"] for e in audit if e["action"].startswith("unplaced")] == ["unplaced.assign"]
+    undone = await client.post(
+        "/unplaced/unassign", json={"exhibit_id": E, "seqs": [12]}, headers=auth_headers("staff")
+    )
+    assert (undone.status_code, undone.json()["unassigned"]) == (200, 1)
+    assert (await client.get(f"/visits/{tuesday}/usage")).json()["total"] == 11
+
+
+async def test_the_visit_and_technician_pages_say_how_many_are_unplaced_and_where(
+    app: FastAPI, client: httpx.AsyncClient, anonymous: httpx.AsyncClient
+) -> None:
+    engine = app.state.engine
+    register(engine, E)
+    tuesday = schedule(engine, E, start_h=24.5, hours=6)
+    tue_start, _ = school_day(1)
+    send(
+        engine,
+        [
+            *synced_run(1, tue_start, 10, "boot-1"),
+            *behind_run(11, tue_start + timedelta(minutes=20), 3, "boot-2"),
+        ],
+    )
+    await log_in(anonymous, ADMIN_TOKEN)
+
+    english = (await anonymous.get(f"/ui/visits/{tuesday}")).text
+    technician = (await anonymous.get("/ui/technician")).text
+    latvian = (await anonymous.get(f"/ui/visits/{tuesday}?lang=lv")).text
+    technician_lv = (await anonymous.get("/ui/technician?lang=lv")).text
+
+    assert (
+        "<strong>Exhibit-001</strong>: 3 records (3 interactions) may belong to this visit"
+        in english
+    )
+    assert "They are not counted until staff assign them." in english
+    assert (
+        "<strong>Exhibit-001</strong>: 3 ieraksti (3 mijiedarbības) var piederēt šim izbraukumam"
+        in latvian
+    )
+    assert (
+        f"3 records could not be placed in a visit (its clock was never synchronised); they may "
+        f"belong to visit {tuesday}. Staff can assign them." in technician
+    )
+    assert "3 ierakstus nevarēja piesaistīt nevienam izbraukumam" in technician_lv
