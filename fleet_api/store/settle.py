@@ -107,6 +107,11 @@ def settle_exhibits(connection: Connection, exhibit_ids: Iterable[str]) -> int:
 def forget_trusted(connection: Connection, exhibit_id: str, boot_ids: Iterable[str]) -> None:
     """Drop the bounds rows of records of ``boot_ids`` that are trusted now (re-based)."""
     boots = sorted(set(boot_ids))
+    connection.execute(
+        delete(unsynced_boots).where(
+            unsynced_boots.c.exhibit_id == exhibit_id, unsynced_boots.c.boot_id.in_(boots)
+        )
+    )
     for table in RECORD_TABLES:
         c = table.c
         connection.execute(
