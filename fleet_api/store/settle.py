@@ -217,7 +217,7 @@ def _settle_new(connection: Connection, exhibit_id: str, boot_id: str, seqs: lis
     ).first()
     unknown = prior is None or (prior[0] is None and prior[1] is None)
     if unknown and _unsynced_count(connection, exhibit_id, boot_id) > len(records):
-        # No summary of the others (stored before revision 0011), or they contradict.
+        # No summary of the others (stored before revision 0014), or they contradict.
         return _settle_boots(connection, exhibit_id, {boot_id})
     known = None if prior is None or unknown else {boot_id: Bounds(prior[0], prior[1])}
     bounds, offsets = boot_bounds_and_offsets(_unsure(connection, exhibit_id, records), known)

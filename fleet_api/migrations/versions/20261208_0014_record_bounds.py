@@ -5,9 +5,9 @@ Records stored before this revision keep the placement the old rules gave them u
 visit of their exhibit is created or changed, or a later record of their boot or a
 synced record next to them in seq order arrives: then they are settled by bounds.
 
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-12-05
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-08
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
