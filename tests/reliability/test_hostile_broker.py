@@ -14,12 +14,18 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from gpiozero.pins.mock import MockFactory
 
+from broker.acl import Role, role_name
+from broker.control import ControlClient
 from broker.devca import DevCa, ensure_dev_ca
 from broker.topics import Channel, exhibit_topic, subscription
+from device.runtime.agent import Agent
+from device.settings.config import AgentSettings
 from simulator.databases import Backend, run_database
 from simulator.errors import FleetApiError
 from simulator.fleet_client import FleetClient
@@ -142,3 +148,63 @@ def test_the_ingest_refused_a_guessable_group_says_so(
         assert "refused our subscriptions" in api.log_path.read_text()
     finally:
         api.stop()
+
+
+def health_of(deployment: Deployment, exhibit: str) -> dict[str, Any]:
+    """``GET /exhibits/{exhibit}/health``."""
+    answer = httpx.get(
+        f"{deployment.api.url}/exhibits/{exhibit}/health",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_an_agent_refused_its_own_command_channel_shows_on_fleet_health(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """C's role loses the right to subscribe to its own command channel (live, over
+    $CONTROL). ``mosquitto_sub`` with C's card is refused (0x87); C's real agent is
+    refused the same at its SUBACK, and says so: fleet health alerts subscription_refused."""
+    command = exhibit_topic(C, Channel.COMMAND)
+    with ControlClient(deployment.broker.access) as control:
+        control.execute(
+            [
+                {
+                    "command": "removeRoleACL",
+                    "rolename": role_name(C, Role.EXHIBIT),
+                    "acltype": "subscribeLiteral",
+                    "topic": command,
+                }
+            ]
+        )
+    output, _ = start_sub(deployment.card(C), command).communicate(timeout=30)
+    assert suback_codes(output) == [NOT_AUTHORIZED], output
+
+    card = deployment.card(C)
+    settings = AgentSettings(
+        exhibit_id=C,
+        data_dir=tmp_path / "agent",
+        broker_url=f"mqtts://127.0.0.1:{card.port}",
+        username=C,
+        password=card.password,
+        tls_ca_file=deployment.ca.ca_cert,
+        inputs=[{"name": "button", "kind": "button", "pin": 17}],
+        heartbeat_seconds=1,
+    )
+    factory = MockFactory()
+    try:
+        with Agent(settings, pin_factory=factory) as agent:
+            assert agent.wait_connected(15)
+
+            def alerted() -> bool:
+                codes = [alert["code"] for alert in health_of(deployment, C)["alerts"]]
+                return "subscription_refused" in codes
+
+            eventually(alerted, what="fleet health's subscription_refused")
+    finally:
+        factory.reset()
+    health = health_of(deployment, C)
+    assert health["heartbeat"]["refused_subscriptions"] == {command: "Not authorized"}
