@@ -86,6 +86,11 @@ class FleetClient:
         """``POST /visits/{id}/checkout``: the visit's exhibits get their retained assignment."""
         self._call("POST", f"/visits/{visit_id}/checkout")
 
+    def checked_out(self, visit_id: int) -> bool:
+        """Whether the visit is checked out now (``GET /visits/{id}``)."""
+        visit: dict[str, Any] = self._call("GET", f"/visits/{visit_id}")
+        return visit.get("checked_out_at") is not None and visit.get("checked_in_at") is None
+
     def check_in(self, visit_id: int) -> None:
         """``POST /visits/{id}/checkin``: the assignment is cleared."""
         self._call("POST", f"/visits/{visit_id}/checkin")

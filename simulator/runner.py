@@ -68,6 +68,16 @@ def register(client: FleetClient, ids: list[str], *, duration_s: float) -> int:
     )
 
 
+def wait_assigned(exhibits: list[SimulatedExhibit], visit_id: int, *, timeout_s: float) -> bool:
+    """Wait until every exhibit holds the visit's assignment (its retained check-out)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(exhibit.agent.visit_id == visit_id for exhibit in exhibits):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def perform(
     touches: list[Touch],
     exhibits: dict[str, SimulatedExhibit],
@@ -128,8 +138,15 @@ def run(
     stop = stop or threading.Event()
     ids = exhibit_ids(config.exhibits, config.exhibit_prefix)
     client = FleetClient(config.api_url, token=config.token)
+    created = config.visit_id is None
     try:
         visit_id = config.visit_id or register(client, ids, duration_s=config.duration_s)
+        if created:
+            # As staff do before a trip: the tag places the exhibits' records in the visit
+            # even when their clocks are not synced (this machine's may not be), where the
+            # fleet would otherwise keep them unplaced (docs/simulator.md, "Bounds").
+            client.check_out(visit_id)
+        assigned = created or client.checked_out(visit_id)
     finally:
         client.close()
     exhibits = {
@@ -153,6 +170,8 @@ def run(
     try:
         for exhibit in exhibits.values():
             exhibit.start()
+        if assigned:
+            wait_assigned(list(exhibits.values()), visit_id, timeout_s=config.flush_timeout_s)
         done = perform(touches, exhibits, ledger, visit_id=visit_id, stop=stop, progress=progress)
         flushed = all(e.flush(config.flush_timeout_s) for e in exhibits.values())
     finally:
