@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.limits import SEQ_MAX
+from fleet_api.models.fields import Number
 
 
 class ResendCreate(BaseModel):
@@ -15,10 +16,8 @@ class ResendCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    from_seq: int | None = Field(
+    from_seq: Annotated[int, Field(ge=1, le=SEQ_MAX), Number] | None = Field(
         default=None,
-        ge=1,
-        le=SEQ_MAX,
         description="the first seq to send again; omitted: the first seq the fleet lacks "
         "(at or above the oldest one the exhibit still holds)",
     )

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.limits import SEQ_MAX
-from fleet_api.models.fields import ExhibitId
+from fleet_api.models.fields import DbId, ExhibitId, Number
 
-Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
+Seq = Annotated[int, Field(ge=1, le=SEQ_MAX), Number]
 
 
 class UnplacedPublic(BaseModel):
@@ -51,7 +51,7 @@ class AssignUnplaced(BaseModel):
 
     exhibit_id: ExhibitId
     seqs: list[Seq] = Field(min_length=1, max_length=10_000)
-    visit_id: int = Field(ge=1, le=2**63 - 1)
+    visit_id: DbId
 
 
 class UnassignUnplaced(BaseModel):

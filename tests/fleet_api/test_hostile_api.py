@@ -287,6 +287,8 @@ async def test_true_and_false_are_no_numbers_and_0_and_1_no_booleans(
     ids = await objects(client)
     number = await refused(client, "POST", "/programmes", {"name": "Light", "grade_min": True})
     assert number == "body.grade_min: a number, not true or false", number
+    resend = await refused(client, "POST", "/exhibits/exhibit-001/resend", {"from_seq": True})
+    assert resend == "body.from_seq: a number, not true or false", resend
     flag = await refused(client, "PATCH", f"/schools/{ids['school']}", {"archived": 0})
     assert flag.startswith("body.archived: Input should be a valid boolean"), flag
     bad_id = await client.get(f"/visits/{2**53}")
