@@ -1,4 +1,4 @@
-"""What the fleet tells an exhibit: its visit assignment and commands, both retained.
+"""What the fleet tells an exhibit: its visit assignment, commands and configuration, retained.
 
 - ``assignment``: the visit the exhibit is checked out to (``visit_id`` None: checked in).
   Stored in the outbox, so it survives reboots, and tagged onto every new record until
@@ -28,6 +28,9 @@
 
 An empty retained payload (the fleet deleting the retained message) is ignored.
 
+- ``config``: the fleet's newest configuration; ``device.ops.remote_config`` checks it,
+  holds it through a visit (unless ``force``) and applies it.
+
 - ``resend`` (its own retained topic, so no other command can take its place): the fleet
   lacks the records from ``from_seq`` on (restored from a backup, or a technician asked);
   the confirmed records still held from there are sent again (``device.outbox.retention``). Run
@@ -45,22 +48,26 @@ from broker.errors import MessageError, TopicError
 from broker.topics import Channel, exhibit_topic, parse
 from device.core.clock import Clock
 from device.gpio.indicator import Indicator
+from device.ops.remote_config import RemoteConfig
 from device.ops.selftest import SelfTests
 from device.outbox.state import AgentState
 from device.settings.config import AgentSettings
 from device.wire.codec import Assignment, Command, command_done_payload, decode_inbound
+from device.wire.configs import ConfigRefused, ExhibitConfig
 from device.wire.custody import Resend
 
 log = logging.getLogger(__name__)
 
 
 def subscriptions(settings: AgentSettings) -> tuple[str, ...]:
-    """The topics an agent subscribes to (its own assignment, command, custody, resend)."""
+    """The topics an agent subscribes to (its own assignment, command, custody, resend,
+    config)."""
     return (
         exhibit_topic(settings.exhibit_id, Channel.ASSIGNMENT),
         exhibit_topic(settings.exhibit_id, Channel.COMMAND),
         exhibit_topic(settings.exhibit_id, Channel.CUSTODY),
         exhibit_topic(settings.exhibit_id, Channel.RESEND),
+        exhibit_topic(settings.exhibit_id, Channel.CONFIG),
     )
 
 
@@ -77,6 +84,7 @@ class CommandHandler:
         clock: Clock,
         synced: Callable[[], bool],
         resend: Callable[[int], None] | None = None,
+        configs: RemoteConfig | None = None,
     ) -> None:
         self.settings = settings
         self._state = state
@@ -85,6 +93,7 @@ class CommandHandler:
         self._clock = clock
         self._synced = synced
         self._resend = resend
+        self._configs = configs
 
     def handle(self, topic: str, payload: bytes, expiry_s: int | None = None) -> bool:
         """Act on one message; True if the visit assignment changed.
@@ -93,9 +102,12 @@ class CommandHandler:
         """
         if not payload:
             return False
+        refusal = None
         try:
             where = parse(topic)
             message = decode_inbound(where.channel, payload)
+        except ConfigRefused as exc:  # a good envelope: the fleet hears why
+            message, refusal = exc.config, exc.detail
         except (TopicError, MessageError) as exc:
             log.warning("ignoring a message on %s: %s", topic, exc)
             return False
@@ -110,6 +122,8 @@ class CommandHandler:
             self._command(message, expiry_s)
         if isinstance(message, Resend):
             self._resend_from(message)
+        if isinstance(message, ExhibitConfig) and self._configs is not None:
+            self._configs.offer(message, refusal)
         return False
 
     def _assign(self, assignment: Assignment) -> bool:
@@ -119,6 +133,8 @@ class CommandHandler:
             log.info("visit assignment cleared")
         else:
             log.info("assigned to visit %d", assignment.visit_id)
+        if self._configs is not None:
+            self._configs.visit_changed()  # a configuration held for the visit goes on now
         return True
 
     def _command(self, command: Command, expiry_s: int | None) -> None:

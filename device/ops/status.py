@@ -36,6 +36,7 @@ def status_message(
             agent_version=__version__,
             config_hash=settings.config_hash(),
             inputs=settings.count_names(),
+            config_version=settings.config_version,
             refused_subscriptions=refused,
         )
     topic = exhibit_topic(settings.exhibit_id, Channel.STATUS)

@@ -141,6 +141,19 @@ class Retention:
         self.held -= moved
         return int(moved)
 
+    def resend(self, from_seq: int) -> int:
+        """``requeue(from_seq)``, saying when records the fleet asked for are gone."""
+        moved = self.requeue(from_seq)
+        held = self.oldest()
+        if held is None or held > from_seq:
+            log.warning(
+                "the fleet asked for the records from seq %d; this exhibit holds none %s",
+                from_seq,
+                "at all" if held is None else f"below {held} any more (past their retention)",
+            )
+        log.info("sending %d confirmed record(s) from seq %d again", moved, from_seq)
+        return moved
+
     def oldest(self) -> int | None:
         """The lowest seq still held, pending or retained: a resend can start there."""
         row = self._outbox.db.execute(

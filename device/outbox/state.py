@@ -4,6 +4,8 @@
 - the command ids already run (a retained command is redelivered on every reconnect and
   must still run once only), and the reports of what became of them, until the broker
   acknowledged each;
+- the reports of what became of the fleet's configurations (``device.ops.remote_config``),
+  until the broker acknowledged each, and the last version answered for good;
 - the self-test result waiting for its PUBACK, and the last one (for ``status``);
 - when the broker last acknowledged records (for ``status``).
 
@@ -97,6 +99,31 @@ class AgentState:
         """The broker acknowledged ``payload``: stop sending it."""
         pending = [p.decode() for p in self.pending_reports() if p != payload]
         self._outbox.set_meta("command_reports", pending or None)
+
+    # -- configurations pushed by the fleet -----------------------------------------------
+
+    def config_answered(self) -> int | None:
+        """The last configuration version reported ``applied`` or ``refused``."""
+        version = self._outbox.meta("config_answered")
+        return None if version is None else int(version)
+
+    def note_config_report(self, report: bytes, *, answered: int | None = None) -> None:
+        """Keep ``report`` (a ``ConfigReport``) until the broker has it, and note a final
+        answer for version ``answered``, in one transaction."""
+        with self._outbox.transaction():
+            pending = [p.decode() for p in [*self.pending_config_reports(), report]]
+            self._outbox.set_meta("config_reports", pending)
+            if answered is not None:
+                self._outbox.set_meta("config_answered", answered)
+
+    def pending_config_reports(self) -> list[bytes]:
+        """``ConfigReport`` payloads not yet acknowledged by the broker, oldest first."""
+        return [str(p).encode() for p in self._outbox.meta("config_reports", [])]
+
+    def config_report_delivered(self, payload: bytes) -> None:
+        """The broker acknowledged ``payload``: stop sending it."""
+        pending = [p.decode() for p in self.pending_config_reports() if p != payload]
+        self._outbox.set_meta("config_reports", pending or None)
 
     # -- self-test results ---------------------------------------------------------------
 

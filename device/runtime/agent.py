@@ -30,10 +30,10 @@ from device.gpio.indicator import Indicator
 from device.gpio.inputs import InputBank, build_inputs, build_lamp
 from device.link.base import Link
 from device.ops import identity
-from device.ops.commands import subscriptions
 from device.ops.instance import InstanceLock
 from device.ops.status import status_message
 from device.outbox.store import Outbox
+from device.runtime.links import mqtt_link
 from device.runtime.sdnotify import Notifier
 from device.runtime.worker import CommitHook, Worker
 from device.settings.config import AgentSettings
@@ -123,7 +123,7 @@ class Agent:
                 clock=self._clock,
                 watch=controller.behaviours,
             )
-            link = self._link or self._mqtt_link()
+            link = self._link or mqtt_link(self.settings, self._clock)
             worker = Worker(
                 settings,
                 events=self._events,
@@ -192,11 +192,13 @@ class Agent:
             self._lock.release()
         self._state = "stopped"
 
-    def run_forever(self) -> None:
+    def run_forever(self) -> str:
         """Start, block until SIGTERM or SIGINT (or a worker failure), then stop cleanly.
 
-        Under systemd: READY=1 once counting (before any broker connection), WATCHDOG=1
-        every WATCHDOG_USEC/2 while the worker keeps turning, STOPPING=1 on the way out.
+        Returns ``signal``, or ``reconfigure`` once a configuration from the fleet is applied
+        (``device.ops.remote_config``; the caller starts a new Agent on settings loaded again).
+        Under systemd: READY=1 once counting (before any broker connection), WATCHDOG=1 every
+        WATCHDOG_USEC/2 while the worker turns, then STOPPING=1 (RELOADING=1: reconfigure).
         """
         stop = threading.Event()
         notifier = self._notifier or Notifier()
@@ -211,24 +213,31 @@ class Agent:
             raise AgentStateError("run_forever() must be called from the main thread") from exc
         try:
             self.start()
-            assert self._worker is not None
+            worker = self._worker
+            assert worker is not None
             notifier.ready(f"counting {len(self.settings.inputs)} input(s)")
             interval = notifier.watchdog_interval
             tick = min(0.5, interval) if interval else 0.5
             next_ping = 0.0
-            while not stop.wait(tick) and not self._worker.finished.is_set():
+            while not stop.wait(tick) and not worker.finished.is_set():
+                if worker.reconfigure.is_set():
+                    break  # the fleet's configuration is applied: the caller rebuilds
                 now = time.monotonic()
                 if interval and now >= next_ping and self.healthy(within=interval):
                     notifier.watchdog()
                     next_ping = now + interval
         finally:
-            notifier.stopping()
+            if self.reconfigure_requested:
+                notifier.notify("RELOADING=1", "STATUS=applying the fleet's configuration")
+            else:
+                notifier.stopping()
             self.stop()
             notifier.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if self.failure is not None:
             raise AgentError(f"agent worker failed: {self.failure}") from self.failure
+        return "reconfigure" if self.reconfigure_requested else "signal"
 
     def healthy(self, *, within: float) -> bool:
         """Whether the worker finished a turn in the last ``within`` seconds (watchdog)."""
@@ -289,6 +298,11 @@ class Agent:
     def interactions_recorded(self) -> int:
         """Interactions durably counted since ``start()``."""
         return 0 if self._worker is None else self._worker.recorded
+
+    @property
+    def reconfigure_requested(self) -> bool:
+        """Whether a configuration from the fleet was applied: stop, and start a new Agent."""
+        return self._worker is not None and self._worker.reconfigure.is_set()
 
     @property
     def visit_id(self) -> int | None:
@@ -361,30 +375,3 @@ class Agent:
                 return True
             if remaining <= 0 or finished.is_set():
                 return request.done.is_set()
-
-    # -- the real link -------------------------------------------------------------------
-
-    def _mqtt_link(self) -> Link:
-        from device.link.mqtt import LinkOptions, MqttLink  # paho only when really needed
-
-        settings = self.settings
-        endpoint = settings.endpoint
-        options = LinkOptions(
-            host=endpoint.host,
-            port=endpoint.port,
-            client_id=settings.mqtt_client_id,
-            transport=endpoint.transport,
-            ws_path=endpoint.path,
-            tls=settings.tls,
-            username=settings.username,
-            password=settings.password.get_secret_value() if settings.password else None,
-            protocol=settings.mqtt_protocol,
-            keepalive=settings.keepalive_s,
-            will=status_message(settings, online=False),
-            birth=lambda: status_message(settings, online=True, clock=self._clock),
-            subscriptions=subscriptions(settings),
-            max_inflight=settings.inflight_window,
-            reconnect_min_s=settings.reconnect_min_s,
-            reconnect_max_s=settings.reconnect_max_s,
-        )
-        return MqttLink(options)

@@ -1,6 +1,7 @@
 """``exhibit-agent``: run the agent, provision its identity, self-test its inputs, show status.
 
-    exhibit-agent run [--provision]   count and report until SIGTERM (systemd: Type=notify)
+    exhibit-agent run [--provision]   count and report until SIGTERM (systemd: Type=notify);
+                                      a configuration the fleet pushes restarts the agent
     exhibit-agent provision [--force] record this machine as the exhibit's (clone detection)
     exhibit-agent self-test [--seconds N]
                                       trigger every input within N seconds; prints each
@@ -76,7 +77,11 @@ def _run(settings: AgentSettings, *, provision: bool) -> int:
     if provision and identity.recorded(settings) is None:
         identity.provision(settings)
         print(f"{PROG}: provisioned {settings.exhibit_id} on this machine", file=sys.stderr)
-    Agent(settings).run_forever()
+    # A configuration the fleet pushed is applied by a new Agent on the settings loaded
+    # again (device.settings.pushed lays it over them); the outbox carries on.
+    while Agent(settings).run_forever() == "reconfigure":
+        settings = load_settings()
+        log.info("running configuration version %s", settings.config_version)
     return EXIT_OK
 
 

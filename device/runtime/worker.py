@@ -9,13 +9,14 @@ inputs, link events from the link's threads, requests from callers. Each turn it
 2. handles what it drained, in order: interactions are counted (and extend the session)
    in one durable transaction, unless a self-test window takes them; the fleet's custody
    messages move what it stored out of the pending records (``device.outbox.retention``); the
-   fleet's assignment, commands and resend requests are acted on;
+   fleet's assignment, commands, resend requests and configuration are acted on;
 3. re-bases this boot's unpublished times once the clock is seen synced;
 4. seals the buckets whose time is up and the session that has gone idle;
 5. closes a self-test window that has run out;
 6. compacts the outbox if it is over its cap, and drops confirmed records past their
    retention (every ``PRUNE_INTERVAL_S``);
-7. publishes (``device.runtime.sender``), plus a pending self-test result and the heartbeat.
+7. publishes (``device.runtime.sender``), plus a pending self-test result, the reports
+   of commands and configurations, and the heartbeat.
 
 When the connection drops, everything the fleet has not confirmed is sent again after
 reconnecting: duplicates are harmless (the fleet deduplicates on seq), loss is not.
@@ -49,6 +50,7 @@ from device.gpio.interactions import Settling
 from device.link.base import Link, Publication
 from device.ops.commands import CommandHandler
 from device.ops.health import HealthProbe
+from device.ops.remote_config import RemoteConfig
 from device.ops.selftest import SelfTests
 from device.ops.status import heartbeat_message
 from device.ops.subscriptions import SubscriptionWatch
@@ -108,6 +110,15 @@ class Worker:
         self._custody_topic = exhibit_topic(settings.exhibit_id, Channel.CUSTODY)
         self._next_prune = 0.0
         self.self_tests = SelfTests(settings, clock, keep=self.state.keep_self_test)
+        self.reconfigure = threading.Event()
+        """Set once a configuration from the fleet is applied: rebuild the agent."""
+        self.configs = RemoteConfig(
+            settings,
+            state=self.state,
+            clock=clock,
+            synced=lambda: self.synced,
+            reconfigure=self.reconfigure.set,
+        )
         self._commands = CommandHandler(
             settings,
             state=self.state,
@@ -116,13 +127,12 @@ class Worker:
             clock=clock,
             synced=lambda: self.synced,
             resend=self._resend,
+            configs=self.configs,
         )
         self._health = HealthProbe(settings.data_dir)
         self._selftest_topic = exhibit_topic(settings.exhibit_id, Channel.SELFTEST)
         self._selftest_sending = False
-        self._reports = CommandReports(
-            self.state, self._sender, exhibit_topic(settings.exhibit_id, Channel.DONE)
-        )
+        self._reports = CommandReports(self.state, self._sender, settings.exhibit_id)
         self.self_test_pending = self.state.pending_self_test() is not None
         self.connected = threading.Event()
         self.finished = threading.Event()
@@ -296,17 +306,8 @@ class Worker:
 
     def _resend(self, from_seq: int) -> None:
         """The fleet lacks the records from ``from_seq`` on: send them again."""
-        moved = self.retention.requeue(from_seq)
-        self.depth += moved
+        self.depth += self.retention.resend(from_seq)
         self._sender.rewind()
-        held = self.retention.oldest()
-        if held is None or held > from_seq:
-            log.warning(
-                "the fleet asked for the records from seq %d; this exhibit holds none %s",
-                from_seq,
-                "at all" if held is None else f"below {held} any more (past their retention)",
-            )
-        log.info("sending %d confirmed record(s) from seq %d again", moved, from_seq)
 
     def _prune(self) -> None:
         now = time.monotonic()

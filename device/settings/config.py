@@ -156,6 +156,11 @@ class AgentSettings:
     machine_id_file: Path = field(default=Path("/etc/machine-id"), metadata=rule(Path))
     cpuinfo_file: Path = field(default=Path("/proc/cpuinfo"), metadata=rule(Path))
     sd_cid_file: Path = field(default=Path("/sys/block/mmcblk0/device/cid"), metadata=rule(Path))
+    # Set from the fleet's configuration in data_dir (device/settings/pushed.py), never by hand.
+    config_version: int | None = field(default=None, metadata=rule(int, ge=1, optional=True))
+    pushed_config_hash: str | None = field(
+        default=None, metadata=rule(str, pattern=r"^[0-9a-f]{16}$", optional=True)
+    )
 
     def __post_init__(self) -> None:
         for name, value in _checked(current_values(self)).items():
@@ -196,7 +201,10 @@ class AgentSettings:
 
     def config_hash(self) -> str:
         """A short hash of what shapes the counts (inputs, buckets, sessions) and, when there
-        are any, the outputs and behaviours; sent at birth."""
+        are any, the outputs and behaviours; sent at birth. Running the fleet's configuration:
+        the hash the fleet gave it (``broker.exhibit_config.config_hash``)."""
+        if self.config_version is not None and self.pushed_config_hash is not None:
+            return self.pushed_config_hash
         shape: dict[str, Any] = {
             "inputs": [dataclasses.asdict(spec) for spec in self.inputs],
             "bucket_seconds": self.bucket_seconds,
@@ -369,7 +377,8 @@ def _from_file(path: str) -> dict[str, Any]:
 def load_settings(*, use_environment: bool = True, **values: Any) -> AgentSettings:
     """Build settings from ``values``, the environment and EXHIBIT_CONFIG; raise ConfigError.
 
-    Precedence, highest first: ``values``, ``EXHIBIT_*`` variables, the TOML file. With
+    Precedence, highest first: the configuration the fleet pushed (inputs, outputs,
+    behaviours: ``device.settings.pushed``), ``values``, ``EXHIBIT_*``, the TOML file. With
     ``use_environment=False`` only ``values`` count (e.g. many simulated agents in one
     process, whatever EXHIBIT_* variables that process has).
     """
@@ -380,4 +389,6 @@ def load_settings(*, use_environment: bool = True, **values: Any) -> AgentSettin
             raw = _from_file(config_file)
         raw = _merge(raw, _from_environment(os.environ))
     raw = _merge(raw, values)
-    return AgentSettings(**_checked(raw))
+    from device.settings.pushed import with_pushed  # it builds on this module
+
+    return with_pushed(AgentSettings(**_checked(raw)))

@@ -13,9 +13,10 @@ messages it receives, with the standard library:
   ``values.contract_float``). A value the contract would refuse (out of
   its bounds, not matching its pattern, NaN, a naive time) raises ``MessageError``
   (reason ``invalid``) instead of being sent.
-- ``decode_inbound()`` reads an ``Assignment``, a ``Command``, a ``Custody`` or a ``Resend``
-  (the last two in ``device/wire/custody.py``) with the contract's checks and its reason
-  codes (``oversized``, ``malformed``, ``schema_version``, ``invalid``).
+- ``decode_inbound()`` reads an ``Assignment``, a ``Command``, a ``Custody``, a ``Resend`` or
+  an ``ExhibitConfig`` (the last three in ``custody.py`` and ``configs.py`` beside this one)
+  with the contract's checks and its reason codes (``oversized``, ``malformed``,
+  ``schema_version``, ``invalid``).
 
 ``tests/device/test_wire.py`` holds this module to the contract: every payload written
 here validates with the pydantic models and equals their own encoding, and decoding
@@ -32,14 +33,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from broker.errors import MessageError
-from broker.limits import (
-    MAX_AMOUNT,
-    MAX_PAYLOAD_BYTES,
-    MAX_SPAN_S,
-    SCHEMA_VERSION,
-    SEQ_MAX,
-)
+from broker.limits import MAX_AMOUNT, MAX_PAYLOAD_BYTES, MAX_SPAN_S, SCHEMA_VERSION, SEQ_MAX
 from broker.topics import Channel
+from device.wire.configs import ExhibitConfig, read_config
 from device.wire.custody import Custody, Resend, read_custody, read_resend
 from device.wire.values import (
     bool_value,
@@ -158,6 +154,7 @@ def status_payload(
     agent_version: str | None = None,
     config_hash: str | None = None,
     inputs: list[str] | None = None,
+    config_version: int | None = None,
     refused_subscriptions: Mapping[str, str] | None = None,
 ) -> bytes:
     """A ``Status`` (birth, offline, or the last will without ``at``) as its payload."""
@@ -177,6 +174,9 @@ def status_payload(
             "agent_version": short("agent_version", agent_version),
             "config_hash": short("config_hash", config_hash),
             "inputs": None if inputs is None else [input_name_value("inputs", n) for n in inputs],
+            "config_version": None
+            if config_version is None
+            else int_value("config_version", config_version, ge=1, le=SEQ_MAX),
             "refused_subscriptions": refused_value(refused_subscriptions),
         }
     ).encode()
@@ -348,9 +348,10 @@ def _object(payload: str | bytes) -> dict[str, Any]:
     return raw
 
 
-def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command | Custody | Resend:
-    """Parse an assignment, command, custody or resend payload; MessageError with the
-    contract's reasons."""
+def decode_inbound(
+    channel: Channel, payload: bytes
+) -> Assignment | Command | Custody | Resend | ExhibitConfig:
+    """Parse a message of the fleet; MessageError with the contract's reasons."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise MessageError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
     raw = _object(payload)
@@ -392,4 +393,6 @@ def decode_inbound(channel: Channel, payload: bytes) -> Assignment | Command | C
         return read_custody(raw)
     if channel is Channel.RESEND:
         return read_resend(raw)
+    if channel is Channel.CONFIG:
+        return read_config(raw)
     raise MessageError("invalid", f"the agent does not read the {channel.value} channel")

@@ -7,8 +7,10 @@ reports ``applied``, ``waiting`` or ``refused`` with its reason, which ``GET`` s
 version. Fleet health and trip readiness compare the newest version with what the
 exhibit runs (``config``, ``config_version``).
 
-Not yet on the agent: today's agent does not subscribe to ``config``, so a version stays
-unanswered (``pending``) until the agent side lands (docs/controller.md, "Not yet").
+The agent (``device/ops/remote_config.py``) refuses a document that does not fit its
+local settings with the reason, holds a version through a visit unless ``force``, and
+applies it atomically, rebuilding itself (docs/controller.md, "Configuration from the
+fleet").
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def put_config(
 ) -> ConfigVersionPublic:
     """Send a new configuration; 202: the broker holds it for the exhibit, which may be off.
 
-    Today's agents do not apply it yet: it stays unanswered (docs/controller.md).
+    The exhibit answers on ``configured``: ``applied`` (its birth then gives the version),
+    ``waiting`` (in a visit, without ``force``) or ``refused`` with its reason.
     """
     return push_config(
         session,
