@@ -12,7 +12,8 @@ each delivery here (through ``device.ops.commands``), and the exhibit answers on
                 reason is the checker's one line. The configuration it ran stays.
 ``waiting``     the exhibit holds a visit assignment and the version is not ``force``d:
                 the school's exhibit does not change under its hands. It is applied the
-                moment the assignment is cleared (the visit ends).
+                moment the assignment is cleared (the visit ends); a newer version
+                replaces it.
 ``applied``     written to the data directory (``device.settings.pushed``: temporary
                 file, fsync, rename), and the agent rebuilt from the new settings: the
                 worker asks to stop with reason ``reconfigure`` and ``exhibit-agent run``

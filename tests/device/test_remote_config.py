@@ -4,7 +4,7 @@ The test plays the fleet: it publishes the retained ``config`` (and the visit as
 as the fleet's service does and reads the exhibit's ``configured`` reports and births.
 After an ``applied`` the agent asks to be rebuilt; ``rebuilt()`` does what ``exhibit-agent
 run`` does then (a new Agent on the settings loaded again, the fleet's document laid over
-them by ``device.settings.pushed``).
+them by ``device.settings.pushed``); the last test runs ``exhibit-agent run`` itself.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,10 +31,11 @@ from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
 from device.runtime.agent import Agent
 from device.settings.config import AgentSettings
-from device.settings.pushed import pushed_path, with_pushed
+from device.settings.pushed import Pushed, pushed_path, with_pushed, write_pushed
 from tests.device.conftest import SettingsMaker
 from tests.device.subscriber import Subscriber
 
+ROOT = Path(__file__).parents[2]
 EXHIBIT = "exhibit-001"
 INPUTS = [
     {"name": "button", "kind": "button", "pin": 17, "debounce_s": 0},
@@ -283,3 +289,77 @@ def test_run_forever_returns_reconfigure_once_a_version_is_applied(
     pusher.join()
     assert agent.state == "stopped"
     assert with_pushed(settings).config_version == 3
+
+
+def test_an_applied_version_whose_report_a_power_cut_lost_is_reported_on_the_next_delivery(
+    mosquitto: MosquittoProcess,
+    make_settings: SettingsMaker,
+    factory: MockFactory,
+    fleet: Subscriber,
+) -> None:
+    """The power went between the rename and the report: the file is there, no report."""
+    settings = local(make_settings, mosquitto.port)
+    settings.data_dir.mkdir(parents=True)
+    write_pushed(settings.data_dir, Pushed(2, config_hash(WITH_LAMP), WITH_LAMP))
+    push(fleet, 2, WITH_LAMP)
+    agent = started(with_pushed(settings), factory)
+    try:
+        assert agent.settings.config_version == 2
+        assert fleet.wait_for(lambda: [r.outcome for r in reports(fleet)][:1] == ["applied"])
+        assert reports(fleet)[0].version == 2
+        time.sleep(0.3)
+        assert not agent.reconfigure_requested  # it runs version 2 already
+    finally:
+        agent.stop()
+
+
+def test_exhibit_agent_run_rebuilds_itself_on_a_pushed_version(
+    mosquitto: MosquittoProcess, tmp_path: Path, fleet: Subscriber
+) -> None:
+    """The real command: RELOADING=1 to systemd, a new agent, READY=1, the new birth."""
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    address = f"@exhibit-agent-rc-{uuid.uuid4().hex}"
+    systemd.bind("\0" + address[1:])
+    systemd.settimeout(20)
+    env = {
+        **os.environ,
+        "GPIOZERO_PIN_FACTORY": "mock",
+        "NOTIFY_SOCKET": address,
+        "EXHIBIT_EXHIBIT_ID": EXHIBIT,
+        "EXHIBIT_BROKER_URL": f"mqtt://127.0.0.1:{mosquitto.port}",
+        "EXHIBIT_DATA_DIR": str(tmp_path / "cli-agent"),
+        "EXHIBIT_INPUTS": json.dumps(INPUTS),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "device.runtime.cli", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        notes = [systemd.recv(4096).decode()]
+        assert fleet.wait_for(lambda: bool(births(fleet)), timeout=15)
+        push(fleet, 1, WITH_LAMP)
+        while notes.count("READY=1\nSTATUS=counting 2 input(s)") < 2:
+            notes.append(systemd.recv(4096).decode())
+        assert fleet.wait_for(lambda: births(fleet)[-1].config_version == 1, timeout=15)
+        assert births(fleet)[-1].config_hash == config_hash(WITH_LAMP)
+        assert fleet.wait_for(lambda: [r.outcome for r in reports(fleet)][:1] == ["applied"])
+        child.send_signal(signal.SIGTERM)
+        while notes[-1] != "STOPPING=1":
+            notes.append(systemd.recv(4096).decode())
+        _out, err = child.communicate(timeout=20)
+    finally:
+        systemd.close()
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 0, err
+    assert "RELOADING=1\nSTATUS=applying the fleet's configuration" in notes
+    assert notes.index("RELOADING=1\nSTATUS=applying the fleet's configuration") < notes.index(
+        "STOPPING=1"
+    )
+    assert "STOPPING=1" not in notes[:-1]  # systemd heard one stop: the last
+    assert pushed_path(tmp_path / "cli-agent").exists()
