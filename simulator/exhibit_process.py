@@ -48,10 +48,14 @@ class Host:
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Make the steps' interactions on the simulated clocks, then wait until recorded."""
         for exhibit_id, at, count_name in request.get("steps", []):
-            self.exhibits[exhibit_id].touch(count_name, from_epoch(at))
+            self.exhibits[exhibit_id].touch(
+                count_name, from_epoch(at), catch_up=not request.get("nowait")
+            )
         until = from_epoch(request["until"])
         for exhibit in self.exhibits.values():
             if until > exhibit.clock.true_now:
+                if not request.get("nowait"):
+                    exhibit.catch_up()
                 exhibit.clock.advance_to(until)
         if not request.get("nowait"):
             timeout = request.get("timeout", DEFAULT_TIMEOUT_S)

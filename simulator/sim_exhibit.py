@@ -26,6 +26,7 @@ from simulator.simclock import SimClock
 
 log = logging.getLogger(__name__)
 
+CATCH_UP_S = 30.0
 RECONNECT_MAX_S = 1.0
 """Real seconds between reconnects at most: a partition of days heals in about a second."""
 
@@ -88,6 +89,18 @@ class SimExhibit:
             for direction, name in zip((1, -1), spec.count_names(), strict=False):
                 self._by_count_name[name] = (spec, direction)
         self.agent = Agent(self.settings, pin_factory=self.factory, clock=self.clock)
+        self._unrecorded = False
+
+    def catch_up(self, timeout: float = CATCH_UP_S) -> None:
+        """Before the clock leaps on: let the agent handle what the last gesture queued.
+
+        On a Pi time passes while the worker turns; here the host moves the clock by
+        seconds in an instant, and a worker turn that saw the new time before the queued
+        interaction would end its session as idle (two sessions for one burst).
+        """
+        if self._unrecorded and not self.agent.wait_recorded(timeout):
+            raise TimeoutError(f"{self.exhibit_id} did not record its last touch in {timeout} s")
+        self._unrecorded = False
 
     def start(self) -> None:
         """Record the Pi's identity on a first boot, then start the agent.
@@ -98,7 +111,7 @@ class SimExhibit:
             identity.provision(self.settings)
         self.agent.start()
 
-    def touch(self, count_name: str, at: datetime) -> None:
+    def touch(self, count_name: str, at: datetime, *, catch_up: bool = True) -> None:
         """One interaction counted under ``count_name``, made from ``at`` the way hardware does.
 
         The edges of the gesture each come at their own simulated moment; the clock is
@@ -117,8 +130,11 @@ class SimExhibit:
             else:
                 pins[role].drive_low()
 
+        if catch_up:  # not for presses in the instant before a power cut: they are in flight
+            self.catch_up()
         self.clock.advance_to(at)
         play(moves, drive, self.clock.advance)
+        self._unrecorded = True
         for pin in pins.values():
             pin.clear_states()  # MockPin keeps every state change; a week would grow
 
