@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from simulator import scenario_cli
+from simulator import campaign_run, scenario_cli
 from simulator.errors import SimError
 from simulator.fleet_client import FleetClient
 from simulator.reliability import differences_table
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--data-dir", type=Path, default=Path("demo-data"))
     _add_token(demo_cmd, "the demo API's admin token; a random one if unset")
     scenario_cli.add_commands(commands)
+    campaign_run.add_commands(commands)
     return parser
 
 
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args, console)
         if args.command == "scenario":
             return scenario_cli.main(args, console)
+        if args.command == "campaign":
+            return campaign_run.main(args, console)
         from simulator.demo import demo
 
         return demo(

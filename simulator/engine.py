@@ -29,6 +29,7 @@ from simulator.hosting import Hosting
 from simulator.ledger import Ledger
 from simulator.netfault import PartitionProxy
 from simulator.plan import Event, PlannedTouch, build_plan
+from simulator.reconcile import Verdict
 from simulator.reliability import ScenarioReport
 from simulator.scenario import Scenario
 from simulator.scenario_checks import targets
@@ -44,6 +45,8 @@ from simulator.verify import check
 
 Advance = Callable[[int, str], None]
 """Progress: touches just recorded, and what the simulation is at."""
+Inspect = Callable[[FleetClient, Verdict], None]
+"""Further checks while the fleet still runs, after the verdict on counts (the campaign's)."""
 RETRY_S = 30.0
 FLUSH_TIMEOUT_S = 120.0
 SETTLE_STEP = timedelta(seconds=60)
@@ -117,8 +120,10 @@ class Engine:
         database: Backend = "sqlite",
         advance: Advance | None = None,
         verify_wait_s: float = 60.0,
+        inspect: Inspect | None = None,
     ) -> None:
         self.scenario = scenario
+        self._inspect = inspect
         self.work_dir = work_dir
         self.database = database
         self.plan = build_plan(scenario)
@@ -169,6 +174,8 @@ class Engine:
                 ledger.close()
             self._advance(0, "verifying")
             verdict = check(self.ledger_path, stack.client, wait_s=self.verify_wait_s)
+            if self._inspect is not None:
+                self._inspect(stack.client, verdict)
         return ScenarioReport.of(
             scenario.name,
             self.database,

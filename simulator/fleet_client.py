@@ -118,6 +118,22 @@ class FleetClient:
         stats: dict[str, Any] = self._call("GET", "/ingest/stats")
         return stats
 
+    def unplaced(self, exhibit_id: str) -> list[dict[str, Any]] | None:
+        """``GET /unplaced`` of one exhibit, every page; None if this fleet has no such list."""
+        records: list[dict[str, Any]] = []
+        while True:
+            params: dict[str, Any] = {"exhibit_id": exhibit_id, "limit": 500}
+            params["offset"] = len(records)
+            response = self._http.get("/unplaced", params=params)
+            if response.status_code == 404 and not records and "total" not in response.text:
+                return None
+            if response.status_code >= 400:
+                raise FleetApiError(f"GET /unplaced: {response.status_code} {response.text}")
+            page: dict[str, Any] = response.json()
+            records += page["records"]
+            if not page["records"] or len(records) >= int(page["total"]):
+                return records
+
     def visit_usage(self, visit_id: int) -> dict[str, Any]:
         """``GET /visits/{id}/usage``."""
         usage: dict[str, Any] = self._call("GET", f"/visits/{visit_id}/usage")
