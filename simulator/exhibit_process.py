@@ -55,13 +55,14 @@ class Host:
         for exhibit in self.exhibits.values():
             if until > exhibit.clock.true_now:
                 if not request.get("nowait"):
-                    exhibit.catch_up()
+                    exhibit.catch_up(until)
                 exhibit.clock.advance_to(until)
         if not request.get("nowait"):
             timeout = request.get("timeout", DEFAULT_TIMEOUT_S)
             for exhibit in self.exhibits.values():
                 if not exhibit.agent.wait_recorded(timeout):
                     return {"ok": False, "error": f"{exhibit.exhibit_id} did not record in time"}
+                exhibit.recorded()
         return {"ok": True, "done": len(request.get("steps", []))}
 
     def sync(self, request: dict[str, Any]) -> dict[str, Any]:

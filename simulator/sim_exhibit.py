@@ -27,6 +27,7 @@ from simulator.simclock import SimClock
 log = logging.getLogger(__name__)
 
 CATCH_UP_S = 30.0
+GESTURE_MARGIN_S = 1.0
 RECONNECT_MAX_S = 1.0
 """Real seconds between reconnects at most: a partition of days heals in about a second."""
 
@@ -89,18 +90,42 @@ class SimExhibit:
             for direction, name in zip((1, -1), spec.count_names(), strict=False):
                 self._by_count_name[name] = (spec, direction)
         self.agent = Agent(self.settings, pin_factory=self.factory, clock=self.clock)
-        self._unrecorded = False
+        # A gesture moves the clock on after its start (a PIR presence: many seconds).
+        longest = max(
+            self.signals.longest(
+                spec.kind, spec.steps_per_interaction if isinstance(spec, RotaryInput) else 1
+            )
+            for spec in self.settings.inputs
+        )
+        self._idle = timedelta(seconds=boot.session_idle_s - longest - GESTURE_MARGIN_S)
+        self._recorded: datetime | None = None  # the latest touch known recorded
+        self._unrecorded: list[datetime] = []  # touches since (their starts)
 
-    def catch_up(self, timeout: float = CATCH_UP_S) -> None:
-        """Before the clock leaps on: let the agent handle what the last gesture queued.
+    def catch_up(self, until: datetime, timeout: float = CATCH_UP_S) -> None:
+        """Before the clock leaps to ``until``: let the agent handle what gestures queued.
 
         On a Pi time passes while the worker turns; here the host moves the clock by
-        seconds in an instant, and a worker turn that saw the new time before the queued
-        interaction would end its session as idle (two sessions for one burst).
+        seconds in an instant, and a worker turn that saw the new time before a queued
+        interaction would end the session as idle (two sessions for one burst). That can
+        only happen if ``until`` is an idle time after the latest interaction the worker
+        may have handled: the latest touch known recorded, or else the first since, less
+        the longest gesture (it moves the clock on after its start). Only then wait (a
+        wait per touch would cost each interaction its own transaction).
         """
-        if self._unrecorded and not self.agent.wait_recorded(timeout):
-            raise TimeoutError(f"{self.exhibit_id} did not record its last touch in {timeout} s")
-        self._unrecorded = False
+        if not self._unrecorded:
+            return
+        handled = self._recorded or self._unrecorded[0]
+        if until - handled < self._idle:
+            return
+        if not self.agent.wait_recorded(timeout):
+            raise TimeoutError(f"{self.exhibit_id} did not record its touches in {timeout} s")
+        self.recorded()
+
+    def recorded(self) -> None:
+        """The agent has handled every touch so far (the host waited for it)."""
+        if self._unrecorded:
+            self._recorded = self._unrecorded[-1]
+            self._unrecorded.clear()
 
     def start(self) -> None:
         """Record the Pi's identity on a first boot, then start the agent.
@@ -131,10 +156,10 @@ class SimExhibit:
                 pins[role].drive_low()
 
         if catch_up:  # not for presses in the instant before a power cut: they are in flight
-            self.catch_up()
+            self.catch_up(at)
         self.clock.advance_to(at)
         play(moves, drive, self.clock.advance)
-        self._unrecorded = True
+        self._unrecorded.append(at)
         for pin in pins.values():
             pin.clear_states()  # MockPin keeps every state change; a week would grow
 
