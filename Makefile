@@ -84,7 +84,7 @@ bench: system-deps venv
 	$(BIN)/python -m bench
 
 # Not part of `make test`: many campaign seeds (SOAK_SEEDS, from SOAK_FIRST) on SQLite and
-# PostgreSQL, and the issue-16 scenarios, judged by the campaign's checker. Writes the
+# PostgreSQL, and the issue-16 scenarios (also in make test-campaign), judged by the checker. Writes the
 # table (seeds, faults, interactions, lost, duplicated, misattributed, unplaced) to
 # sim-runs/soak-*.md; a failing seed prints the one command that replays it.
 SOAK_SEEDS ?= 50

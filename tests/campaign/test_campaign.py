@@ -1,10 +1,12 @@
 """Fixed seeds of the fault campaign against real Mosquitto and the fleet API, both databases.
 
-Chosen to pass on main of 2026-12-05 while covering every fault the nemesis draws: black
-holes, reboot chains, presses in flight, clock jumps, broker and API restarts, duplicate
-delivery (seeds 2, 6, 8, 10, 13, 14, 16; `exhibit-sim campaign --seed N --show` prints
-one). Seeds that expose issue 16 (a boot that never syncs, an untagged visit; seed 1 and
-simulator/scenarios/issue-16/) run in `make soak` until the fleet's bounds are on main.
+Chosen to cover every fault the nemesis draws: black holes, reboot chains, presses in
+flight, clock jumps, broker and API restarts, duplicate delivery (seeds 2, 6, 8, 10, 13,
+14, 16; `exhibit-sim campaign --seed N --show` prints one). Seed 1 (a clock 39 h ahead
+that never syncs, an untagged visit) and simulator/scenarios/issue-16/ (issue 16's second
+reboot at the depot before sync, Monday and Tuesday at two schools) misattributed 300 and
+133 interactions before the fleet's bounds (issue 16); now they must be exact or openly
+unplaced on their candidate visits.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from pathlib import Path
 import pytest
 
 from broker.mosquitto import INSTALL_HINT, mosquitto_binary
-from simulator.campaign_run import SeedResult, run_seed
+from simulator.campaign_run import SeedResult, run_file, run_seed
 from simulator.databases import Backend
 from tests.conftest import require
 from tests.reliability.conftest import _usable
 
+ISSUE_16 = Path(__file__).resolve().parents[2] / "simulator" / "scenarios" / "issue-16"
 SEEDS = [
+    (1, "postgresql"),
     (2, "sqlite"),
     (6, "postgresql"),
     (8, "sqlite"),
@@ -52,3 +56,29 @@ def test_seed_loses_duplicates_and_misplaces_nothing(
     assert (findings.lost, findings.duplicated, findings.misattributed) == (0, 0, 0)
     assert result.interactions > 0
     assert result.faults >= 3, "the nemesis injected its faults"
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize(
+    ("name", "database"),
+    [
+        pytest.param(path.stem, db, marks=[pytest.mark.postgres] if db == "postgresql" else [])
+        for path in sorted(ISSUE_16.glob("*.yaml"))
+        for db in ("sqlite", "postgresql")
+    ],
+)
+def test_issue_16_scenario_is_exact_or_openly_unplaced(
+    name: str, database: str, tmp_path: Path, campaign_results: list[SeedResult]
+) -> None:
+    require(mosquitto_binary() is not None, "mosquitto", INSTALL_HINT)
+    backend: Backend = _usable(database)
+    path = ISSUE_16 / f"{name}.yaml"
+    replay = f"simulator/scenarios/issue-16/{name}.yaml"
+    result = run_file(path, replay, work_dir=tmp_path / name, database=backend)
+    campaign_results.append(result)
+    findings = result.findings
+    assert result.ok, f"replay: {result.replay}\n" + "\n".join(
+        [*findings.problems, *result.differences]
+    )
+    assert (findings.lost, findings.duplicated, findings.misattributed) == (0, 0, 0)
+    assert result.interactions > 0
