@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker.limits import SEQ_MAX
-from fleet_api.models.fields import Number
+from fleet_api.models.fields import ID_MAX, Number
 
 
 class ResendCreate(BaseModel):
@@ -16,10 +15,11 @@ class ResendCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    from_seq: Annotated[int, Field(ge=1, le=SEQ_MAX), Number] | None = Field(
+    from_seq: Annotated[int, Field(ge=1, le=ID_MAX), Number] | None = Field(
         default=None,
         description="the first seq to send again; omitted: the first seq the fleet lacks "
-        "(at or above the oldest one the exhibit still holds)",
+        "(at or above the oldest one the exhibit still holds). Up to 2^53 - 1, the largest "
+        "integer every JSON client reads exactly; `fleet-api resend --from-seq` takes any seq",
     )
 
 

@@ -145,7 +145,13 @@ async def test_refusals_are_precise_and_store_nothing(
     source: FakeSource,
 ) -> None:
     assert (await client.post("/exhibits/ghost/resend", json={})).status_code == 404
-    for bad in ({"from_seq": 0}, {"from_seq": "x"}, {"from": 3}):
+    for bad in (
+        {"from_seq": 0},
+        {"from_seq": "x"},
+        {"from_seq": True},
+        {"from_seq": 2**53},
+        {"from": 3},
+    ):
         assert (await client.post(f"/exhibits/{ONE}/resend", json=bad)).status_code == 422
     staff = await anonymous.post(f"/exhibits/{ONE}/resend", json={}, headers=auth_headers("staff"))
     assert staff.status_code == 403
