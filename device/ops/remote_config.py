@@ -17,15 +17,15 @@ each delivery here (through ``device.ops.commands``), and the exhibit answers on
 ``applied``     written to the data directory (``device.settings.pushed``: temporary
                 file, fsync, rename), and the agent rebuilt from the new settings: the
                 worker asks to stop with reason ``reconfigure`` and ``exhibit-agent run``
-                starts a new agent on the same outbox (records and seqs carry on). Its
-                birth status carries ``config_version`` and the new ``config_hash``.
+                starts a new agent on the same outbox (records and seqs carry on). That
+                agent, running it, reports ``applied`` (so a power cut between the rename
+                and the report loses nothing); its birth carries ``config_version`` and
+                the new ``config_hash``.
 ==============  ===========================================================================
 
 A version at or below the one running is not applied again (the retained message after
 every reconnect); a final answer (applied, refused) is given once per version (noted in
-the outbox with the report), so a redelivery is quiet, and an accepted version whose
-report was lost to a power cut between the rename and the report is reported on the next
-delivery.
+the outbox with the report), so a redelivery is quiet.
 """
 
 from __future__ import annotations
@@ -63,7 +63,15 @@ class RemoteConfig:
         self.waiting: ExhibitConfig | None = None
         """The version held until the visit ends."""
         self.applied: ExhibitConfig | None = None
-        """The version just applied (the agent is being rebuilt for it)."""
+        """The version just written (the agent is being rebuilt for it)."""
+
+    def started(self) -> None:
+        """The agent runs its settings: a pushed version not yet answered is ``applied``."""
+        settings = self.settings
+        running, hash_ = settings.config_version, settings.pushed_config_hash
+        if running is not None and hash_ is not None and self._state.config_answered() != running:
+            now = self._clock.wall()
+            self._report(ExhibitConfig(settings.exhibit_id, running, hash_, {}, now), "applied")
 
     def offer(self, config: ExhibitConfig, refusal: str | None = None) -> None:
         """A configuration from the fleet; ``refusal``: why its document cannot be applied."""
@@ -71,9 +79,7 @@ class RemoteConfig:
             return  # a new agent takes it from here (it comes again, retained)
         running = self.settings.config_version
         if running is not None and config.version <= running:
-            if config.version == running and self._state.config_answered() != running:
-                self._report(config, "applied", answered=True)  # the report a power cut lost
-            elif config.version < running:
+            if config.version < running:
                 log.warning(
                     "ignoring configuration version %d: this exhibit runs version %d",
                     config.version,
@@ -90,7 +96,7 @@ class RemoteConfig:
         if refusal is not None:
             if self._state.config_answered() != config.version:
                 log.warning("refusing configuration version %d: %s", config.version, refusal)
-                self._report(config, "refused", answered=True, reason=refusal)
+                self._report(config, "refused", reason=refusal)
             return
         if self._state.visit_id is not None and not config.force:
             if self.waiting is None or self.waiting.version != config.version:
@@ -111,20 +117,12 @@ class RemoteConfig:
 
     def _apply(self, config: ExhibitConfig) -> None:
         write_pushed(self.settings.data_dir, _pushed(config))
-        self._report(config, "applied", answered=True)
-        log.info("applied configuration version %d (%s)", config.version, config.config_hash)
+        log.info("configuration version %d (%s) written", config.version, config.config_hash)
         self.waiting = None
         self.applied = config
         self._reconfigure()
 
-    def _report(
-        self,
-        config: ExhibitConfig,
-        outcome: str,
-        *,
-        answered: bool = False,
-        reason: str | None = None,
-    ) -> None:
+    def _report(self, config: ExhibitConfig, outcome: str, *, reason: str | None = None) -> None:
         report = config_report_payload(
             config,
             outcome=outcome,
@@ -132,7 +130,8 @@ class RemoteConfig:
             clock_synced=self._synced(),
             reason=reason,
         )
-        self._state.note_config_report(report, answered=config.version if answered else None)
+        final = outcome != "waiting"  # applied or refused: answered for good
+        self._state.note_config_report(report, answered=config.version if final else None)
 
 
 def _pushed(config: ExhibitConfig) -> Pushed:

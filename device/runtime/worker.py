@@ -152,6 +152,7 @@ class Worker:
     def run(self) -> None:
         """Turn until stopped; an unexpected error is kept in ``failure``."""
         try:
+            self.configs.started()
             while True:
                 stop = self._handle(self._take())
                 if stop is not None and stop.abrupt:

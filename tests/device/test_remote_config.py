@@ -135,6 +135,9 @@ def test_a_pushed_led_behaviour_is_applied_and_a_press_lights_the_led(
         assert agent.wait_recorded(5)
         assert not factory.pin(5).state  # no lamp yet: nothing drives pin 5
         push(fleet, 1, WITH_LAMP)
+        assert fleet.wait_for(lambda: agent.reconfigure_requested)
+        time.sleep(0.3)
+        assert reports(fleet) == []  # written, not running yet: not "applied"
         agent = rebuilt(agent, settings, factory)
         assert agent.settings.config_version == 1
         assert fleet.wait_for(lambda: [r.outcome for r in reports(fleet)][:1] == ["applied"])
@@ -291,13 +294,13 @@ def test_run_forever_returns_reconfigure_once_a_version_is_applied(
     assert with_pushed(settings).config_version == 3
 
 
-def test_an_applied_version_whose_report_a_power_cut_lost_is_reported_on_the_next_delivery(
+def test_a_version_written_before_a_power_cut_is_reported_by_the_agent_that_runs_it(
     mosquitto: MosquittoProcess,
     make_settings: SettingsMaker,
     factory: MockFactory,
     fleet: Subscriber,
 ) -> None:
-    """The power went between the rename and the report: the file is there, no report."""
+    """The power went after the rename, before the rebuild: the file is there, no report."""
     settings = local(make_settings, mosquitto.port)
     settings.data_dir.mkdir(parents=True)
     write_pushed(settings.data_dir, Pushed(2, config_hash(WITH_LAMP), WITH_LAMP))
