@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from fleet_api import __version__, backup_cli, places_cli
+from fleet_api import __version__, backup_cli, places_cli, reattribute_cli
 from fleet_api.auth import Role
 from fleet_api.db import current_revision, ensure_at_head, make_engine, upgrade
 from fleet_api.errors import ConfigError, DatabaseError, UnknownToken
@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         help="default %(default)s",
     )
     commands.add_parser("migrate", help="migrate the database to this version's schema")
+    commands.add_parser(
+        "reattribute",
+        help="place every stored record again under this version's rules (once, after an upgrade)",
+    )
     _token_parser(commands.add_parser("token", help="API tokens: create, list, revoke"))
     places_cli.add_parser(commands)
     backup_cli.add_parsers(commands)
@@ -86,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token(settings, args)
         if args.command == "places":
             return _places(settings, args)
+        if args.command == "reattribute":
+            return _reattribute(settings)
         if args.command in ("backup", "restore", "resend"):
             return _custody(settings, args)
         return _serve(settings, host=args.host, port=args.port, log_level=args.log_level)
@@ -115,6 +121,15 @@ def _places(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with engine.begin() as connection:
             return places_cli.run(connection, args, _cli_actor())
+    finally:
+        engine.dispose()
+
+
+def _reattribute(settings: Settings) -> int:
+    engine = _open(settings)
+    try:
+        with engine.begin() as connection:
+            return reattribute_cli.run(connection, _cli_actor())
     finally:
         engine.dispose()
 
