@@ -258,3 +258,31 @@ def assign(
 
 def _when(at: datetime | None) -> str:
     return "unbounded" if at is None else at.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class UnplacedHere:
+    """One exhibit's records that may belong to a visit: still open, and placed here by staff."""
+
+    open_seqs: list[int]
+    open_interactions: int
+    assigned_seqs: list[int]
+    assigned_interactions: int
+
+
+def unplaced_here(connection: Connection, visit_id: int) -> dict[str, UnplacedHere]:
+    """Per exhibit, the unplaced records with ``visit_id`` among their candidates."""
+    _, records = list_unplaced(connection, visit_id=visit_id, limit=10**9)
+    found: dict[str, tuple[list[int], int, list[int], int]] = {}
+    for record in records:
+        open_seqs, open_n, mine, mine_n = found.get(record.exhibit_id, ([], 0, [], 0))
+        if record.assigned_visit_id is None:
+            open_seqs.append(record.seq)
+            open_n += record.interactions
+        elif record.assigned_visit_id == visit_id:
+            mine.append(record.seq)
+            mine_n += record.interactions
+        found[record.exhibit_id] = (open_seqs, open_n, mine, mine_n)
+    return {
+        exhibit: UnplacedHere(*parts) for exhibit, parts in found.items() if parts[0] or parts[2]
+    }

@@ -19,6 +19,7 @@ from fleet_api.web import (
     readiness,
     reports,
     schools,
+    unplaced_forms,
     visit_forms,
     visits,
 )
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
     # visit_forms before visits: /visits/new must not be read as /visits/{visit_id}.
     for module in (account, dashboard, visit_forms, visits, schools, places, exhibits, reports):
         app.include_router(module.router)
+    app.include_router(unplaced_forms.router)
     app.include_router(readiness.router)
     app.include_router(exhibit_config.router)
     app.include_router(account.fallback)  # last: whatever no page route matched

@@ -17,6 +17,7 @@ from fleet_api.store.audit import entries_about
 from fleet_api.store.exhibits import get_exhibit
 from fleet_api.store.programmes import list_programmes
 from fleet_api.store.schools import get_school
+from fleet_api.store.unplaced import unplaced_here
 from fleet_api.store.usage import visit_usage
 from fleet_api.store.visits import get_visit, list_visits
 from fleet_api.web import audit_texts, texts
@@ -231,6 +232,7 @@ def visit_page(page: ViewerPage, session: SessionDep, visit_id: VisitId) -> Resp
         bars=bars,
         timeline=timeline,
         warnings=data_warnings(page, usage),
+        unplaced=unplaced_here(session.connection(), visit_id),
         statuses={e.exhibit_id: _status_of(page, e) for e in usage.exhibits},
         overall=texts.data_status(page, usage.data_status),
         in_progress=usage.data_status is DataStatus.IN_PROGRESS,
