@@ -35,7 +35,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    false,
     text,
 )
 
@@ -370,49 +369,6 @@ heartbeat_history = Table(
     Index("ix_heartbeat_history_received_at", "received_at"),
 )
 
-exhibit_assignments = Table(
-    "exhibit_assignments",
-    metadata,
-    # The retained Assignment last published to each exhibit (visit_id NULL: cleared).
-    Column(
-        "exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), primary_key=True
-    ),
-    Column("visit_id", BigInteger, nullable=True),
-    Column("issued_at", UTCDateTime(), nullable=False),
-)
-
-exhibit_commands = Table(
-    "exhibit_commands",
-    metadata,
-    Column("command_id", String(64), primary_key=True),
-    Column("exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("seconds", Double(), nullable=False),
-    Column("issued_at", UTCDateTime(), nullable=False),
-    # Migration 0009: its own expiry, force, what the exhibit reported, the retained clear.
-    Column("expires_at", UTCDateTime(), nullable=True),
-    Column("force", Boolean(create_constraint=False), nullable=False, server_default=false()),
-    Column("outcome", String(32), nullable=True),
-    Column("outcome_at", UTCDateTime(), nullable=True),
-    Column("reported_at", UTCDateTime(), nullable=True),
-    Column("cleared_at", UTCDateTime(), nullable=True),
-    Index("ix_exhibit_commands_exhibit_id_issued_at", "exhibit_id", "issued_at"),
-)
-
-self_test_results = Table(
-    "self_test_results",
-    metadata,
-    Column("exhibit_id", String(64), ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
-    Column("command_id", String(64), nullable=False),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("received_at", UTCDateTime(), nullable=False),
-    Column("seen", JSON(), nullable=False),
-    Column("passed", Boolean(create_constraint=False), nullable=False),
-    Column("taken", JSON(), nullable=True),  # self-test presses by count name (0009)
-    PrimaryKeyConstraint("exhibit_id", "command_id"),
-    Index("ix_self_test_results_exhibit_id_received_at", "exhibit_id", "received_at"),
-)
-
 # Tables defined next door (this module is long enough) join this metadata when imported:
 # the domain's (visit lifecycle, programmes, audit) and the alerts' and notifications'.
 import fleet_api.alert_tables  # noqa: E402
@@ -421,4 +377,7 @@ from fleet_api import tables_custody as tables_custody  # noqa: E402 - its table
 from fleet_api import tables_domain as tables_domain  # noqa: E402 - its tables join this metadata
 from fleet_api import tables_places as tables_places  # noqa: E402 - its tables join this metadata
 from fleet_api.tables_bounds import record_bounds as record_bounds  # noqa: E402 - the same
+from fleet_api.tables_commands import exhibit_assignments as exhibit_assignments  # noqa: E402
+from fleet_api.tables_commands import exhibit_commands as exhibit_commands  # noqa: E402
+from fleet_api.tables_commands import self_test_results as self_test_results  # noqa: E402
 from fleet_api.tables_ingest import quarantine as quarantine  # noqa: E402 - the same
