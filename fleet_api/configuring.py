@@ -3,8 +3,9 @@
 The document is checked with the agent's own rules (:mod:`broker.exhibit_config`), so
 what the API accepts the agent can apply, and what it refuses it refuses with the line
 the agent would give. The exhibit's row is held while the version is chosen and
-published, so two technicians pushing at once get versions n and n+1, in the order the
-broker holds them. Only what the broker acknowledged is recorded; the exhibit's
+published (:func:`fleet_api.outbound.publish_retained_and_record`, as commands are), so
+two technicians pushing at once get versions n and n+1, in the order the broker holds
+them. Only what the broker acknowledged is recorded; the exhibit's
 ``expected_config_hash`` becomes the new hash and its registered inputs the new count
 names, so fleet health and trip readiness judge the exhibit against it
 (:mod:`fleet_api.config_drift`). Publishing again after a ``BrokerUnavailable`` is safe:
@@ -20,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from broker.exhibit_config import config_hash, count_names, describe, problems
 from broker.messages import ExhibitConfig, utc_now
-from broker.topics import Channel, exhibit_topic
-from fleet_api.errors import BrokerUnavailable, InvalidConfig
+from broker.topics import Channel
+from fleet_api.errors import InvalidConfig
 from fleet_api.inbound import MessageSource
 from fleet_api.models.configs import ConfigVersionPublic
+from fleet_api.outbound import publish_retained_and_record
 from fleet_api.store.audit import Actor, record_change
-from fleet_api.store.commands import lock_commands_of
 from fleet_api.store.configs import history, next_version, record_config
 from fleet_api.store.exhibits import get_exhibit
 from fleet_api.tables import exhibits
@@ -52,28 +53,23 @@ def push_config(
     """Publish ``document`` as the exhibit's next version (retained), then record it."""
     exhibit = get_exhibit(session, exhibit_id=exhibit_id)  # UnknownExhibit
     check_config(document)
-    if publisher is None:
-        raise BrokerUnavailable(
-            "sending to exhibits needs the MQTT connection of ingestion: set FLEET_MQTT_URL "
-            "and keep FLEET_INGEST_ENABLED=true"
-        )
     connection = session.connection()
-    lock_commands_of(connection, exhibit_id)
-    message = ExhibitConfig(
+    message = publish_retained_and_record(
+        connection,
+        publisher,
         exhibit_id=exhibit_id,
-        version=next_version(connection, exhibit_id),
-        config_hash=config_hash(document),
-        config=document,
-        issued_at=now or utc_now(),
-        force=True if force else None,
-    )
-    publisher.publish(
-        exhibit_topic(exhibit_id, Channel.CONFIG),
-        message.to_payload(),
-        retain=True,
+        channel=Channel.CONFIG,
+        build=lambda held: ExhibitConfig(
+            exhibit_id=exhibit_id,
+            version=next_version(held, exhibit_id),
+            config_hash=config_hash(document),
+            config=document,
+            issued_at=now or utc_now(),
+            force=True if force else None,
+        ),
+        record=lambda held, sent: record_config(held, message=sent, issued_by=actor.name),
         timeout_s=timeout_s,
     )
-    record_config(connection, message=message, issued_by=actor.name)
     names = count_names(document)
     connection.execute(
         exhibits.update()

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from broker.messages import Assignment, Command, utc_now
+from broker.messages import Assignment, Command, Message, utc_now
 from broker.topics import Channel, exhibit_topic
 from fleet_api.errors import BrokerUnavailable, ExhibitCheckedOut, ExhibitInRunningVisit
 from fleet_api.inbound import MessageSource
@@ -38,6 +40,8 @@ from fleet_api.store.visit_changes import (
     set_status,
 )
 from fleet_api.store.visits import get_visit
+
+M = TypeVar("M", bound=Message)
 
 
 def check_out(
@@ -167,6 +171,39 @@ def check_in(
     return get_visit(session, visit_id=visit.id, now=now)
 
 
+def publish_retained_and_record(
+    connection: Connection,
+    publisher: MessageSource | None,
+    *,
+    exhibit_id: str,
+    channel: Channel,
+    build: Callable[[Connection], M],
+    record: Callable[[Connection, M], None],
+    timeout_s: float,
+    expiry_s: int | None = None,
+) -> M:
+    """Hold the exhibit's row, build the message, publish it retained on the exhibit's
+    ``channel`` and wait for the broker's PUBACK, then record it; the message sent.
+
+    The row is held from before ``build`` (a version is chosen under it) until the
+    caller commits, so two senders to one exhibit take turns, in the order the broker
+    holds their messages. BrokerUnavailable (no publisher, or no PUBACK within
+    ``timeout_s``): nothing is recorded. ``expiry_s``: the MQTT v5 Message Expiry Interval.
+    """
+    source = _require(publisher)
+    lock_commands_of(connection, exhibit_id)
+    message = build(connection)
+    source.publish(
+        exhibit_topic(exhibit_id, channel),
+        message.to_payload(),
+        retain=True,
+        timeout_s=timeout_s,
+        expiry_s=expiry_s,
+    )
+    record(connection, message)
+    return message
+
+
 def require_publisher(publisher: MessageSource | None) -> MessageSource:
     """``publisher``, or BrokerUnavailable saying how to get one."""
     return _require(publisher)
@@ -243,15 +280,16 @@ def send_command(
         expires_at=issued_at + timedelta(seconds=expires_in_s),
         force=True if force else None,
     )
-    lock_commands_of(session.connection(), exhibit_id)
-    _require(publisher).publish(
-        exhibit_topic(exhibit_id, Channel.COMMAND),
-        command.to_payload(),
-        retain=True,
+    publish_retained_and_record(
+        session.connection(),
+        publisher,
+        exhibit_id=exhibit_id,
+        channel=Channel.COMMAND,
+        build=lambda _connection: command,
+        record=lambda connection, sent: record_command(connection, command=sent),
         timeout_s=timeout_s,
         expiry_s=max(1, math.ceil(expires_in_s)),
     )
-    record_command(session.connection(), command=command)
     record_change(
         session.connection(),
         actor=actor,
