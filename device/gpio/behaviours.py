@@ -79,6 +79,11 @@ class _Fact:
 _STOP = object()
 
 
+@dataclass(frozen=True, slots=True)
+class _Settle:
+    done: threading.Event
+
+
 class Behaviours:
     """One exhibit's behaviour rules, attract mode and quiet hours, on a thread of their own."""
 
@@ -122,6 +127,20 @@ class Behaviours:
         """A rotary input turned an interaction's worth (called by the interaction rules)."""
         self._facts.put(_Fact(name, at, clockwise=clockwise))
 
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Wait until the engine has handled every fact handed to it so far and has looked
+        at the clock as it is now (timed actions ended, attract mode, quiet hours); False if
+        that takes longer than ``timeout`` or the engine is not running.
+
+        For a clock that jumps (the simulator's), so that what the outputs do can be read
+        at a simulated moment; on a Pi the engine simply keeps up.
+        """
+        if self._thread is None or not self._thread.is_alive():
+            return False
+        done = threading.Event()
+        self._facts.put(_Settle(done))
+        return done.wait(timeout)
+
     # -- the engine's thread -------------------------------------------------------------
 
     def start(self) -> None:
@@ -150,6 +169,8 @@ class Behaviours:
                 self._turn(fact if isinstance(fact, _Fact) else None)
             except Exception:  # an output failing must not stop the others, nor counting
                 log.exception("behaviour failed")
+            if isinstance(fact, _Settle):
+                fact.done.set()
 
     def _wait(self) -> float:
         now = self._clock.monotonic()

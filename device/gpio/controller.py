@@ -37,6 +37,12 @@ class Controller:
         if self.behaviours is not None:
             self.behaviours.start()
 
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Until the engine has caught up with its facts and the clock (see
+        ``Behaviours.settle``); True at once without an engine (outputs only change then by
+        starting and stopping)."""
+        return True if self.behaviours is None else self.behaviours.settle(timeout)
+
     def close(self) -> None:
         """Stop the engine, then every output to its safe state and its pins released."""
         if self.behaviours is not None:

@@ -95,6 +95,7 @@ class OutputBank:
     def __init__(self, parts: Iterable[Mapping[str, Any]], devices: dict[str, Any]) -> None:
         self._parts = {str(part["name"]): dict(part) for part in parts}
         self._devices = devices
+        self._doing = dict.fromkeys(devices, "safe")
 
     @property
     def names(self) -> list[str]:
@@ -109,6 +110,7 @@ class OutputBank:
         """Carry out ``action`` on output ``name`` now (``seconds`` is the engine's business)."""
         device = self._devices[name]
         kind = self._parts[name]["kind"]
+        self._doing[name] = action
         if action == "off":
             self._off(name)
         elif action == "on":
@@ -158,6 +160,29 @@ class OutputBank:
             self.act(name, "on", {})
         else:
             self._off(name)
+        self._doing[name] = "safe"
+
+    def state(self, name: str) -> dict[str, Any]:
+        """What output ``name`` does now: ``doing`` (its last action, or ``safe``), whether
+        it is ``active`` and its gpiozero ``value`` (a colour as a list; None when off); a
+        servo's ``angle`` and a tonal buzzer's ``frequency_hz`` too.
+
+        A blink or a pulse runs on gpiozero's own thread in real time, so ``active`` and
+        ``value`` flicker with it; ``doing`` says what it is (the simulator's checks read it).
+        """
+        device = self._devices[name]
+        value = device.value
+        if isinstance(value, tuple):
+            value = [float(part) for part in value]
+        elif value is not None:
+            value = float(value)
+        found = {"doing": self._doing[name], "active": bool(device.is_active), "value": value}
+        kind = self._parts[name]["kind"]
+        if kind == "servo":
+            found["angle"] = device.angle  # None once detached (off)
+        elif kind == "tonal_buzzer":
+            found["frequency_hz"] = None if device.tone is None else float(device.tone.frequency)
+        return found
 
     def close(self) -> None:
         """Every output to its safe state, then release the pins; safe to call twice."""
