@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from simulator.databases import Backend, run_database
 from simulator.errors import FleetApiError, SimError
@@ -169,6 +170,8 @@ class Engine:
                 hosting.start_all(scenario.start)
                 self._timeline(stack, hosting, faults, ledger)
                 self._settle(hosting)
+                if hosting.pushed:
+                    faults.apply(Event(scenario.end, "configs_final"))
             finally:
                 hosting.stop_all()
                 ledger.close()
@@ -253,7 +256,11 @@ class Engine:
             hosting.assigned[exhibit_id] = expected
             # Partitioned or without power, it hears of it when it reconnects (faults.py).
             if hosting.reachable(exhibit_id, proxies):
-                hosting.ask(exhibit_id, {"op": "wait", "visit": expected})
+                request: dict[str, Any] = {"op": "wait", "visit": expected}
+                due = hosting.due_config(exhibit_id)
+                if due is not None:  # a configuration that waited for the visit to end
+                    request["config"] = due
+                hosting.ask(exhibit_id, request)
 
     def _settle(self, hosting: Hosting) -> None:
         """Back at the depot: connected, a heartbeat each (a synced reference), all flushed."""

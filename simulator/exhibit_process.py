@@ -43,11 +43,18 @@ class Host:
             "wait": self.wait,
             "flush": self.flush,
             "status": self.status,
+            "outputs": self.outputs,
         }
+
+    def rebuild(self) -> None:
+        """Rebuild every agent that applied a pushed configuration (between requests)."""
+        for exhibit in self.exhibits.values():
+            exhibit.rebuild_if_asked()
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Make the steps' interactions on the simulated clocks, then wait until recorded."""
         for exhibit_id, at, count_name in request.get("steps", []):
+            self.exhibits[exhibit_id].rebuild_if_asked()
             self.exhibits[exhibit_id].touch(
                 count_name, from_epoch(at), catch_up=not request.get("nowait")
             )
@@ -79,9 +86,13 @@ class Host:
 
     def wait(self, request: dict[str, Any]) -> dict[str, Any]:
         """Until the agent holds the visit, is connected, has delivered everything (as asked)."""
-        agent = self.exhibits[request["exhibit"]].agent
+        exhibit = self.exhibits[request["exhibit"]]
 
         def reached() -> bool:
+            exhibit.rebuild_if_asked()
+            agent = exhibit.agent
+            if "config" in request and exhibit.settings.config_version != request["config"]:
+                return False
             if "visit" in request and agent.visit_id != request["visit"]:
                 return False
             if request.get("drained") and agent.outbox_depth() > 0:
@@ -96,6 +107,12 @@ class Host:
         done = {e.exhibit_id: e.agent.flush(timeout) for e in self.exhibits.values()}
         depth = {e.exhibit_id: e.agent.outbox_depth() for e in self.exhibits.values()}
         return {"ok": all(done.values()), "depth": depth}
+
+    def outputs(self, request: dict[str, Any]) -> dict[str, Any]:
+        """What the outputs of one exhibit do now (see ``SimExhibit.outputs``)."""
+        exhibit = self.exhibits[request["exhibit"]]
+        states = exhibit.outputs(request.get("timeout", DEFAULT_TIMEOUT_S))
+        return {"ok": True, "outputs": states, "config_version": exhibit.settings.config_version}
 
     def status(self, request: dict[str, Any]) -> dict[str, Any]:
         """Link, outbox depth, assignment, clock and failure of each exhibit."""
@@ -146,6 +163,7 @@ def serve(config: HostConfig, out: IO[str], requests: IO[str]) -> int:
             return 0
         handler = host.handlers.get(op)
         try:
+            host.rebuild()
             reply = handler(request) if handler else {"ok": False, "error": f"unknown op {op!r}"}
         except Exception as exc:
             log.exception("request %s failed", op)

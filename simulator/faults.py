@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from simulator.controller_actions import ControllerActions
 from simulator.errors import FleetApiError
 from simulator.host_protocol import EXIT_IDENTITY
 from simulator.hosting import Hosting
@@ -69,6 +70,7 @@ class FaultInjector:
         self.failures: list[str] = []
         self._replay_mark: int | None = None  # count batches the tap had seen at a restore
         self._upcoming: Event | None = None
+        self.controller = ControllerActions(scenario, stack, hosting, self._fail)
         self._handlers: dict[str, Callable[[Event], dict[str, Any]]] = {
             "partition_cut": self._partition_cut,
             "partition_restore": self._partition_restore,
@@ -86,6 +88,8 @@ class FaultInjector:
             **ServerFaults(
                 scenario, stack, await_links=self._await_links, fail=self._fail
             ).handlers(),
+            **self.controller.handlers(),
+            "configs_final": self.controller.finish,
         }
 
     @property
@@ -124,6 +128,9 @@ class FaultInjector:
             if self.hosting.reachable(exhibit_id, self.stack.proxies):
                 request = {"op": "wait", "connected": True, "drained": drained}
                 request["visit"] = self.hosting.assigned.get(exhibit_id)
+                due = self.hosting.due_config(exhibit_id)
+                if due is not None:  # pushed while it waited for its visit to end
+                    request["config"] = due
                 self.hosting.ask(exhibit_id, request)
 
     def _replay_watched(self) -> bool:

@@ -113,6 +113,17 @@ class FleetClient:
         found: list[dict[str, Any]] = self._call("GET", f"/exhibits/{exhibit_id}/resend")
         return found
 
+    def push_config(self, exhibit_id: str, document: dict[str, Any], *, force: bool) -> int:
+        """``PUT /exhibits/{id}/config``: the version the fleet gave the document."""
+        body = {"config": document, "force": force}
+        pushed: dict[str, Any] = self._call("PUT", f"/exhibits/{exhibit_id}/config", json=body)
+        return int(pushed["version"])
+
+    def config_history(self, exhibit_id: str) -> list[dict[str, Any]]:
+        """``GET /exhibits/{id}/config``: its versions and what the exhibit reported of each."""
+        found: list[dict[str, Any]] = self._call("GET", f"/exhibits/{exhibit_id}/config")
+        return found
+
     def ingest_stats(self) -> dict[str, Any]:
         """``GET /ingest/stats``: counters since the API started."""
         stats: dict[str, Any] = self._call("GET", "/ingest/stats")

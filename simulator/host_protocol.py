@@ -16,11 +16,20 @@ Requests (``op``):
 - ``sync`` ``{"exhibit": id}``: NTP arrives; reply once the agent has seen it.
 - ``jump`` ``{"exhibit": id, "by": seconds}``: the wall clock jumps (same boot) and says it
   is unsynced; reply once the agent has seen that.
-- ``wait`` ``{"exhibit": id, "visit": v | null, "connected": bool, "drained": bool}``: until
-  the agent holds that visit assignment (if ``visit`` is given), is connected and has every
-  sealed record acknowledged by the broker (if asked).
+- ``wait`` ``{"exhibit": id, "visit": v | null, "connected": bool, "drained": bool,
+  "config": n}``: until the agent holds that visit assignment (if ``visit`` is given), is
+  connected and has every sealed record acknowledged by the broker (if asked), and runs
+  configuration version ``n`` (if given).
+- ``outputs`` ``{"exhibit": id}``: what each of its outputs does at its clock's moment,
+  once its touches are recorded and its behaviours caught up:
+  ``{"ok", "outputs": {name: {"doing", "active", "value", ...}}, "config_version": n}``.
 - ``flush``: every agent seals all and waits for its PUBACKs; ``{"ok", "depth": {id: n}}``.
-- ``status``: ``{"exhibits": {id: {"connected", "depth", "visit", "synced", "failed"}}}``.
+- ``status``: ``{"exhibits": {id: {"connected", "depth", "visit", "synced", "failed",
+  "config_version"}}}``.
+
+Between requests, and while it waits, the host rebuilds an agent that applied a
+configuration the fleet pushed (``SimExhibit.rebuild_if_asked``), as ``exhibit-agent run``
+does on a Pi.
 - ``stop``: stop every agent cleanly and exit 0.
 
 Every request may carry ``timeout`` (real seconds). A failed request answers
@@ -33,6 +42,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -63,6 +73,9 @@ class ExhibitBoot(BaseModel):
     synced: bool = True
     signals: SignalModel = Field(default_factory=SignalModel, description="how inputs bounce")
     seed: int = Field(default=1, description="the scenario's: every gesture repeats run to run")
+    controller: dict[str, Any] | None = Field(
+        default=None, description="outputs, behaviours, attract, quiet_hours (pins placed)"
+    )
 
 
 class HostConfig(BaseModel):
@@ -72,6 +85,7 @@ class HostConfig(BaseModel):
 
     exhibits: list[ExhibitBoot] = Field(min_length=1)
     log_level: str = "WARNING"
+    timezone: str = Field(default="UTC", description="the Pis' local time (quiet hours)")
 
 
 def epoch(at: datetime) -> float:

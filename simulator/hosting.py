@@ -23,6 +23,7 @@ from simulator.hosts import ExhibitHost
 from simulator.netfault import PartitionProxy
 from simulator.plan import PlannedTouch
 from simulator.scenario import Scenario
+from simulator.scenario_controller import agent_controller
 from simulator.scenario_faults import REBOOTING
 
 GROUP_SIZE = 10
@@ -50,6 +51,8 @@ class Hosting:
         self._host_count = 0
         self.assigned: dict[str, int | None] = dict.fromkeys(self._defs)
         """The visit the fleet has each exhibit checked out to (what it hears once it can)."""
+        self.pushed: dict[str, tuple[int, bool]] = {}
+        """The newest configuration version the fleet pushed to each exhibit, and ``force``."""
         rebooted = {f.exhibit for f in scenario.faults if isinstance(f, REBOOTING)}
         shared = [e for e in self._defs if e not in rebooted]
         self.groups = [[e] for e in self._defs if e in rebooted] + [
@@ -94,6 +97,7 @@ class Hosting:
             keepalive_s=tuning.keepalive_s,
             signals=self.scenario.signals,
             seed=self.scenario.seed,
+            controller=agent_controller(definition.inputs, definition.controller),
         )
 
     def data_dir(self, exhibit_id: str, *, clone: bool = False) -> Path:
@@ -103,7 +107,8 @@ class Hosting:
     def _new_host(self, boots: list[ExhibitBoot]) -> ExhibitHost:
         self._host_count += 1
         name = f"host-{self._host_count:02d}"
-        return ExhibitHost(name, HostConfig(exhibits=boots), self.work_dir / "hosts")
+        config = HostConfig(exhibits=boots, timezone=self.scenario.timezone)
+        return ExhibitHost(name, config, self.work_dir / "hosts")
 
     def start_all(self, at: datetime) -> None:
         """Boot every exhibit at ``at`` (clocks synced), host processes in parallel."""
@@ -154,6 +159,16 @@ class Hosting:
     def live_hosts(self) -> list[ExhibitHost]:
         """Every host process currently running, once each."""
         return list({id(h): h for h in self._host_of.values()}.values())
+
+    def due_config(self, exhibit_id: str) -> int | None:
+        """The configuration version ``exhibit_id`` runs once it can hear the fleet: the
+        newest pushed, unless that one waits for the exhibit's visit to end (None then, and
+        when nothing was pushed)."""
+        pushed = self.pushed.get(exhibit_id)
+        if pushed is None:
+            return None
+        version, force = pushed
+        return version if force or self.assigned.get(exhibit_id) is None else None
 
     # -- driving -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -50,6 +51,7 @@ class ExhibitHost:
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "simulator.exhibit_process", str(self.config_path)],
+                env={**os.environ, "TZ": self.config.timezone},  # the Pis' local time
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

@@ -10,8 +10,8 @@ its bucket's start, so a touch closer to the edge could legitimately land on the
 side (docs/simulator.md). Touches while an exhibit has no power are not made.
 
 The timeline holds what happens between touches, in order: check-outs and check-ins,
-and each fault's actions (a partition's cut and restore, a power cut and the boot after
-it, a clock sync, a broker going down and up, ...).
+configuration pushes and output checks, and each fault's actions (a partition's cut and
+restore, a power cut and the boot after it, a clock sync, a broker going down and up, ...).
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ class Event:
     """A boot's clock (wall minus true time), or how far a clock jumps."""
     in_flight: int = 0
     """Presses in the instant before a power cut."""
+    item: int | None = None
+    """Which of the scenario's ``configs`` (a push) or ``output_checks`` (a check)."""
 
 
 ACTIONS = (
@@ -96,6 +98,8 @@ ACTIONS = (
     "worker_kill",
     "backup",
     "restore",
+    "config_push",
+    "output_check",
 )
 
 
@@ -244,6 +248,12 @@ def timeline(scenario: Scenario) -> list[Event]:
             back = visit.ends_at + scenario.checkout_lead
             keyed.append((out, -1, 0, Event(out, "checkout", visit=index)))
             keyed.append((back, -1, 1, Event(back, "checkin", visit=index)))
+    for index, push in enumerate(scenario.configs):
+        ids = tuple(targets(push.exhibits, scenario))
+        keyed.append((push.at, -1, 2, Event(push.at, "config_push", exhibits=ids, item=index)))
+    for index, check in enumerate(scenario.output_checks):
+        ids = tuple(targets(check.exhibits, scenario))
+        keyed.append((check.at, -1, 3, Event(check.at, "output_check", exhibits=ids, item=index)))
     for index, _fault in enumerate(scenario.faults):
         for phase, event in enumerate(_fault_events(scenario, index)):
             keyed.append((event.at, index, phase, event))

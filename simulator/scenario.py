@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from broker.messages import InputName
+from simulator.scenario_controller import PIN_POOL, ConfigPush, ControllerDef, OutputCheck
 from simulator.scenario_faults import Fault
 from simulator.scenario_types import (
     Days,
@@ -29,8 +30,6 @@ from simulator.scenario_types import (
 from simulator.signals import SignalModel
 
 InputKind = Literal["button", "beam", "rotary", "motion"]
-PIN_POOL = (17, 27, 22, 23, 24, 25, 5, 6, 12, 13, 16, 26)
-"""BCM pins handed to a simulated exhibit's inputs, in order."""
 
 
 class _Model(BaseModel):
@@ -109,6 +108,9 @@ class ExhibitDef(_Model):
     )
     visitors: str | VisitorProfile | None = Field(
         default="default", description="a profile of `visitors:`, one given here, or none"
+    )
+    controller: ControllerDef | None = Field(
+        default=None, description="outputs and behaviours its agent runs (docs/controller.md)"
     )
 
     @field_validator("id")
@@ -220,6 +222,12 @@ class Scenario(_Model):
     visits: list[VisitDef] = Field(default_factory=list)
     depot_checks: list[DepotCheck] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
+    configs: list[ConfigPush] = Field(
+        default_factory=list, description="configurations the fleet pushes to exhibits"
+    )
+    output_checks: list[OutputCheck] = Field(
+        default_factory=list, description="what exhibits' outputs must be doing, and when"
+    )
 
     @field_validator("timezone")
     @classmethod

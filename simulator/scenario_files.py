@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from simulator.controller_checks import problems as controller_problems
 from simulator.errors import ScenarioError
 from simulator.scenario import Scenario
 from simulator.scenario_checks import problems
@@ -70,7 +71,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             for error in exc.errors()
         ]
     else:
-        found = problems(scenario)
+        found = [*problems(scenario), *controller_problems(scenario)]
     if found:
         lines = [f"{path}:{line_of(node, loc)}: {_dotted(loc)}: {msg}" for loc, msg in found[:5]]
         more = len(found) - len(lines)

@@ -13,14 +13,14 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from gpiozero.pins.mock import MockFactory
+from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from device.ops import identity
 from device.runtime.agent import Agent
 from device.settings.config import AgentSettings, load_settings
 from device.settings.wiring import InputSpec, RotaryInput
 from simulator.host_protocol import ExhibitBoot
-from simulator.scenario import PIN_POOL, InputDef
+from simulator.scenario_controller import wiring
 from simulator.signals import gesture, play
 from simulator.simclock import SimClock
 
@@ -32,22 +32,12 @@ RECONNECT_MAX_S = 1.0
 """Real seconds between reconnects at most: a partition of days heals in about a second."""
 
 
-def wiring(inputs: list[InputDef]) -> list[dict[str, Any]]:
-    """Agent input specs for ``inputs``, on pins handed out in order from PIN_POOL."""
-    pins = iter(PIN_POOL)
-    specs: list[dict[str, Any]] = []
-    for spec in inputs:
-        if spec.kind == "rotary":
-            specs.append(
-                {"name": spec.name, "kind": "rotary", "a_pin": next(pins), "b_pin": next(pins)}
-            )
-        else:
-            specs.append({"name": spec.name, "kind": spec.kind, "pin": next(pins)})
-    return specs
-
-
 def agent_settings(boot: ExhibitBoot) -> AgentSettings:
-    """The agent's settings: only these values count, never the host's EXHIBIT_* variables."""
+    """The agent's settings: only these values count, never the host's EXHIBIT_* variables.
+
+    As on a Pi, a configuration the fleet pushed (``pushed-config.json`` in the data
+    directory) is laid over them (``device.settings.pushed``).
+    """
     return load_settings(
         use_environment=False,
         exhibit_id=boot.exhibit_id,
@@ -66,6 +56,7 @@ def agent_settings(boot: ExhibitBoot) -> AgentSettings:
         machine_id_file=boot.machine_dir / "machine-id",
         cpuinfo_file=boot.machine_dir / "cpuinfo",
         sd_cid_file=boot.machine_dir / "sd-cid",
+        **(boot.controller or {}),
     )
 
 
@@ -80,9 +71,10 @@ class SimExhibit:
             skew=timedelta(seconds=boot.skew_s),
             synced=boot.synced,
         )
-        self.factory = MockFactory()
+        self.factory = MockFactory(pin_class=MockPWMPin)  # servos, motors, dimmed lamps
         self.signals = boot.signals
         self.seed = boot.seed
+        self._boot = boot
         self.settings = agent_settings(boot)
         self._by_count_name: dict[str, tuple[InputSpec, int]] = {}
         for spec in self.settings.inputs:
@@ -90,6 +82,7 @@ class SimExhibit:
             for direction, name in zip((1, -1), spec.count_names(), strict=False):
                 self._by_count_name[name] = (spec, direction)
         self.agent = Agent(self.settings, pin_factory=self.factory, clock=self.clock)
+        self.rebuilds = 0
         # A gesture moves the clock on after its start (a PIR presence: many seconds).
         longest = max(
             self.signals.longest(
@@ -136,6 +129,36 @@ class SimExhibit:
             identity.provision(self.settings)
         self.agent.start()
 
+    def rebuild_if_asked(self) -> bool:
+        """Apply a configuration the fleet pushed, as ``exhibit-agent run`` does on a Pi.
+
+        Once the agent has written it (``device.ops.remote_config``) it asks to be rebuilt:
+        it is stopped cleanly (what is queued is counted) and a new ``Agent`` starts on the
+        settings loaded again, on the same pins, clock and outbox. It reports ``applied``.
+        The inputs stay those of the scenario (a push never rewires them here).
+        """
+        if not self.agent.reconfigure_requested:
+            return False
+        self.agent.stop()
+        self.recorded()
+        self.settings = agent_settings(self._boot)
+        self.agent = Agent(self.settings, pin_factory=self.factory, clock=self.clock)
+        self.agent.start()
+        self.rebuilds += 1
+        log.info("%s runs configuration version %s", self.exhibit_id, self.settings.config_version)
+        return True
+
+    def outputs(self, timeout: float = CATCH_UP_S) -> dict[str, dict[str, Any]]:
+        """What each output does at the clock's moment (``OutputBank.state``), once the
+        agent has handled every touch and its behaviour engine has caught up with both."""
+        if not self.agent.wait_recorded(timeout):
+            raise TimeoutError(f"{self.exhibit_id} did not record its touches in {timeout} s")
+        self.recorded()
+        controller = self.agent.controller
+        if not controller.settle(timeout):
+            raise TimeoutError(f"{self.exhibit_id}'s behaviours did not settle in {timeout} s")
+        return {name: controller.outputs.state(name) for name in controller.outputs.names}
+
     def touch(self, count_name: str, at: datetime, *, catch_up: bool = True) -> None:
         """One interaction counted under ``count_name``, made from ``at`` the way hardware does.
 
@@ -173,6 +196,7 @@ class SimExhibit:
             "visit": agent.visit_id,
             "synced": agent.clock_synced,
             "failed": None if agent.failure is None else str(agent.failure),
+            "config_version": self.settings.config_version,
         }
 
     def stop(self) -> None:

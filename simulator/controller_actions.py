@@ -1,0 +1,141 @@
+"""The timeline's controller actions: configuration pushes and output checks.
+
+``config_push``: for each exhibit, ``PUT /exhibits/{id}/config`` through the real fleet
+API with the exhibit's inputs (as wired) and the push's controller. The agent hears it
+retained over the real broker. If it holds a visit and the push is not ``force``d, the
+fleet must then say ``waiting`` (the exhibit reported it); otherwise the exhibit's host
+waits until its agent has been rebuilt on the new version (as ``exhibit-agent run``
+does) and the fleet must say ``applied``. A version that waits is applied once the
+visit is checked in: the engine's wait after the check-in includes it
+(``Hosting.due_config``), and ``finish`` checks the fleet's word at the end.
+
+``output_check``: the exhibit's host moves nothing; it waits until the agent has handled
+every touch and the behaviour engine has caught up with the clock, and reads every
+output (``OutputBank.state``); each expected state is judged
+(``simulator.scenario_controller.judge``). A difference is a failure of the run, with the
+exhibit, the output, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from simulator.errors import FleetApiError
+from simulator.hosting import Hosting
+from simulator.plan import Event
+from simulator.scenario import Scenario
+from simulator.scenario_controller import document, judge
+from simulator.stack import Stack
+
+Fail = Callable[[Event, str], dict[str, Any]]
+REPORT_WAIT_S = 30.0
+"""Real seconds for an exhibit's answer to reach the fleet (it goes through its outbox)."""
+POLL_S = 0.1
+
+
+class ControllerActions:
+    """Pushes configurations and checks outputs (see the module docstring)."""
+
+    def __init__(self, scenario: Scenario, stack: Stack, hosting: Hosting, fail: Fail) -> None:
+        self.scenario = scenario
+        self.stack = stack
+        self.hosting = hosting
+        self._fail = fail
+
+    def handlers(self) -> dict[str, Callable[[Event], dict[str, Any]]]:
+        """The timeline actions this class does, for ``FaultInjector``."""
+        return {"config_push": self._push, "output_check": self._check}
+
+    def _push(self, event: Event) -> dict[str, Any]:
+        assert event.item is not None
+        push = self.scenario.configs[event.item]
+        defs = self.scenario.exhibit_defs()
+        observed: dict[str, Any] = {}
+        for exhibit_id in event.exhibits:
+            body = document(defs[exhibit_id].inputs, push.controller)
+            version = self._put(exhibit_id, body, force=push.force)
+            self.hosting.pushed[exhibit_id] = (version, push.force)
+            due = self.hosting.due_config(exhibit_id) == version
+            if due:
+                self.hosting.ask(exhibit_id, {"op": "wait", "config": version})
+            expected = "applied" if due else "waiting"
+            outcome = self.fleet_says(exhibit_id, version, expected)
+            observed[exhibit_id] = {"version": version, "outcome": outcome}
+            if outcome != expected:
+                self._fail(
+                    event,
+                    f"{exhibit_id} version {version}: the fleet says {outcome}, "
+                    f"expected {expected}",
+                )
+        return {"pushed": observed}
+
+    def _put(self, exhibit_id: str, body: dict[str, Any], *, force: bool) -> int:
+        deadline = time.monotonic() + REPORT_WAIT_S
+        while True:  # right after a broker or API restart the API may answer 503 a moment
+            try:
+                return self.stack.client.push_config(exhibit_id, body, force=force)
+            except FleetApiError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(POLL_S * 2)
+
+    def fleet_says(self, exhibit_id: str, version: int, expected: str) -> str | None:
+        """What the fleet's history says the exhibit reported of ``version``, once it says
+        ``expected`` or ``REPORT_WAIT_S`` ran out (then the last word, None: nothing)."""
+        deadline = time.monotonic() + REPORT_WAIT_S
+        while True:
+            found = next(
+                (
+                    item.get("outcome")
+                    for item in self.stack.client.config_history(exhibit_id)
+                    if item["version"] == version
+                ),
+                None,
+            )
+            if found == expected or time.monotonic() >= deadline:
+                return found
+            time.sleep(POLL_S)
+
+    def _check(self, event: Event) -> dict[str, Any]:
+        assert event.item is not None
+        check = self.scenario.output_checks[event.item]
+        observed: dict[str, Any] = {}
+        failed: list[str] = []
+        for exhibit_id in event.exhibits:
+            reply = self.hosting.ask(exhibit_id, {"op": "outputs"})
+            states: dict[str, Any] = reply["outputs"]
+            observed[exhibit_id] = {
+                "config_version": reply.get("config_version"),
+                **{name: states.get(name) for name in check.outputs},
+            }
+            running = reply.get("config_version")
+            if check.config_version is not None and running != check.config_version:
+                failed.append(f"{exhibit_id} runs version {running}, not {check.config_version}")
+            for name, expected in check.outputs.items():
+                difference = judge(name, expected, states.get(name))
+                if difference is not None:
+                    failed.append(f"{exhibit_id} {difference}")
+        for message in failed:
+            self._fail(event, message)
+        return {"why": check.why, "outputs": observed, **({"failed": failed} if failed else {})}
+
+    def finish(self, event: Event) -> dict[str, Any]:
+        """At the end: each exhibit pushed to runs the version it should, and the fleet says
+        so (``applied``; ``waiting`` for one still in a visit that was not forced)."""
+        observed: dict[str, Any] = {}
+        for exhibit_id, (version, _force) in sorted(self.hosting.pushed.items()):
+            due = self.hosting.due_config(exhibit_id) == version
+            expected = "applied" if due else "waiting"
+            if due and self.hosting.powered(exhibit_id):
+                self.hosting.ask(exhibit_id, {"op": "wait", "config": version})
+            outcome = self.fleet_says(exhibit_id, version, expected)
+            observed[exhibit_id] = {"version": version, "outcome": outcome}
+            if outcome != expected:
+                self._fail(
+                    event,
+                    f"{exhibit_id} version {version}: the fleet says {outcome}, "
+                    f"expected {expected}",
+                )
+        return {"configs": observed}
