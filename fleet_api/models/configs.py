@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from broker.messages import ConfigOutcome
+
+VersionOutcome = ConfigOutcome | Literal["superseded"]
+"""What the exhibit reported of a version, or ``superseded`` (the fleet's reading)."""
 
 
 class ConfigPut(BaseModel):
@@ -41,10 +44,16 @@ class ConfigVersionPublic(BaseModel):
     force: bool
     issued_at: datetime
     issued_by: str
-    outcome: ConfigOutcome | None = Field(
+    outcome: VersionOutcome | None = Field(
         default=None,
         description="applied; waiting (until its visit ends); refused (see reason); "
+        "superseded: a newer version was pushed before the exhibit applied or refused this "
+        "one (it only ever applies the newest, so this one never will; see superseded_by); "
         "absent: not reported yet",
+    )
+    superseded_by: int | None = Field(
+        default=None,
+        description="with outcome superseded: the version pushed next, which replaced it",
     )
     reason: str | None = Field(default=None, description="why the exhibit refused it")
     outcome_at: datetime | None = Field(default=None, description="by the exhibit's clock")

@@ -5,6 +5,13 @@ versions count up from 1 per exhibit, under the exhibit's row lock. A report
 (``ConfigReport``: applied, waiting, refused) updates its version's outcome; an older
 ``waiting`` never overwrites an ``applied`` or ``refused`` of the same version (a
 redelivered report arriving late; the exhibit's clock cannot order them).
+
+The history shows a version with no final answer (``applied`` or ``refused``) while a
+newer one exists as ``superseded`` by the next: the retained message holds the newest
+only, and the agent drops a version it holds for a visit when a newer one arrives, so it
+will never apply it. The stored outcome stays what the exhibit said; a final answer that
+still comes (the exhibit applied it just before the newer one reached it) is shown as
+such. The newest version is never superseded, so fleet health is unchanged by this.
 """
 
 from __future__ import annotations
@@ -50,8 +57,11 @@ def record_config(connection: Connection, *, message: ExhibitConfig, issued_by: 
 def history(
     connection: Connection, *, exhibit_id: str, limit: int, offset: int = 0
 ) -> list[ConfigVersionPublic]:
-    """The exhibit's versions, newest first."""
+    """The exhibit's versions, newest first (an unanswered older one ``superseded``)."""
     table = exhibit_configs.c
+    newest = connection.execute(
+        select(func.max(table.version)).where(table.exhibit_id == exhibit_id)
+    ).scalar()
     rows = connection.execute(
         select(exhibit_configs)
         .where(table.exhibit_id == exhibit_id)
@@ -59,7 +69,7 @@ def history(
         .limit(limit)
         .offset(offset)
     )
-    return [_public(row) for row in rows]
+    return [_public(row, newest=newest) for row in rows]
 
 
 def count_versions(connection: Connection, *, exhibit_id: str) -> int:
@@ -118,7 +128,11 @@ def store_reports(connection: Connection, reports: Sequence[tuple[ConfigReport, 
         )
 
 
-def _public(row: Row[Any]) -> ConfigVersionPublic:
+def _public(row: Row[Any], *, newest: int | None = None) -> ConfigVersionPublic:
+    """``newest``: the exhibit's highest version, to tell a superseded one (None: don't)."""
+    superseded = (
+        newest is not None and row.version < newest and row.outcome not in ("applied", "refused")
+    )
     return ConfigVersionPublic(
         exhibit_id=row.exhibit_id,
         version=row.version,
@@ -127,7 +141,8 @@ def _public(row: Row[Any]) -> ConfigVersionPublic:
         force=bool(row.force),
         issued_at=row.issued_at,
         issued_by=row.issued_by,
-        outcome=row.outcome,
+        outcome="superseded" if superseded else row.outcome,
+        superseded_by=row.version + 1 if superseded else None,
         reason=row.reason,
         outcome_at=row.outcome_at,
         reported_at=row.reported_at,

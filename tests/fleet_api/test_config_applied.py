@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,88 @@ async def test_a_pushed_config_is_applied_and_the_fleet_history_says_so(
                 factory.pin(17).drive_high()
                 lamp = agent.controller.outputs.device("lamp")
                 await eventually(lambda: lamp.is_lit)
+            finally:
+                await asyncio.to_thread(agent.stop)
+                factory.reset()
+
+
+async def test_a_version_replaced_during_a_visit_is_superseded_and_the_newer_applied(
+    tmp_path: Path, mosquitto: MosquittoProcess, settings: Settings
+) -> None:
+    """Check-out, v1 waits, v2 replaces it, check-in: v2 applied, v1 superseded for good."""
+    app = create_app(settings.model_copy(update={"mqtt_url": f"mqtt://127.0.0.1:{mosquitto.port}"}))
+    factory = MockFactory()
+    agent_settings = AgentSettings(
+        exhibit_id=EXHIBIT,
+        broker_url=f"mqtt://127.0.0.1:{mosquitto.port}",
+        data_dir=tmp_path / "agent",
+        inputs=[{"name": "button", "kind": "button", "pin": 17, "debounce_s": 0}],
+        reconnect_max_s=0.5,
+        heartbeat_seconds=3600,
+    )
+    longer = {**DOCUMENT, "behaviours": [{**DOCUMENT["behaviours"][0], "seconds": 8}]}
+    agent = Agent(agent_settings, pin_factory=factory)
+    async with app.router.lifespan_context(app):
+        await eventually(lambda: app.state.ingestor.connected)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://fleet.test", headers=ADMIN_HEADERS
+        ) as client:
+
+            async def shows(*wanted: tuple[int, str, int | None]) -> list[dict[str, Any]]:
+                for _ in range(500):
+                    history = (await client.get(f"/exhibits/{EXHIBIT}/config")).json()
+                    seen = [(v["version"], v["outcome"], v["superseded_by"]) for v in history]
+                    if seen == list(wanted):
+                        return list(history)
+                    await asyncio.sleep(0.02)
+                raise AssertionError(f"{seen} is not {list(wanted)}")
+
+            await client.post("/exhibits", json={"id": EXHIBIT, "name": "Svārsts"})
+            school = await client.post(
+                "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
+            )
+            now = datetime.now(UTC)
+            visit = await client.post(
+                "/visits",
+                json={
+                    "school_id": school.json()["id"],
+                    "starts_at": now.isoformat(),
+                    "ends_at": (now + timedelta(hours=6)).isoformat(),
+                    "exhibit_ids": [EXHIBIT],
+                },
+            )
+            visit_id = visit.json()["id"]
+            agent.start()
+            try:
+                assert await asyncio.to_thread(agent.wait_connected, 10)
+                checkout = await client.post(f"/visits/{visit_id}/checkout")
+                assert checkout.status_code == 200, checkout.text
+                await eventually(lambda: agent.visit_id == visit_id)
+                for document in (DOCUMENT, longer):
+                    sent = await client.put(
+                        f"/exhibits/{EXHIBIT}/config", json={"config": document}
+                    )
+                    assert sent.status_code == 202, sent.text
+                    if document is DOCUMENT:
+                        await shows((1, "waiting", None))
+                await shows((2, "waiting", None), (1, "superseded", 2))
+                assert not agent.reconfigure_requested
+
+                checkin = await client.post(f"/visits/{visit_id}/checkin")
+                assert checkin.status_code == 200, checkin.text
+                agent = await asyncio.to_thread(_rebuilt, agent, agent_settings, factory)
+                assert agent.settings.config_version == 2
+                await shows((2, "applied", None), (1, "superseded", 2))
+                for _ in range(500):
+                    shown = dict((await client.get(f"/exhibits/{EXHIBIT}/health")).json())
+                    if shown.get("config_version") == 2:
+                        break
+                    await asyncio.sleep(0.02)
+                assert (shown["config"], shown["config_version"]) == ("matches", 2)
+                assert shown["expected_config_version"] == 2
+                await asyncio.sleep(0.5)  # the retained version 2 again: v1 stays superseded
+                await shows((2, "applied", None), (1, "superseded", 2))
             finally:
                 await asyncio.to_thread(agent.stop)
                 factory.reset()

@@ -203,3 +203,63 @@ async def test_expected_and_applied_versions_through_waiting_refused_and_applied
     )
     assert seen["config_outcome"] == "applied"
     assert seen["config_refused_reason"] is None
+
+
+async def test_a_version_replaced_before_its_final_answer_is_superseded_by_the_next(
+    client: httpx.AsyncClient, source: FakeSource
+) -> None:
+    """Only the newest is retained, and the agent drops a held version for a newer one."""
+
+    async def outcomes() -> list[tuple[int, str | None, int | None]]:
+        listed = (await client.get(f"/exhibits/{EXHIBIT}/config")).json()
+        return [(v["version"], v["outcome"], v["superseded_by"]) for v in listed]
+
+    await client.post("/exhibits", json={"id": EXHIBIT, "name": "Svārsts"})
+    source.push(birth("0123456789abcdef", None))
+    await put(client, DOCUMENT)  # version 1 ...
+    source.push(report(1, "waiting"))  # ... held for the visit
+    await eventually(lambda: len(source.acked) == 2)
+    assert await outcomes() == [(1, "waiting", None)]
+    await put(client, DOCUMENT)  # version 2 replaces it on the broker and in the agent
+    assert await outcomes() == [(2, None, None), (1, "superseded", 2)]
+    source.push(report(2, "waiting"), report(1, "waiting"))  # v1's again: a redelivery
+    await eventually(lambda: len(source.acked) == 4)
+    assert await outcomes() == [(2, "waiting", None), (1, "superseded", 2)]
+    seen = await health(client)
+    assert (seen["config"], seen["config_outcome"], seen["expected_config_version"]) == (
+        "waiting",
+        "waiting",
+        2,
+    )
+    await put(client, DOCUMENT)  # version 3, never answered while version 4 comes
+    await put(client, DOCUMENT)
+    source.push(report(4, "applied"), birth(config_hash(DOCUMENT), 4))
+    await eventually(lambda: len(source.acked) == 6)
+    assert await outcomes() == [
+        (4, "applied", None),
+        (3, "superseded", 4),
+        (2, "superseded", 3),
+        (1, "superseded", 2),
+    ]
+    # A page of the history tells the same (the newest version lies outside it).
+    page = (await client.get(f"/exhibits/{EXHIBIT}/config", params={"offset": 2})).json()
+    assert [(v["version"], v["outcome"], v["superseded_by"]) for v in page] == [
+        (2, "superseded", 3),
+        (1, "superseded", 2),
+    ]
+    seen = await health(client)
+    assert (seen["config"], seen["config_version"], seen["expected_config_version"]) == (
+        "matches",
+        4,
+        4,
+    )
+    # A final answer is never hidden: one given before the newer version reached the
+    # exhibit (applied by a rebuild, refused) still shows, and says what it did.
+    source.push(report(2, "applied"), report(3, "refused", "setting outputs[0].pin: pin 5"))
+    await eventually(lambda: len(source.acked) == 8)
+    assert await outcomes() == [
+        (4, "applied", None),
+        (3, "refused", None),
+        (2, "applied", None),
+        (1, "superseded", 2),
+    ]

@@ -152,3 +152,39 @@ async def test_a_viewer_reads_the_versions_but_gets_no_form(
     assert 'id="config-form"' not in page.text
     posted = await anonymous.post(URL, data={"inputs.0.name": "x", "csrf_token": csrf})
     assert posted.status_code == 403
+
+
+async def test_a_version_replaced_while_it_waited_shows_as_superseded(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, source: FakeSource
+) -> None:
+    await client.post("/exhibits", json={"id": EXHIBIT, "name": "Svārsts"})
+    for version in (1, 2):
+        sent = await client.put(f"/exhibits/{EXHIBIT}/config", json={"config": EXAMPLE})
+        assert sent.json()["version"] == version
+        report = ConfigReport(
+            exhibit_id=EXHIBIT,
+            version=version,
+            config_hash=config_hash(EXAMPLE),
+            outcome="waiting",
+            at=T0,
+            clock_synced=True,
+        )
+        source.push(Inbound(exhibit_topic(EXHIBIT, Channel.CONFIGURED), report.to_payload()))
+        await eventually(lambda version=version: len(source.acked) == version)
+    await log_in(anonymous, ADMIN_TOKEN)
+    rows = {
+        lang: re.findall(
+            r'<tr data-version="(\d)">.*?<td data-outcome="(\w*)">([^<]*)</td>',
+            (await anonymous.get(URL + f"?lang={lang}")).text,
+            re.S,
+        )
+        for lang in ("en", "lv")
+    }
+    assert rows["en"] == [
+        ("2", "waiting", "waiting until its visit ends"),
+        ("1", "superseded", "superseded by version 2 (not applied)"),
+    ]
+    assert rows["lv"] == [
+        ("2", "waiting", "gaida, līdz beigsies izbraukums"),
+        ("1", "superseded", "aizstāta ar versiju 2 (nav piemērota)"),
+    ]
