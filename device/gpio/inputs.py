@@ -31,6 +31,7 @@ clock: drive it, let the clock pass, then the next edge or the worker confirms i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -137,6 +138,21 @@ def _settle(sensor: Any, name: str) -> None:
     log.warning("sensor %s gave no reading within %.1fs", name, SETTLE_TIMEOUT_S)
 
 
+class _DistanceSensor(DistanceSensor):  # type: ignore[misc]  # gpiozero ships no types
+    """gpiozero's DistanceSensor, closed in an order its sampling thread survives."""
+
+    def close(self) -> None:
+        """Stop the sampling thread, then release the pins as gpiozero does."""
+        # gpiozero 2.0.1's close() releases the trigger (``_trigger = None``) before it
+        # stops the thread whose reading fires that trigger: a reading under way then dies
+        # with AttributeError in the thread. Stopped first, the thread has finished its read.
+        queue = getattr(self, "_queue", None)
+        if queue is not None:
+            with contextlib.suppress(RuntimeError):  # never started: __init__ failed first
+                queue.stop()
+        super().close()
+
+
 def _distance_sensor(spec: DistanceInput, pin_factory: Any) -> Any:
     if type(pin_factory).__module__ == "gpiozero.pins.mock":
         # Mock pins only (tests, the simulator): loaded here so a Pi never imports them.
@@ -147,7 +163,7 @@ def _distance_sensor(spec: DistanceInput, pin_factory: Any) -> Any:
         # gpiozero warns that only pigpio times echoes precisely; a visitor within half a
         # metre is not a precision measurement, and the warning would repeat every start.
         warnings.simplefilter("ignore", PWMSoftwareFallback)
-        return DistanceSensor(
+        return _DistanceSensor(
             echo=spec.echo_pin,
             trigger=spec.trigger_pin,
             queue_len=spec.queue_len,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import threading
+from typing import Any
 
 import pytest
+from gpiozero import DistanceSensor
 from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 
 from device.core.clock import FakeClock
@@ -172,6 +175,34 @@ def test_a_visitor_coming_within_the_threshold_counts_once_per_approach(
             set_mock_distance(factory, spec, None)
             assert sensor.wait_for_out_of_range(5)
     assert names(seen) == ["near"] * 2
+
+
+@pytest.mark.filterwarnings("ignore::gpiozero.DistanceSensorNoEcho")  # a starved echo thread
+def test_closing_a_distance_sensor_mid_reading_lets_the_reading_finish(
+    factory: MockFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its sampling thread stops before its trigger is released (else AttributeError there)."""
+    spec = DistanceInput(name="near", echo_pin=24, trigger_pin=23, queue_len=3)
+    armed, held = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+    read = DistanceSensor._read
+
+    def held_until_close(sensor: Any) -> Any:
+        if armed.is_set():
+            held.set()  # this reading waits until close() stops the thread, then goes on
+            sensor._queue.stopping.wait()
+        try:
+            return read(sensor)
+        except Exception as exc:  # the thread would swallow it otherwise
+            failures.append(exc)
+            return None
+
+    monkeypatch.setattr(DistanceSensor, "_read", held_until_close)
+    bank = build_inputs([spec], pin_factory=factory, on_interaction=lambda _i: None, clock=clock)
+    armed.set()
+    assert held.wait(5)
+    bank.close()
+    assert failures == []
 
 
 def test_a_rotary_encoder_counts_turns_per_direction(
