@@ -252,6 +252,10 @@ def test_network_drop_then_reconnect_loses_nothing(
         assignment = Assignment(exhibit_id="exhibit-001", visit_id=12, issued_at=utc_now())
         live.publish(exhibit_topic("exhibit-001", Channel.ASSIGNMENT), assignment.to_payload())
         assert live.wait_for(lambda: agent.visit_id == 12)
+    # stop() returns once the broker has the goodbye; this subscriber gets it a moment later.
+    assert live.wait_for(
+        lambda: any(s.at is not None and not s.online for s, _r in live.statuses())
+    )
     onlines = [s.online for s, _r in live.statuses()]
     assert onlines[:4] == [True, False, True, False]  # birth, will, birth again, goodbye
 
