@@ -29,7 +29,10 @@
 An empty retained payload (the fleet deleting the retained message) is ignored.
 
 - ``config``: the fleet's newest configuration; ``device.ops.remote_config`` checks it,
-  holds it through a visit (unless ``force``) and applies it.
+  holds it through a visit (unless ``force``) or an open self-test window, and applies it.
+  A ``self_test`` arriving once a version is applied, before the agent is rebuilt for it,
+  is left alone (not run, not noted): the rebuild would cut its window, and the retained
+  command comes again to the new agent.
 
 - ``resend`` (its own retained topic, so no other command can take its place): the fleet
   lacks the records from ``from_seq`` on (restored from a backup, or a technician asked);
@@ -140,6 +143,8 @@ class CommandHandler:
     def _command(self, command: Command, expiry_s: int | None) -> None:
         if self._state.ran(command.command_id):
             return  # the retained command again, after a reconnect
+        if command.action == "self_test" and self._configs and self._configs.applied is not None:
+            return  # a rebuild would cut its window: the new agent gets it again (retained)
         now = self._clock.wall()
         outcome = self._judge(command, now, expiry_s)
         report = command_done_payload(

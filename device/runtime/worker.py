@@ -15,8 +15,8 @@ inputs, link events from the link's threads, requests from callers. Each turn it
 5. closes a self-test window that has run out;
 6. compacts the outbox if it is over its cap, and drops confirmed records past their
    retention (every ``PRUNE_INTERVAL_S``);
-7. publishes (``device.runtime.sender``), plus a pending self-test result, the reports
-   of commands and configurations, and the heartbeat.
+7. publishes (``device.runtime.sender``), a pending self-test result (then applies a
+   configuration held for its window), the reports of commands and configs, the heartbeat.
 
 When the connection drops, everything the fleet has not confirmed is sent again after
 reconnecting: duplicates are harmless (the fleet deduplicates on seq), loss is not.
@@ -118,6 +118,7 @@ class Worker:
             clock=clock,
             synced=lambda: self.synced,
             reconfigure=self.reconfigure.set,
+            self_testing=lambda: self.self_tests.active is not None,
         )
         self._commands = CommandHandler(
             settings,
@@ -180,11 +181,13 @@ class Worker:
         self._prune()
         self._sender.pump()
         self._send_self_test()
+        self.configs.self_test_closed()  # its result kept and sent: a rebuild loses nothing
         self._reports.pump()
         self._heartbeat()
         self._indicator.tick()
         self._resolve_flushes()
-        self.self_tests.poll_requests()
+        if not self.reconfigure.is_set():  # else the rebuilt agent picks the requests up
+            self.self_tests.poll_requests()
         self.last_turn = time.monotonic()
 
     def _take(self) -> list[object]:
