@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from device.settings.pushed import with_pushed
 from fleet_api.main import create_app
 from fleet_api.settings import Settings
 from tests.fleet_api.fakes import eventually
+from tests.fleet_api.test_checkout import make_visit
 from tests.fleet_api.tokens import ADMIN_HEADERS, ADMIN_TOKEN
 
 EXHIBIT = "exhibit-001"
@@ -32,6 +32,19 @@ DOCUMENT: dict[str, Any] = {
         {"input": "button", "event": "press", "output": "lamp", "action": "on", "seconds": 5}
     ],
 }
+
+
+def _agent_settings(tmp_path: Path, mosquitto: MosquittoProcess, **more: Any) -> AgentSettings:
+    """The exhibit's agent: a button on pin 17, talking to the test's Mosquitto."""
+    return AgentSettings(
+        exhibit_id=EXHIBIT,
+        broker_url=f"mqtt://127.0.0.1:{mosquitto.port}",
+        data_dir=tmp_path / "agent",
+        inputs=[{"name": "button", "kind": "button", "pin": 17, "debounce_s": 0}],
+        reconnect_max_s=0.5,
+        heartbeat_seconds=3600,
+        **more,
+    )
 
 
 def _rebuilt(agent: Agent, settings: AgentSettings, factory: MockFactory) -> Agent:
@@ -57,15 +70,7 @@ async def test_a_pushed_config_is_applied_and_the_fleet_history_says_so(
         )
     )
     factory = MockFactory()
-    settings = AgentSettings(
-        exhibit_id=EXHIBIT,
-        broker_url=f"mqtt://127.0.0.1:{mosquitto.port}",
-        data_dir=tmp_path / "agent",
-        inputs=[{"name": "button", "kind": "button", "pin": 17, "debounce_s": 0}],
-        indicator={"pin": 6},
-        reconnect_max_s=0.5,
-        heartbeat_seconds=3600,
-    )
+    settings = _agent_settings(tmp_path, mosquitto, indicator={"pin": 6})
     agent = Agent(settings, pin_factory=factory)
     async with app.router.lifespan_context(app):
         await eventually(lambda: app.state.ingestor.connected)
@@ -128,14 +133,7 @@ async def test_a_version_replaced_during_a_visit_is_superseded_and_the_newer_app
     """Check-out, v1 waits, v2 replaces it, check-in: v2 applied, v1 superseded for good."""
     app = create_app(settings.model_copy(update={"mqtt_url": f"mqtt://127.0.0.1:{mosquitto.port}"}))
     factory = MockFactory()
-    agent_settings = AgentSettings(
-        exhibit_id=EXHIBIT,
-        broker_url=f"mqtt://127.0.0.1:{mosquitto.port}",
-        data_dir=tmp_path / "agent",
-        inputs=[{"name": "button", "kind": "button", "pin": 17, "debounce_s": 0}],
-        reconnect_max_s=0.5,
-        heartbeat_seconds=3600,
-    )
+    agent_settings = _agent_settings(tmp_path, mosquitto)
     longer = {**DOCUMENT, "behaviours": [{**DOCUMENT["behaviours"][0], "seconds": 8}]}
     agent = Agent(agent_settings, pin_factory=factory)
     async with app.router.lifespan_context(app):
@@ -154,21 +152,7 @@ async def test_a_version_replaced_during_a_visit_is_superseded_and_the_newer_app
                     await asyncio.sleep(0.02)
                 raise AssertionError(f"{seen} is not {list(wanted)}")
 
-            await client.post("/exhibits", json={"id": EXHIBIT, "name": "Svārsts"})
-            school = await client.post(
-                "/schools", json={"name": "S", "municipality": "Ludzas novads", "region": "Latgale"}
-            )
-            now = datetime.now(UTC)
-            visit = await client.post(
-                "/visits",
-                json={
-                    "school_id": school.json()["id"],
-                    "starts_at": now.isoformat(),
-                    "ends_at": (now + timedelta(hours=6)).isoformat(),
-                    "exhibit_ids": [EXHIBIT],
-                },
-            )
-            visit_id = visit.json()["id"]
+            visit_id = await make_visit(client, EXHIBIT)
             agent.start()
             try:
                 assert await asyncio.to_thread(agent.wait_connected, 10)
