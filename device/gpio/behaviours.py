@@ -219,7 +219,10 @@ class Behaviours:
         return [] if event is None else [(event, None)]
 
     def _on_event(self, name: str, event: str, direction: str | None, now: float) -> None:
-        self._last_event = now
+        # Facts may come out of order: a level confirmed by the worker's settle (a release
+        # with no edge after it) is handed over at the worker's next turn, after a turn
+        # that counted at once. Idle time runs from the newest event, never back.
+        self._last_event = max(self._last_event, now)
         if self._attracting:
             self._attracting = False
             for action in self._attract["actions"] if self._attract else ():

@@ -100,3 +100,31 @@ def test_settle_catches_the_engine_up_with_a_jumping_clock(bank: OutputBank) -> 
     finally:
         engine.stop()
     assert engine.settle(0.1) is False
+
+
+def test_a_late_fact_does_not_move_idle_time_back(bank: OutputBank) -> None:
+    """A release confirmed at the worker's next turn may reach the engine after a turn of
+    the dial that came later: attract mode must not start as if the exhibit were idle
+    since the release (the campaign's oracle found it, seed 7)."""
+    clock = FakeClock()
+    engine = Behaviours(
+        rules=[],
+        inputs={"button": {"kind": "button"}, "dial": {"kind": "rotary"}},
+        outputs=bank,
+        clock=clock,
+        attract={"idle_s": 60, "actions": [{"output": "rgb", "action": "pulse"}]},
+    )
+    engine.start()
+    try:
+        released = clock.monotonic()
+        clock.advance(120)
+        engine.turned("dial", clockwise=True, at=clock.monotonic())
+        engine.changed("button", False, released)  # handed over late, with its own time
+        clock.advance(2)
+        assert engine.settle()
+        assert bank.state("rgb")["doing"] == "safe"
+        clock.advance(60)
+        assert engine.settle()
+        assert bank.state("rgb")["doing"] == "pulse"  # idle since the turn, not before
+    finally:
+        engine.stop()
