@@ -10,7 +10,9 @@ several exhibits, power cuts with presses in flight, reboots with clocks behind 
 clock jumps, reboot chains with offsets either way, NTP syncs or none, broker and API
 restarts (SIGTERM or SIGKILL) and duplicate delivery. A drawn fault that the scenario
 checks refuse (two power cuts overlapping, a check-out while the API is down, ...) is
-drawn again, up to a bound, then left out: every generated scenario is valid.
+drawn again, up to a bound, then left out: every generated scenario is valid. Last, most
+exhibits get a controller, and the fleet pushes configurations that rebuild agents in the
+middle of it all, with output checks from an oracle (``simulator.campaign_controller``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from simulator.campaign_controller import add_controllers
+from simulator.controller_checks import problems as controller_problems
 from simulator.scenario import Scenario
 from simulator.scenario_checks import problems
 
@@ -96,6 +100,7 @@ def generate(seed: int) -> dict[str, Any]:
         raw["faults"].append(fault)
         if not _valid(raw):
             raw["faults"].pop()
+    add_controllers(rng, raw, window, _scenario_of, ZONE)  # after the faults: same faults
     return raw
 
 
@@ -123,6 +128,18 @@ def _visits(
                     "checkout": rng.random() < 0.8,
                 }
             )
+    if not visits:  # every exhibit stayed at the depot: the first day goes to a school
+        visits.append(
+            {
+                "key": f"{schools[0]}-1",
+                "school": schools[0],
+                "days": days[0].isoformat(),
+                "hours": "09:00-14:00",
+                "exhibits": list(exhibits),
+                "pupils": 30,
+                "checkout": True,
+            }
+        )
     return visits
 
 
@@ -212,11 +229,16 @@ def _offset(rng: random.Random, *, low_minutes: int = 60, high_hours: int = 40) 
 
 
 def _valid(raw: dict[str, Any]) -> bool:
+    return _scenario_of(raw) is not None
+
+
+def _scenario_of(raw: dict[str, Any]) -> Scenario | None:
+    """``raw`` as a scenario if every check accepts it (controllers' too), else None."""
     try:
         scenario = Scenario.model_validate(raw, context={"timezone": ZONE})
     except ValueError:
-        return False
-    return not problems(scenario)
+        return None
+    return None if problems(scenario) or controller_problems(scenario) else scenario
 
 
 def _local(day: date, at: time) -> datetime:

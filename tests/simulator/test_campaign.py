@@ -25,6 +25,7 @@ from simulator.invariants import (
     unplaced_capacity,
 )
 from simulator.ledger import Key
+from simulator.plan import build_plan
 from simulator.reconcile import reconcile
 from simulator.scenario_files import load_scenario
 
@@ -182,3 +183,47 @@ def test_a_failing_seed_names_its_replay_command_in_the_table() -> None:
     assert "| 17 | postgresql | 3 | partition 3 | 12 | 0 | 0 | 2 | 0 |" in text
     assert "FAIL: `exhibit-sim campaign --seed 17 --database postgresql`" in text
     assert text.rstrip().endswith("| ok |")
+
+
+def test_the_nemesis_gives_controllers_pushes_and_attract_checks() -> None:
+    forced: set[bool] = set()
+    states: Counter[str] = Counter()
+    controlled = 0
+    for seed in range(1, 40):
+        raw = generate(seed)
+        controlled += sum("controller" in exhibit for exhibit in raw["exhibits"])
+        forced |= {push["force"] for push in raw.get("configs", [])}
+        states.update(check["outputs"]["sign"] for check in raw.get("output_checks", []))
+    assert controlled > 40
+    assert forced == {True, False}, "pushes that wait for the visit and forced ones"
+    assert states["blink"] > 20
+    assert states["safe"] > 10
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=0, max_value=10**9))
+def test_attract_checks_lie_where_the_plan_makes_them_certain(
+    tmp_path_factory: pytest.TempPathFactory, seed: int
+) -> None:
+    """Recomputed from the plan: a blink check comes at least ``idle_s`` after the
+    exhibit's last touch before it and before its next; a safe check a moment after one."""
+    raw = generate(seed)
+    path = tmp_path_factory.mktemp("seed") / "scenario.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    scenario = load_scenario(path)
+    plan = build_plan(scenario)
+    for check in scenario.output_checks:
+        (exhibit_id,) = check.exhibits
+        controller = scenario.exhibit_defs()[exhibit_id].controller
+        assert controller is not None
+        assert controller.attract is not None
+        idle = timedelta(seconds=controller.attract["idle_s"])
+        touches = [t.at for t in plan.touches if t.exhibit_id == exhibit_id]
+        before = max((at for at in touches if at <= check.at), default=scenario.start)
+        if check.outputs["sign"] == "blink":
+            assert check.at - before >= idle
+            assert not [at for at in touches if check.at < at < check.at + timedelta(seconds=1)]
+        else:
+            assert check.outputs == {"sign": "safe"}
+            second, two = timedelta(seconds=1), timedelta(seconds=2)
+            assert any(second <= check.at - at <= two for at in touches)
