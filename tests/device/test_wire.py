@@ -1,10 +1,10 @@
-"""device.wire.codec against the contract.
+"""device.wire.codec against the contract: count and session records, their limits, floats.
 
-The agent's stdlib JSON is what broker.messages accepts."""
+The agent's stdlib JSON is what broker.messages accepts (status and heartbeat:
+test_wire_status.py; what the fleet sends: test_wire_inbound.py)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -15,21 +15,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 from pydantic_core import to_json
 
 from broker import limits, messages
 from broker.errors import MessageError
-from broker.topics import Channel
-from device.core.clock import FakeClock
-from device.ops.health import Health
-from device.ops.status import heartbeat_message, status_message
 from device.wire import codec as wire
 from device.wire import values as wire_values
-from tests.device.conftest import SettingsMaker
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
 RIGA = timezone(timedelta(hours=2))
+
 
 COUNTS: list[dict[str, Any]] = [
     {
@@ -67,6 +64,8 @@ COUNTS: list[dict[str, Any]] = [
         "visit_id": None,
     },
 ]
+
+
 SESSIONS: list[dict[str, Any]] = [
     {
         "type": "session",
@@ -138,293 +137,6 @@ def test_a_record_without_a_required_field_is_refused() -> None:
         wire.record_json(fields)
 
 
-def test_status_and_heartbeat_are_the_contracts_own_json(make_settings: SettingsMaker) -> None:
-    settings = make_settings(inputs=[{"name": "start", "kind": "button", "pin": 17, "hold_s": 2}])
-    clock = FakeClock()
-    will = status_message(settings, online=False)
-    assert will.payload == messages.Status(exhibit_id="exhibit-001", online=False).to_payload()
-    birth = status_message(settings, online=True, clock=clock)
-    parsed = messages.Status.model_validate_json(birth.payload)
-    assert parsed.inputs == ["start", "start_hold"]
-    assert birth.payload == parsed.to_payload()
-    for health in (
-        Health(),
-        Health(
-            cpu_temp_c=51.5,
-            under_voltage=False,
-            throttled=True,
-            disk_free_bytes=2**40,
-            mem_available_bytes=0,
-            wifi_signal_dbm=-67,
-        ),
-    ):
-        for window in ({}, {"retained_from_seq": 1, "retained_records": 0}):
-            beat = heartbeat_message(
-                settings, clock=clock, clock_synced=True, outbox_depth=12, health=health, **window
-            )
-            parsed_beat = messages.Heartbeat.model_validate_json(beat.payload)
-            assert beat.payload == parsed_beat.to_payload()
-            assert parsed_beat.retained_from_seq == window.get("retained_from_seq")
-
-
-@pytest.mark.parametrize("taken", [None, {}, {"button": 3, "dial_cw": 1, "b": limits.MAX_AMOUNT}])
-def test_self_test_results_round_trip_through_the_contract(taken: dict[str, int] | None) -> None:
-    result = wire.SelfTestResult(
-        exhibit_id="exhibit-001",
-        command_id="cmd-1",
-        at=T0,
-        seen={"button": True, "dial": False},
-        passed=False,
-        taken=taken,
-    )
-    payload = result.to_payload()
-    parsed = messages.SelfTestResult.model_validate_json(payload)
-    assert payload == parsed.to_payload()
-    assert wire.SelfTestResult.from_json(parsed.model_dump_json()) == result
-
-
-@pytest.mark.parametrize("outcome", ["ran", "expired", "refused_in_visit", "refused_unknown_age"])
-@pytest.mark.parametrize("visit_id", [None, 314])
-def test_command_reports_are_the_contracts_own_json(outcome: str, visit_id: int | None) -> None:
-    command = wire.Command(
-        exhibit_id="exhibit-001",
-        command_id="c-1_x",
-        action="self_test",
-        seconds=30,
-        issued_at=T0,
-        force=True,
-    )
-    payload = wire.command_done_payload(
-        command, outcome=outcome, at=T0, clock_synced=False, visit_id=visit_id
-    )
-    parsed = messages.CommandDone.model_validate_json(payload)
-    assert payload == parsed.to_payload()
-    assert (parsed.outcome, parsed.visit_id, parsed.action) == (outcome, visit_id, "self_test")
-    with pytest.raises(MessageError):
-        wire.command_done_payload(
-            command, outcome="skipped", at=T0, clock_synced=False, visit_id=None
-        )
-
-
-FLEET_PAYLOADS: list[tuple[Channel, bytes]] = [
-    (
-        Channel.ASSIGNMENT,
-        messages.Assignment(exhibit_id="exhibit-001", visit_id=314, issued_at=T0).to_payload(),
-    ),
-    (Channel.ASSIGNMENT, messages.Assignment(exhibit_id="e1", issued_at=T0).to_payload()),
-    (
-        Channel.COMMAND,
-        messages.Command(
-            exhibit_id="exhibit-001",
-            command_id="c-1_x",
-            action="identify",
-            seconds=10,
-            issued_at=T0,
-        ).to_payload(),
-    ),
-    (
-        Channel.COMMAND,
-        messages.Command(
-            exhibit_id="exhibit-001",
-            command_id="c" * 64,
-            action="self_test",
-            seconds=0.5,
-            issued_at=datetime(2026, 3, 2, 11, 30, tzinfo=RIGA),
-        ).to_payload(),
-    ),
-    (
-        Channel.COMMAND,
-        messages.Command(
-            exhibit_id="exhibit-001",
-            command_id="check-1",
-            action="self_test",
-            seconds=30,
-            issued_at=T0,
-            expires_at=T0 + timedelta(minutes=10),
-            force=True,
-        ).to_payload(),
-    ),
-    (
-        Channel.COMMAND,
-        messages.Command(
-            exhibit_id="e1",
-            command_id="c2",
-            action="identify",
-            seconds=1,
-            issued_at=T0,
-            expires_at=datetime(2026, 3, 2, 11, 40, tzinfo=RIGA),
-            force=False,
-        ).to_payload(),
-    ),
-    (
-        Channel.CUSTODY,
-        messages.Custody(exhibit_id="exhibit-001", stored_below=1, at=T0).to_payload(),
-    ),
-    (
-        Channel.CUSTODY,
-        messages.Custody(
-            exhibit_id="e1",
-            stored_below=501,
-            ranges=[(503, 600), (602, 602), (limits.SEQ_MAX - 1, limits.SEQ_MAX)],
-            at=datetime(2026, 3, 2, 11, 30, tzinfo=RIGA),
-        ).to_payload(),
-    ),
-    (
-        Channel.CUSTODY,
-        messages.Custody(
-            exhibit_id="e1",
-            stored_below=2,
-            ranges=[(n, n) for n in range(3, 3 + 2 * limits.MAX_CUSTODY_RANGES, 2)],
-            at=T0,
-        ).to_payload(),
-    ),
-    (
-        Channel.CUSTODY,
-        b'{"schema_version":1,"exhibit_id":"e1","stored_below":3.0,"at":"2026-03-02T09:30:00Z"}',
-    ),
-    (
-        Channel.RESEND,
-        messages.Resend(
-            exhibit_id="exhibit-001", command_id="restore-7_e1", from_seq=4200, issued_at=T0
-        ).to_payload(),
-    ),
-]
-
-
-def _command(**change: Any) -> bytes:
-    fields = {
-        "schema_version": 1,
-        "exhibit_id": "exhibit-001",
-        "command_id": "c1",
-        "action": "identify",
-        "seconds": 5,
-        "issued_at": "2026-03-02T09:30:00Z",
-    }
-    fields.update(change)
-    return json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
-
-
-BAD_PAYLOADS: list[tuple[Channel, bytes]] = [
-    (Channel.COMMAND, b"x" * (limits.MAX_PAYLOAD_BYTES + 1)),
-    (Channel.COMMAND, b"{not json"),
-    (Channel.COMMAND, b"\xff\xfe"),
-    (Channel.COMMAND, b"[1, 2]"),
-    (Channel.COMMAND, _command(schema_version=2)),
-    (Channel.COMMAND, _command(schema_version=None)),
-    (Channel.COMMAND, _command(action="reboot")),
-    (Channel.COMMAND, _command(seconds=0)),
-    (Channel.COMMAND, _command(seconds=601)),
-    (Channel.COMMAND, _command(command_id="")),
-    (Channel.COMMAND, _command(command_id="a b")),
-    (Channel.COMMAND, _command(exhibit_id="Exhibit 1")),
-    (Channel.COMMAND, _command(issued_at="2026-03-02T09:30:00")),
-    (Channel.COMMAND, _command(issued_at=None)),
-    (Channel.COMMAND, _command(extra=1)),
-    (Channel.COMMAND, _command(expires_at="2026-03-02T09:40:00")),  # no UTC offset
-    (Channel.COMMAND, _command(expires_at="soon")),
-    (Channel.COMMAND, _command(force="yes")),
-    (Channel.COMMAND, _command(force=1)),
-    (
-        Channel.ASSIGNMENT,
-        b'{"schema_version":1,"exhibit_id":"e1","visit_id":0,"issued_at":"2026-03-02T09:30:00Z"}',
-    ),
-    (
-        Channel.ASSIGNMENT,
-        b'{"schema_version":1,"exhibit_id":"e1","visit_id":1.5,"issued_at":"2026-03-02T09:30:00Z"}',
-    ),
-    (Channel.ASSIGNMENT, b'{"schema_version":1,"exhibit_id":"e1"}'),
-]
-
-
-def _custody(**change: Any) -> bytes:
-    fields: dict[str, Any] = {
-        "schema_version": 1,
-        "exhibit_id": "e1",
-        "stored_below": 10,
-        "ranges": [[12, 20], [30, 31]],
-        "at": "2026-03-02T09:30:00Z",
-    }
-    fields.update(change)
-    return json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
-
-
-def _resend(**change: Any) -> bytes:
-    fields: dict[str, Any] = {
-        "schema_version": 1,
-        "exhibit_id": "e1",
-        "command_id": "r1",
-        "from_seq": 5,
-        "issued_at": "2026-03-02T09:30:00Z",
-    }
-    fields.update(change)
-    return json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
-
-
-BAD_CUSTODY: list[tuple[Channel, bytes]] = [
-    (Channel.CUSTODY, _custody(stored_below=0)),
-    (Channel.CUSTODY, _custody(stored_below=limits.SEQ_MAX + 1)),
-    (Channel.CUSTODY, _custody(stored_below=1.5)),
-    (Channel.CUSTODY, _custody(stored_below=None)),
-    (Channel.CUSTODY, _custody(at=None)),
-    (Channel.CUSTODY, _custody(at="2026-03-02T09:30:00")),
-    (Channel.CUSTODY, _custody(exhibit_id="E1")),
-    (Channel.CUSTODY, _custody(ranges=[[10, 12]])),  # stored_below itself is missing
-    (Channel.CUSTODY, _custody(ranges=[[12, 11]])),
-    (Channel.CUSTODY, _custody(ranges=[[12, 14], [15, 16]])),  # touching: not maximal
-    (Channel.CUSTODY, _custody(ranges=[[20, 22], [12, 14]])),
-    (Channel.CUSTODY, _custody(ranges=[[12, 14, 16]])),
-    (Channel.CUSTODY, _custody(ranges=[[12]])),
-    (Channel.CUSTODY, _custody(ranges=[12, 14])),
-    (Channel.CUSTODY, _custody(ranges="12-14")),
-    (Channel.CUSTODY, _custody(ranges=[[12, limits.SEQ_MAX + 1]])),
-    (
-        Channel.CUSTODY,
-        _custody(ranges=[[n, n] for n in range(12, 12 + 2 * (limits.MAX_CUSTODY_RANGES + 1), 2)]),
-    ),
-    (Channel.CUSTODY, _custody(extra=True)),
-    (Channel.CUSTODY, _custody(schema_version=2)),
-    (Channel.RESEND, _resend(from_seq=0)),
-    (Channel.RESEND, _resend(from_seq=5.5)),
-    (Channel.RESEND, _resend(command_id="r 1")),
-    (Channel.RESEND, _resend(command_id="r" * 65)),
-    (Channel.RESEND, _resend(issued_at=None)),
-    (Channel.RESEND, _resend(exhibit_id=None)),
-    (Channel.RESEND, _resend(seconds=3)),
-]
-
-
-def _outcome(decode: Any, channel: Channel, payload: bytes) -> tuple[str, dict[str, Any]]:
-    """("ok", fields) or (reason code, {})."""
-    try:
-        message = decode(channel, payload)
-    except MessageError as exc:
-        return exc.reason, {}
-    names = (
-        "exhibit_id",
-        "visit_id",
-        "command_id",
-        "action",
-        "seconds",
-        "issued_at",
-        "stored_below",
-        "at",
-        "from_seq",
-    )
-    found = {name: getattr(message, name) for name in names if hasattr(message, name)}
-    if hasattr(message, "expires_at"):  # a Command: the agent reads an absent force as false
-        found["expires_at"] = message.expires_at
-        found["force"] = bool(message.force)
-    if hasattr(message, "ranges"):
-        found["ranges"] = [tuple(pair) for pair in message.ranges]
-    return "ok", found
-
-
-@pytest.mark.parametrize(("channel", "payload"), FLEET_PAYLOADS + BAD_PAYLOADS + BAD_CUSTODY)
-def test_decoding_agrees_with_the_contract(channel: Channel, payload: bytes) -> None:
-    expected = _outcome(messages.decode, channel, payload)
-    assert _outcome(wire.decode_inbound, channel, payload) == expected
-
-
 @pytest.mark.parametrize(
     ("field", "last_good", "first_bad"),
     [
@@ -488,31 +200,6 @@ def test_the_running_agent_imports_no_pydantic(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
-
-
-def test_refused_subscriptions_are_the_contracts_own_json(make_settings: SettingsMaker) -> None:
-    settings = make_settings()
-    clock = FakeClock()
-    for refused in ({}, {"fleet/v1/exhibits/exhibit-001/command": "Not authorized"}):
-        birth = status_message(settings, online=True, clock=clock, refused=refused)
-        assert messages.Status.model_validate_json(birth.payload).refused_subscriptions == refused
-        assert birth.payload == messages.Status.model_validate_json(birth.payload).to_payload()
-        beat = heartbeat_message(
-            settings,
-            clock=clock,
-            clock_synced=True,
-            outbox_depth=0,
-            health=Health(),
-            refused=refused,
-        )
-        parsed = messages.Heartbeat.model_validate_json(beat.payload)
-        assert (parsed.refused_subscriptions, beat.payload) == (refused, parsed.to_payload())
-    too_many = {f"fleet/v1/exhibits/exhibit-001/x{n}": "Not authorized" for n in range(17)}
-    for bad in (too_many, {"": "Not authorized"}, {"t": "bell\x07"}):
-        with pytest.raises(MessageError):
-            status_message(settings, online=True, clock=clock, refused=bad)
-        with pytest.raises(ValidationError):  # the contract refuses the same
-            messages.Status(exhibit_id="exhibit-001", online=True, refused_subscriptions=bad)
 
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
