@@ -1,4 +1,8 @@
-"""Fixtures for the agent's tests: one MockFactory per test, settings in tmp_path, no stray env."""
+"""Fixtures for the agent's tests: one MockFactory per test, settings in tmp_path, no stray env.
+
+And the set-up the broker tests share: a real agent on the test's MockFactory pins against
+a real broker on a port (``broker_settings``, ``started``), pressed with ``press``.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,16 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from device.core.clock import FakeClock
+from device.runtime.agent import Agent
 from device.settings.config import AgentSettings
 
 SettingsMaker = Callable[..., AgentSettings]
+
+INSTANT_INPUTS: list[dict[str, Any]] = [
+    {"name": "button", "kind": "button", "pin": 17, "debounce_s": 0},
+    {"name": "motion", "kind": "motion", "pin": 4, "debounce_s": 0},
+]
+"""A button on 17 and a PIR on 4 that take no debounce: a drive counts at once."""
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +67,29 @@ def make_settings(tmp_path: Path) -> SettingsMaker:
         return AgentSettings(**values)
 
     return make
+
+
+def broker_settings(make_settings: SettingsMaker, port: int, **overrides: Any) -> AgentSettings:
+    """Settings for the broker on loopback ``port``: ``INSTANT_INPUTS``, reconnects within 0.5 s."""
+    values: dict[str, Any] = {
+        "broker_url": f"mqtt://127.0.0.1:{port}",
+        "inputs": INSTANT_INPUTS,
+        "reconnect_max_s": 0.5,
+    }
+    values.update(overrides)
+    return make_settings(**values)
+
+
+def started(settings: AgentSettings, factory: MockFactory) -> Agent:
+    """A real agent on ``factory``'s pins, started and connected to its broker."""
+    agent = Agent(settings, pin_factory=factory)
+    agent.start()
+    assert agent.wait_connected(10)
+    return agent
+
+
+def press(factory: MockFactory, times: int = 1) -> None:
+    """Instant presses of the button on 17 (``INSTANT_INPUTS`` take no debounce)."""
+    for _ in range(times):
+        factory.pin(17).drive_low()
+        factory.pin(17).drive_high()

@@ -25,16 +25,12 @@ from device.link.mqtt import MqttLink
 from device.runtime.agent import Agent
 from device.settings.wiring import DistanceInput, RotaryInput
 from tests.device import hands
-from tests.device.conftest import SettingsMaker
+from tests.device.conftest import SettingsMaker, broker_settings, press
 from tests.device.subscriber import Subscriber
 
 ROOT = Path(__file__).parents[2]
 COUNTS = exhibit_topic("exhibit-001", Channel.COUNTS)
 STATUS = exhibit_topic("exhibit-001", Channel.STATUS)
-INPUTS = [
-    {"name": "button", "kind": "button", "pin": 17, "debounce_s": 0},
-    {"name": "motion", "kind": "motion", "pin": 4, "debounce_s": 0},
-]
 
 
 @pytest.fixture
@@ -61,22 +57,8 @@ def subscribe(
     return subscriber
 
 
-def agent_for(port: int, make_settings: SettingsMaker, factory: MockFactory, **kw: object) -> Agent:
-    settings = make_settings(
-        broker_url=f"mqtt://127.0.0.1:{port}", inputs=INPUTS, reconnect_max_s=0.5, **kw
-    )
-    return Agent(settings, pin_factory=factory)
-
-
-def press(factory: MockFactory, times: int) -> None:
-    """Instant presses: these agents' inputs take no debounce (``INPUTS``)."""
-    for _ in range(times):
-        factory.pin(17).drive_low()
-        factory.pin(17).drive_high()
-
-
 def presence(factory: MockFactory) -> None:
-    """A visitor in front of the PIR and gone again (no debounce either)."""
+    """A visitor in front of the PIR and gone again (``INSTANT_INPUTS``: no debounce)."""
     factory.pin(4).drive_high()
     factory.pin(4).drive_low()
 
@@ -85,7 +67,7 @@ def exercise_counts_and_status(
     port: int, make_settings: SettingsMaker, factory: MockFactory, made: list[Subscriber]
 ) -> None:
     live = subscribe(made, port, COUNTS, STATUS)
-    agent = agent_for(port, make_settings, factory)
+    agent = Agent(broker_settings(make_settings, port), pin_factory=factory)
     agent.start()
     try:
         assert agent.wait_connected(10)
@@ -118,7 +100,7 @@ def exercise_last_will(
     port: int, make_settings: SettingsMaker, factory: MockFactory, made: list[Subscriber]
 ) -> None:
     live = subscribe(made, port, STATUS)
-    agent = agent_for(port, make_settings, factory)
+    agent = Agent(broker_settings(make_settings, port), pin_factory=factory)
     agent.start()
     assert agent.wait_connected(10)
     assert live.wait_for(lambda: any(s.online for s, _r in live.statuses()))
@@ -186,9 +168,7 @@ def test_every_input_kind_counts_through_mosquitto(
         {"name": "door", "kind": "beam", "pin": 6},
         {"name": "dial", "kind": "rotary", "a_pin": 20, "b_pin": 21, "steps_per_interaction": 4},
     ]
-    settings = make_settings(
-        broker_url=f"mqtt://127.0.0.1:{mosquitto.port}", inputs=specs, indicator={"pin": 27}
-    )
+    settings = broker_settings(make_settings, mosquitto.port, inputs=specs, indicator={"pin": 27})
     with Agent(settings, pin_factory=factory, clock=clock) as agent:
         assert agent.wait_connected(10)
         bank = agent.inputs
@@ -236,7 +216,7 @@ def test_network_drop_then_reconnect_loses_nothing(
     subscribers: list[Subscriber],
 ) -> None:
     live = subscribe(subscribers, mosquitto.port, COUNTS, STATUS)
-    with agent_for(mosquitto.port, make_settings, factory) as agent:
+    with Agent(broker_settings(make_settings, mosquitto.port), pin_factory=factory) as agent:
         assert agent.wait_connected(10)
         press(factory, 3)
         assert agent.flush(10)
@@ -271,7 +251,9 @@ def test_broker_down_at_start_then_everything_is_delivered(
     ingest.close()
     mosquitto.stop()
 
-    with agent_for(mosquitto.port, make_settings, factory, bucket_seconds=3600) as agent:
+    with Agent(
+        broker_settings(make_settings, mosquitto.port, bucket_seconds=3600), pin_factory=factory
+    ) as agent:
         press(factory, 5)
         presence(factory)
         assert not agent.flush(0.3)  # sealed and stored, but nobody to deliver to
@@ -403,8 +385,9 @@ def test_credentials_are_used_and_a_refusal_keeps_counts_local(
             secured.port, [COUNTS], username="reader", password="reader", confirm=True
         )
         subscribers.append(reader)
-        wrong = agent_for(
-            secured.port, make_settings, factory, username="exhibit-001", password="wrong"
+        wrong = Agent(
+            broker_settings(make_settings, secured.port, username="exhibit-001", password="wrong"),
+            pin_factory=factory,
         )
         with wrong:
             press(factory, 2)
@@ -412,8 +395,9 @@ def test_credentials_are_used_and_a_refusal_keeps_counts_local(
             assert wrong.wait_recorded(5)
             assert wrong.indicator.error is not None
             assert "Not authorized" in wrong.indicator.error
-        right = agent_for(
-            secured.port, make_settings, factory, username="exhibit-001", password="right"
+        right = Agent(
+            broker_settings(make_settings, secured.port, username="exhibit-001", password="right"),
+            pin_factory=factory,
         )
         with right:
             assert right.wait_connected(10)
@@ -432,10 +416,10 @@ def test_bounced_presses_count_once_through_mosquitto(
     """The report's press on default settings, in real time: the broker carries one each."""
     live = subscribe(subscribers, mosquitto.port, COUNTS)
     pins = (17, 27, 22, 23)
-    settings = make_settings(
-        broker_url=f"mqtt://127.0.0.1:{mosquitto.port}",
+    settings = broker_settings(
+        make_settings,
+        mosquitto.port,
         inputs=[{"name": f"b{n}", "kind": "button", "pin": pin} for n, pin in enumerate(pins)],
-        reconnect_max_s=0.5,
     )
     with Agent(settings, pin_factory=factory) as agent:
         assert agent.wait_connected(10)

@@ -32,17 +32,19 @@ from broker.topics import Channel, exhibit_topic
 from device.runtime.agent import Agent
 from device.settings.config import AgentSettings
 from device.settings.pushed import Pushed, pushed_path, with_pushed, write_pushed
-from tests.device.conftest import SettingsMaker
+from tests.device.conftest import (
+    INSTANT_INPUTS,
+    SettingsMaker,
+    broker_settings,
+    press,
+    started,
+)
 from tests.device.subscriber import Subscriber
 
 ROOT = Path(__file__).parents[2]
 EXHIBIT = "exhibit-001"
-INPUTS = [
-    {"name": "button", "kind": "button", "pin": 17, "debounce_s": 0},
-    {"name": "motion", "kind": "motion", "pin": 4, "debounce_s": 0},
-]
 WITH_LAMP: dict[str, Any] = {
-    "inputs": INPUTS,
+    "inputs": INSTANT_INPUTS,
     "outputs": [{"name": "lamp", "kind": "led", "pin": 5}],
     "behaviours": [
         {"input": "button", "event": "press", "output": "lamp", "action": "on", "seconds": 5}
@@ -94,19 +96,6 @@ def births(fleet: Subscriber) -> list[Status]:
     return [s for s, _retained in fleet.statuses() if s.online]
 
 
-def local(make_settings: SettingsMaker, port: int, **more: Any) -> AgentSettings:
-    return make_settings(
-        broker_url=f"mqtt://127.0.0.1:{port}", inputs=INPUTS, reconnect_max_s=0.5, **more
-    )
-
-
-def started(settings: AgentSettings, factory: MockFactory) -> Agent:
-    agent = Agent(settings, pin_factory=factory)
-    agent.start()
-    assert agent.wait_connected(10)
-    return agent
-
-
 def rebuilt(agent: Agent, settings: AgentSettings, factory: MockFactory) -> Agent:
     """What ``exhibit-agent run`` does once the agent asks to be rebuilt."""
     deadline = time.monotonic() + 10
@@ -117,18 +106,13 @@ def rebuilt(agent: Agent, settings: AgentSettings, factory: MockFactory) -> Agen
     return started(with_pushed(settings), factory)
 
 
-def press(factory: MockFactory) -> None:
-    factory.pin(17).drive_low()
-    factory.pin(17).drive_high()
-
-
 def test_a_pushed_led_behaviour_is_applied_and_a_press_lights_the_led(
     mosquitto: MosquittoProcess,
     make_settings: SettingsMaker,
     factory: MockFactory,
     fleet: Subscriber,
 ) -> None:
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     agent = started(settings, factory)
     try:
         press(factory)
@@ -183,7 +167,7 @@ def test_a_bad_pushed_config_is_refused_and_reported_and_the_old_one_stays(
     document: dict[str, Any],
     indicator: dict[str, Any] | None,
 ) -> None:
-    settings = local(make_settings, mosquitto.port, indicator=indicator)
+    settings = broker_settings(make_settings, mosquitto.port, indicator=indicator)
     agent = started(settings, factory)
     try:
         push(fleet, 1, document)
@@ -223,7 +207,7 @@ def test_a_config_pushed_during_a_visit_waits_until_the_visit_ends(
     factory: MockFactory,
     fleet: Subscriber,
 ) -> None:
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     agent = started(settings, factory)
     try:
         assign(fleet, 7)
@@ -253,7 +237,7 @@ def test_force_applies_during_a_visit(
     factory: MockFactory,
     fleet: Subscriber,
 ) -> None:
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     agent = started(settings, factory)
     try:
         assign(fleet, 7)
@@ -274,7 +258,7 @@ def test_run_forever_returns_reconfigure_once_a_version_is_applied(
     fleet: Subscriber,
 ) -> None:
     """The loop of ``exhibit-agent run``: run_forever (main thread) ends with the reason."""
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     agent = Agent(settings, pin_factory=factory)
 
     def fleet_pushes() -> None:
@@ -301,7 +285,7 @@ def test_a_version_written_before_a_power_cut_is_reported_by_the_agent_that_runs
     fleet: Subscriber,
 ) -> None:
     """The power went after the rename, before the rebuild: the file is there, no report."""
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     settings.data_dir.mkdir(parents=True)
     write_pushed(settings.data_dir, Pushed(2, config_hash(WITH_LAMP), WITH_LAMP))
     push(fleet, 2, WITH_LAMP)
@@ -331,7 +315,7 @@ def test_exhibit_agent_run_rebuilds_itself_on_a_pushed_version(
         "EXHIBIT_EXHIBIT_ID": EXHIBIT,
         "EXHIBIT_BROKER_URL": f"mqtt://127.0.0.1:{mosquitto.port}",
         "EXHIBIT_DATA_DIR": str(tmp_path / "cli-agent"),
-        "EXHIBIT_INPUTS": json.dumps(INPUTS),
+        "EXHIBIT_INPUTS": json.dumps(INSTANT_INPUTS),
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "device.runtime.cli", "run"],

@@ -24,18 +24,15 @@ from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
 from device.ops.selftest import POLL_S, request_dir, wait_result, write_request
 from device.settings.pushed import pushed_path, read_pushed
-from tests.device.conftest import SettingsMaker
+from tests.device.conftest import SettingsMaker, broker_settings, press, started
 from tests.device.subscriber import Subscriber
 from tests.device.test_remote_config import (
     EXHIBIT,
     WITH_LAMP,
     assign,
-    local,
-    press,
     push,
     rebuilt,
     reports,
-    started,
 )
 
 LONGER_LAMP: dict[str, Any] = {
@@ -107,7 +104,7 @@ def test_a_newer_version_that_must_wait_too_is_answered_waiting_and_alone_applie
     factory: MockFactory,
     fleet: Subscriber,
 ) -> None:
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     agent = started(settings, factory)
     try:
         assign(fleet, 7)
@@ -143,7 +140,7 @@ def test_a_version_pushed_during_a_self_test_is_applied_once_the_window_has_repo
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="device.ops.remote_config")
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     agent = started(settings, factory)
     try:
         command_id = self_test(fleet)
@@ -178,7 +175,7 @@ def test_a_self_test_sent_while_the_agent_awaits_its_rebuild_is_run_by_the_new_a
     fleet: Subscriber,
 ) -> None:
     """Its window would be cut by the rebuild: the old agent leaves the retained command."""
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     agent = started(settings, factory)
     try:
         push(fleet, 1, WITH_LAMP)
@@ -207,7 +204,7 @@ def test_a_self_test_request_file_waits_for_the_rebuilt_agent(
     fleet: Subscriber,
 ) -> None:
     """``exhibit-agent self-test`` beside a running service, while the rebuild is pending."""
-    settings = local(make_settings, mosquitto.port)
+    settings = broker_settings(make_settings, mosquitto.port)
     agent = started(settings, factory)
     try:
         push(fleet, 1, WITH_LAMP)
