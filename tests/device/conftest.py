@@ -1,7 +1,8 @@
 """Fixtures for the agent's tests: one MockFactory per test, settings in tmp_path, no stray env.
 
 And the set-up the broker tests share: a real agent on the test's MockFactory pins against
-a real broker on a port (``broker_settings``, ``started``), pressed with ``press``.
+a real broker on a port (``broker_settings``, ``started``), pressed with ``press`` and
+``presence``, read by the fleet's end (``subscribers``, ``subscribe``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gpiozero.pins.mock import MockFactory
 from device.core.clock import FakeClock
 from device.runtime.agent import Agent
 from device.settings.config import AgentSettings
+from tests.device.subscriber import Subscriber
 
 SettingsMaker = Callable[..., AgentSettings]
 
@@ -69,6 +71,15 @@ def make_settings(tmp_path: Path) -> SettingsMaker:
     return make
 
 
+@pytest.fixture
+def subscribers() -> Iterator[list[Subscriber]]:
+    """Subscribers made by a test are closed after it."""
+    made: list[Subscriber] = []
+    yield made
+    for subscriber in made:
+        subscriber.close()
+
+
 def broker_settings(make_settings: SettingsMaker, port: int, **overrides: Any) -> AgentSettings:
     """Settings for the broker on loopback ``port``: ``INSTANT_INPUTS``, reconnects within 0.5 s."""
     values: dict[str, Any] = {
@@ -93,3 +104,24 @@ def press(factory: MockFactory, times: int = 1) -> None:
     for _ in range(times):
         factory.pin(17).drive_low()
         factory.pin(17).drive_high()
+
+
+def subscribe(
+    made: list[Subscriber],
+    port: int,
+    *topics: str,
+    client_id: str = "test-subscriber",
+    persistent: bool = False,
+) -> Subscriber:
+    """A subscriber that confirms the count batches it receives, as the fleet does."""
+    subscriber = Subscriber(
+        port, list(topics), client_id=client_id, persistent=persistent, confirm=True
+    )
+    made.append(subscriber)
+    return subscriber
+
+
+def presence(factory: MockFactory) -> None:
+    """A visitor in front of the PIR and gone again (``INSTANT_INPUTS``: no debounce)."""
+    factory.pin(4).drive_high()
+    factory.pin(4).drive_low()
