@@ -183,6 +183,15 @@ def alerts(facts: HealthFacts, *, now: datetime, thresholds: Thresholds) -> list
                 "(its reason: GET /exhibits/{id}/config)",
             )
         )
+    elif facts.config is ConfigState.UNKNOWN_VERSION:
+        found.append(
+            Alert(
+                AlertCode.CONFIG_DRIFT,
+                Severity.WARNING,
+                "it runs a version of the fleet's configuration this fleet has no record of "
+                "(restored from an older backup?): push its configuration again",
+            )
+        )
     elif facts.config is ConfigState.INPUTS_DIFFER:
         found.append(
             Alert(

@@ -4,7 +4,12 @@
 prints its path; ``restore FILE`` replaces the database with a backup (stop the service
 first), migrates it, and asks every registered exhibit to resend what the restored
 database lacks, from its seq ranges: the requests are stored and the running service
-sends them as soon as it is connected to the broker. ``resend EXHIBIT [--from-seq N]``
+sends them as soon as it is connected to the broker. With ``FLEET_MQTT_URL`` set, it then
+drops the status subscription from the service's session on the broker
+(:func:`fleet_api.mqtt_source.renew_status_subscription`), so the service's next one is
+new and gets every exhibit's retained status: the version of the fleet's configuration
+each runs now, not as of the backup (:func:`fleet_api.store.configs.next_version`
+numbers the next push above it). ``resend EXHIBIT [--from-seq N]``
 stores one such request by hand. Each request and the restore itself are audited.
 """
 
@@ -19,7 +24,9 @@ from sqlalchemy import Engine
 from fleet_api.backup import backup, prune, restore
 from fleet_api.db import current_revision, upgrade
 from fleet_api.errors import ConfigError
+from fleet_api.mqtt_source import renew_status_subscription
 from fleet_api.resend import request_resend
+from fleet_api.settings import Settings
 from fleet_api.store.audit import Actor, record_change
 from fleet_api.store.resend import registered_exhibits
 
@@ -62,9 +69,10 @@ def run_backup(database_url: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_restore(database_url: str, engine: Engine, args: argparse.Namespace, actor: Actor) -> int:
-    """``fleet-api restore``: restore, migrate, store a resend request per exhibit."""
-    restore(database_url, args.file)
+def run_restore(settings: Settings, engine: Engine, args: argparse.Namespace, actor: Actor) -> int:
+    """``fleet-api restore``: restore, migrate, store a resend request per exhibit, and have
+    the broker send every exhibit's status again."""
+    restore(settings.database_url, args.file)
     upgrade(engine)
     with engine.begin() as connection:
         asked = {
@@ -94,6 +102,16 @@ def run_restore(database_url: str, engine: Engine, args: argparse.Namespace, act
         "to the broker",
         file=sys.stderr,
     )
+    if settings.mqtt_url is not None:
+        # The restored statuses are as old as the backup (the configuration version each
+        # exhibit runs, above all): the broker's retained ones are today's.
+        why_not = renew_status_subscription(settings)
+        print(
+            "the broker sends every exhibit's status again once fleet-api serve is connected"
+            if why_not is None
+            else f"every exhibit's status is as old as the backup until its next birth: {why_not}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -140,7 +140,7 @@ def _custody(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "restore":
         engine = make_engine(settings.database_url)
         try:
-            return backup_cli.run_restore(settings.database_url, engine, args, _cli_actor())
+            return backup_cli.run_restore(settings, engine, args, _cli_actor())
         finally:
             engine.dispose()
     engine = _open(settings)

@@ -13,6 +13,12 @@ While the exhibit does not yet run the newest pushed version, what it reported o
 version says more than "another hash": it ``refused`` it (a wrong: the reason is shown),
 is ``waiting`` for its visit to end (not wrong: it will apply it), or has not answered
 yet (``pending``: not known).
+
+An exhibit whose birth says it runs a version of the fleet's configuration above the
+newest this fleet has a record of (the fleet was restored from a backup older than that
+push) runs a configuration the fleet cannot show: ``unknown_version``, never
+``matches``, whatever hash the restored fleet expects. The next push is numbered above
+it (:func:`fleet_api.store.configs.next_version`) and ends it.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ class ConfigState(StrEnum):
     """It holds the newest configuration and applies it when its visit ends."""
     PENDING = "pending"
     """The newest configuration was sent; the exhibit has not said what it did with it."""
+    UNKNOWN_VERSION = "unknown_version"
+    """It runs a version of the fleet's configuration the fleet has no record of (restored
+    from an older backup): what it runs is not known here until a configuration is pushed."""
 
     @property
     def wrong(self) -> bool:
@@ -55,12 +64,17 @@ def config_state(
     reported_inputs: Sequence[str] | None,
     pushed_outcome: str | None = None,
     pushed_hash: str | None = None,
+    reported_version: int | None = None,
+    pushed_version: int | None = None,
 ) -> ConfigState:
     """Compare what the exhibit reported with what the fleet expects; known wrongs first.
 
-    ``pushed_hash`` and ``pushed_outcome``: the newest configuration the fleet pushed, and
-    what the exhibit reported of it (None: nothing yet, or nothing was pushed).
+    ``pushed_version``, ``pushed_hash`` and ``pushed_outcome``: the newest configuration
+    the fleet pushed, and what the exhibit reported of it (None: nothing yet, or nothing
+    was pushed); ``reported_version``: the version its birth says it runs (None: its own).
     """
+    if reported_version is not None and reported_version > (pushed_version or 0):
+        return ConfigState.UNKNOWN_VERSION
     runs_pushed = pushed_hash is not None and reported_hash == pushed_hash
     if pushed_hash is not None and not runs_pushed and expected_hash == pushed_hash:
         if pushed_outcome == "refused":

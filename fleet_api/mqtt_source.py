@@ -19,10 +19,10 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from broker.messages import utc_now
-from broker.topics import subscription
+from broker.topics import Channel, subscription
 from fleet_api.errors import BrokerUnavailable
 from fleet_api.inbound import Deliver, Inbound
-from fleet_api.settings import Settings
+from fleet_api.settings import MqttEndpoint, Settings
 from fleet_api.triage import INGESTED_CHANNELS
 
 log = logging.getLogger(__name__)
@@ -51,21 +51,7 @@ class MqttSource:
 
     def _build_client(self) -> mqtt.Client:
         settings = self._settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.mqtt_client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
-        if settings.mqtt_username is not None:
-            password = settings.mqtt_password
-            client.username_pw_set(
-                settings.mqtt_username.get_secret_value(),
-                None if password is None else password.get_secret_value(),
-            )
-        if self._endpoint.tls:
-            client.tls_set(**settings.mqtt_tls().tls_set_kwargs())
+        client = _new_client(settings, self._endpoint)
         client.reconnect_delay_set(settings.mqtt_reconnect_min_s, settings.mqtt_reconnect_max_s)
         # A custody acknowledgement per exhibit per batch goes out unwaited: let the
         # broker's answers keep up with them instead of paho's default window of 20.
@@ -85,11 +71,9 @@ class MqttSource:
     def start(self, deliver: Deliver) -> None:
         """Connect in the background (paho retries with backoff) and deliver every message."""
         self._deliver = deliver
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = self._settings.mqtt_session_expiry_s
         # The broker stops sending once this many QoS 1 messages are unacked: since we
         # ack after commit, this bounds what waits in memory while the database is slow.
-        properties.ReceiveMaximum = self._settings.ingest_inflight_max
+        properties = _session(self._settings, receive_maximum=self._settings.ingest_inflight_max)
         self._client.connect_async(
             self._endpoint.host,
             self._endpoint.port,
@@ -258,3 +242,95 @@ class MqttSource:
 
     def _where(self) -> str:
         return f"{self._endpoint.host}:{self._endpoint.port}"
+
+
+def renew_status_subscription(settings: Settings, *, timeout_s: float = 10.0) -> str | None:
+    """Drop the status subscription from the fleet's session on the broker (the service
+    stopped), so that the service's next subscription to it is new and the broker sends
+    every exhibit's retained status (its birth, or its last will) again: a database
+    restored from a backup learns what each exhibit runs now. None if done, else why not.
+
+    What the session holds for the other channels stays; a message the broker hands this
+    short connection is not acknowledged, so the broker keeps it for the service.
+    """
+    endpoint = settings.mqtt_endpoint()
+    if endpoint is None:
+        return "FLEET_MQTT_URL is not set"
+    client = _new_client(settings, endpoint)
+    answered = threading.Event()
+    failed: list[str] = []
+
+    def connected(
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            failed.append(f"the broker refused the connection: {reason_code}")
+            answered.set()
+            return
+        client.unsubscribe(subscription(Channel.STATUS, share_group=settings.mqtt_share_group))
+
+    def unsubscribed(
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        # "No subscription existed" is as good: the next one is new either way.
+        refused = [str(code) for code in reason_codes if code.is_failure and code.value != 17]
+        if refused:
+            failed.append(f"the broker refused to unsubscribe: {', '.join(refused)}")
+        answered.set()
+
+    client.on_connect = connected
+    client.on_unsubscribe = unsubscribed
+    try:
+        client.connect(
+            endpoint.host,
+            endpoint.port,
+            keepalive=settings.mqtt_keepalive_s,
+            clean_start=False,
+            properties=_session(settings, receive_maximum=1),
+        )
+    except (OSError, ValueError) as exc:
+        return f"the broker {endpoint.host}:{endpoint.port} is not reachable: {exc}"
+    client.loop_start()
+    try:
+        if not answered.wait(timeout_s):
+            return f"the broker {endpoint.host}:{endpoint.port} did not answer in {timeout_s:g}s"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return failed[0] if failed else None
+
+
+def _new_client(settings: Settings, endpoint: MqttEndpoint) -> mqtt.Client:
+    """A paho client with the fleet's client id, credentials and TLS (no callbacks yet)."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=settings.mqtt_client_id,
+        protocol=mqtt.MQTTv5,
+        manual_ack=True,
+    )
+    client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+    if settings.mqtt_username is not None:
+        password = settings.mqtt_password
+        client.username_pw_set(
+            settings.mqtt_username.get_secret_value(),
+            None if password is None else password.get_secret_value(),
+        )
+    if endpoint.tls:
+        client.tls_set(**settings.mqtt_tls().tls_set_kwargs())
+    return client
+
+
+def _session(settings: Settings, *, receive_maximum: int) -> Properties:
+    """CONNECT properties of the fleet's persistent session."""
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = settings.mqtt_session_expiry_s
+    properties.ReceiveMaximum = receive_maximum
+    return properties

@@ -185,6 +185,13 @@ def _config(health: ExhibitHealth) -> CheckResult:
             state.value,
             f"version {health.expected_config_version} was sent; not reported yet",
         )
+    if state is ConfigState.UNKNOWN_VERSION:
+        return _result(
+            check,
+            Verdict.UNKNOWN,
+            state.value,
+            f"runs version {health.config_version}, which this fleet has no record of",
+        )
     if state is ConfigState.NOT_EXPECTED:
         return _result(
             check,

@@ -241,6 +241,8 @@ exhibit_status = Table(
     Column("config_hash", String(64), nullable=True),
     Column("reported_inputs", JSON(), nullable=True),
     Column("config_version", BigInteger, nullable=True),  # the fleet's version it runs (0011)
+    # The highest version it answered on `configured`, recorded or not (0015).
+    Column("config_version_answered", BigInteger, nullable=True),
 )
 
 api_tokens = Table(

@@ -1,7 +1,12 @@
 """Configurations pushed to exhibits: each version, and what each exhibit reported of it.
 
 A version is recorded once the broker acknowledged it (:mod:`fleet_api.configuring`);
-versions count up from 1 per exhibit, under the exhibit's row lock. A report
+versions count up from 1 per exhibit, under the exhibit's row lock, and a new one is
+numbered above every version stored *and* every version the exhibit said it runs (its
+birth, ``exhibit_status.config_version``) or answered (``config_version_answered``, kept
+for a version this database has no record of too): a fleet restored from a backup older
+than its last push does not count from a version the agent ignores (it takes only a
+version above the one it runs). A report
 (``ConfigReport``: applied, waiting, refused) updates its version's outcome; an older
 ``waiting`` never overwrites an ``applied`` or ``refused`` of the same version (a
 redelivered report arriving late; the exhibit's clock cannot order them).
@@ -20,10 +25,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, func, or_, select
 
 from broker.messages import ConfigReport, ExhibitConfig
 from fleet_api.models.configs import ConfigVersionPublic
+from fleet_api.store.dialect import insert
+from fleet_api.tables import exhibit_status
 from fleet_api.tables_config import exhibit_configs
 
 _RANK = {None: 0, "waiting": 1, "applied": 2, "refused": 2}
@@ -31,12 +38,19 @@ _RANK = {None: 0, "waiting": 1, "applied": 2, "refused": 2}
 
 
 def next_version(connection: Connection, exhibit_id: str) -> int:
-    """The version a new configuration of ``exhibit_id`` gets (hold the exhibit's row)."""
+    """The version a new configuration of ``exhibit_id`` gets (hold the exhibit's row): above
+    every version stored and every version the exhibit said it runs or answered."""
     table = exhibit_configs.c
-    highest = connection.execute(
+    stored = connection.execute(
         select(func.max(table.version)).where(table.exhibit_id == exhibit_id)
     ).scalar()
-    return int(highest or 0) + 1
+    status = exhibit_status.c
+    heard = connection.execute(
+        select(status.config_version, status.config_version_answered).where(
+            status.exhibit_id == exhibit_id
+        )
+    ).first()
+    return max(int(version or 0) for version in (stored, *(heard or ()))) + 1
 
 
 def record_config(connection: Connection, *, message: ExhibitConfig, issued_by: str) -> None:
@@ -105,9 +119,11 @@ def newest_versions(
 
 
 def store_reports(connection: Connection, reports: Sequence[tuple[ConfigReport, datetime]]) -> None:
-    """Store what each exhibit reported of a version (a report of an unknown version is
-    ignored: the fleet never pushed it, or it was pushed by another fleet)."""
+    """Store what each exhibit reported of a version (a version this database has no
+    record of, pushed before a restore or by another fleet, only raises the exhibit's
+    highest answered version: the next push is numbered above it)."""
     table = exhibit_configs.c
+    _note_answered(connection, reports)
     for report, received_at in reports:
         row = connection.execute(
             select(table.outcome).where(
@@ -125,6 +141,35 @@ def store_reports(connection: Connection, reports: Sequence[tuple[ConfigReport, 
                 outcome_at=report.at,
                 reported_at=received_at,
             )
+        )
+
+
+def _note_answered(
+    connection: Connection, reports: Sequence[tuple[ConfigReport, datetime]]
+) -> None:
+    """Raise each exhibit's ``config_version_answered`` to the highest version it answered."""
+    highest: dict[str, tuple[int, datetime]] = {}
+    for report, received_at in reports:
+        version, at = highest.get(report.exhibit_id, (0, received_at))
+        highest[report.exhibit_id] = (max(version, report.version), max(at, received_at))
+    status = exhibit_status.c
+    for exhibit_id, (version, received_at) in sorted(highest.items()):
+        # A report is news from the exhibit: a status row is made if it has none yet.
+        connection.execute(
+            insert(connection, exhibit_status)
+            .values(exhibit_id=exhibit_id, last_seen_at=received_at)
+            .on_conflict_do_nothing(index_elements=["exhibit_id"])
+        )
+        connection.execute(
+            exhibit_status.update()
+            .where(
+                status.exhibit_id == exhibit_id,
+                or_(
+                    status.config_version_answered.is_(None),
+                    status.config_version_answered < version,
+                ),
+            )
+            .values(config_version_answered=version)
         )
 
 

@@ -187,6 +187,8 @@ def _health(
                 reported_inputs=row["reported_inputs"],
                 pushed_outcome=None if newest is None else newest.outcome,
                 pushed_hash=None if newest is None else newest.config_hash,
+                reported_version=row["config_version"],
+                pushed_version=None if newest is None else newest.version,
             ),
             agent_outdated=policy.outdated(row["agent_version"]),
             conflicts=conflicts[row["id"]].records if row["id"] in conflicts else 0,

@@ -29,6 +29,7 @@ from fleet_api.store.visits import get_visit
 from fleet_api.web.page import PREFIX, Page, PostedForm, TechnicianPage, ViewerPage
 from fleet_api.web.queries import school_names
 from fleet_api.web.route import PageRoute
+from fleet_api.web.texts import unknown_version
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
@@ -259,6 +260,7 @@ def _config_text(page: Page, exhibit: ExhibitReadiness, reason: str) -> str:
             "Configuration version %(version)s was sent; the exhibit has not answered yet.",
             version=exhibit.expected_config_version or "",
         ),
+        "unknown_version": unknown_version(page, exhibit.config_version),
         "not_expected": page.gettext(
             "Reports %(reported)s; no configuration is expected of it yet.",
             reported=exhibit.config_hash or "",

@@ -72,6 +72,8 @@ def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
     if code is AlertCode.CONFIG_DRIFT:
         if exhibit.config is ConfigState.INPUTS_DIFFER:
             return page.gettext("It counts under other input names than those registered.")
+        if exhibit.config is ConfigState.UNKNOWN_VERSION:
+            return unknown_version(page, exhibit.config_version)
         if exhibit.config is ConfigState.REFUSED:
             return page.gettext(
                 "It refused configuration version %(version)s: %(reason)s",
@@ -130,6 +132,15 @@ def alert(page: Page, code: AlertCode, exhibit: ExhibitHealth) -> str:
     )
 
 
+def unknown_version(page: Page, version: int | None) -> str:
+    """An exhibit runs a version the fleet has no record of (restored from an older backup)."""
+    return page.gettext(
+        "It runs configuration version %(version)s, which this fleet has no record of "
+        "(restored from an older backup?): push its configuration again.",
+        version=version or NOTHING,
+    )
+
+
 def config_state(page: Page, exhibit: ExhibitHealth) -> str:
     """What the fleet can say of the exhibit's configuration, in a sentence."""
     version = exhibit.expected_config_version or NOTHING
@@ -156,6 +167,7 @@ def config_state(page: Page, exhibit: ExhibitHealth) -> str:
             "Configuration version %(version)s was sent; the exhibit has not answered yet.",
             version=version,
         ),
+        ConfigState.UNKNOWN_VERSION: unknown_version(page, exhibit.config_version),
         ConfigState.NOT_EXPECTED: page.gettext("No configuration is expected of it yet."),
         ConfigState.NOT_REPORTED: page.gettext("Not reported yet."),
     }
