@@ -11,7 +11,9 @@ source: a birth or an answer of a version the restored fleet never recorded.
 from __future__ import annotations
 
 import asyncio
+import html
 import re
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from gpiozero.pins.mock import MockFactory
 from sqlalchemy import Engine
 
 from broker.exhibit_config import config_hash
-from broker.messages import ConfigReport, ExhibitConfig, Status
+from broker.messages import ConfigReport, ExhibitConfig, Heartbeat, Status
 from broker.mosquitto import MosquittoProcess, free_port
 from broker.topics import Channel, exhibit_topic
 from device.runtime.agent import Agent
@@ -35,6 +37,7 @@ from fleet_api.settings import Settings
 from tests.fleet_api.builders import T0
 from tests.fleet_api.fakes import FakeSource, eventually
 from tests.fleet_api.helpers import register
+from tests.fleet_api.test_checkout import make_visit
 from tests.fleet_api.test_config_applied import DOCUMENT, EXHIBIT, _agent_settings, _rebuilt
 from tests.fleet_api.tokens import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.fleet_api.web_client import log_in
@@ -120,6 +123,9 @@ async def test_a_push_after_restoring_an_older_backup_is_applied_as_the_next_ver
 
     async def after_restore(client: httpx.AsyncClient, running: Agent) -> Agent:
         assert await history(client) == [(1, "applied")]  # the backup's
+        await _until(
+            lambda: _heartbeat_uptime(health(client), 4242), "the heartbeat queued meanwhile"
+        )
         # The broker's retained birth, not the backup's: it runs version 2.
         await _until(
             lambda: _equal(health(client), "config_version", 2), "the retained birth again"
@@ -142,6 +148,32 @@ async def test_a_push_after_restoring_an_older_backup_is_applied_as_the_next_ver
     try:
         agent = await serving(before_restore, agent)
         # The service is stopped, as for `sudo systemctl stop fleet-api`; the exhibit runs on.
+        # What the broker queues for the service meanwhile must reach it after the restore.
+        beat = Heartbeat(
+            exhibit_id=EXHIBIT,
+            at=T0,
+            boot_id="b9",
+            uptime_s=4242,
+            clock_synced=False,
+            outbox_depth=0,
+        )
+        subprocess.run(
+            [
+                "mosquitto_pub",
+                "-p",
+                str(mosquitto.port),
+                "-q",
+                "1",
+                "-V",
+                "mqttv5",
+                "-t",
+                exhibit_topic(EXHIBIT, Channel.HEARTBEAT),
+                "-m",
+                beat.model_dump_json(),
+            ],
+            check=True,
+            timeout=10,
+        )
         capsys.readouterr()
         assert main(["restore", str(backup_file)]) == 0
         said = capsys.readouterr().err
@@ -154,6 +186,10 @@ async def test_a_push_after_restoring_an_older_backup_is_applied_as_the_next_ver
 
 async def _equal(found: Awaitable[dict[str, Any]], key: str, value: Any) -> bool:
     return (await found).get(key) == value
+
+
+async def _heartbeat_uptime(found: Awaitable[dict[str, Any]], uptime_s: float) -> bool:
+    return ((await found).get("heartbeat") or {}).get("uptime_s") == uptime_s
 
 
 async def _has(found: Awaitable[list[tuple[int, str | None]]], item: tuple[int, str]) -> bool:
@@ -231,6 +267,17 @@ async def test_versions_the_fleet_never_recorded_are_shown_and_numbered_above(
     )
     assert "5" in states["lv"].group(2)
     assert states["lv"].group(2) != states["en"].group(2)
+    for lang in ("en", "lv"):  # the dashboard's alert says the same sentence
+        dashboard = (await anonymous.get(f"/ui/?lang={lang}")).text
+        assert html.escape(states[lang].group(2), quote=True) in dashboard, lang
+    visit_id = await make_visit(client, EXHIBIT)
+    ready = (await client.get(f"/visits/{visit_id}/readiness")).json()
+    [check] = [c for c in ready["exhibits"][0]["checks"] if c["check"] == "config"]
+    assert (check["verdict"], check["reason"]) == ("unknown", "unknown_version")
+    assert check["detail"] == "runs version 5, which this fleet has no record of"
+    for lang in ("en", "lv"):
+        page = (await anonymous.get(f"/ui/visits/{visit_id}/readiness?lang={lang}")).text
+        assert html.escape(states[lang].group(2), quote=True) in page, lang
 
     sent = await client.put(f"/exhibits/{EXHIBIT}/config", json={"config": DOCUMENT})
     assert sent.json()["version"] == 6
