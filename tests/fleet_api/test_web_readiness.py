@@ -15,7 +15,7 @@ from fleet_api.main import create_app
 from fleet_api.settings import Settings
 from fleet_api.store.ingest import write_batch
 from tests.fleet_api.fakes import FakeSource
-from tests.fleet_api.test_readiness import answer_self_tests, healthy, visit_now
+from tests.fleet_api.test_readiness_api import answer_self_tests, healthy, visit_now
 from tests.fleet_api.tokens import ADMIN_TOKEN, add_token
 from tests.fleet_api.web_client import log_in
 
