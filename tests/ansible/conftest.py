@@ -19,14 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.ansible.fleet import (
-    BIN,
-    Fleet,
-    PlaybookRun,
-    WheelhouseServer,
-    build_pinbench,
-    build_wheelhouse,
-)
+from tests.ansible.artefacts import BIN, WheelhouseServer, build_pinbench, build_wheelhouse
+from tests.ansible.fleet import Fleet, PlaybookRun
 from tests.ansible.hostside import sweep
 from tests.ansible.testbed import Testbed, ensure_root_tarball, missing_tools
 from tests.conftest import require

@@ -12,8 +12,9 @@ from types import ModuleType
 
 import pytest
 
+from tests.ansible.artefacts import BIN
 from tests.ansible.conftest import require_ansible
-from tests.ansible.fleet import ANSIBLE_DIR, BIN
+from tests.ansible.fleet import ANSIBLE_DIR
 
 pytestmark = pytest.mark.ansible
 
