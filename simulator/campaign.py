@@ -8,7 +8,9 @@ each exhibit to a school or leave it at the depot each day (checked out or not),
 checks, and then a random schedule of faults: partitions (cut or black hole) of one or
 several exhibits, power cuts with presses in flight, reboots with clocks behind or ahead,
 clock jumps, reboot chains with offsets either way, NTP syncs or none, broker and API
-restarts (SIGTERM or SIGKILL) and duplicate delivery. A drawn fault that the scenario
+restarts (SIGTERM or SIGKILL) and duplicate delivery; half the seeds also get one fault of
+the server (a broker or the whole server killed, the database restored from a backup, an
+ingest worker dead: issue 14's kinds). A drawn fault that the scenario
 checks refuse (two power cuts overlapping, a check-out while the API is down, ...) is
 drawn again, up to a bound, then left out: every generated scenario is valid. Last, most
 exhibits get a controller, and the fleet pushes configurations that rebuild agents in the
@@ -51,6 +53,14 @@ FAULT_WEIGHTS = {
     "api_restart": 1,
     "duplicate_delivery": 1,
 }
+SERVER_WEIGHTS = {
+    "broker_kill": 3,
+    "server_power_cut": 2,
+    "database_restore": 2,
+    "worker_kill": 1,
+}
+"""Faults of the fleet's server: kill -9 of the broker (ingestion running or down), of the
+broker and the API together, the database restored from a backup, an ingest worker dead."""
 DRAWS = 40
 """Attempts to draw the scenario's faults (a refused fault is drawn again)."""
 
@@ -98,6 +108,11 @@ def generate(seed: int) -> dict[str, Any]:
         kind = rng.choices(list(FAULT_WEIGHTS), list(FAULT_WEIGHTS.values()))[0]
         fault = _fault(rng, kind, exhibits, window)
         raw["faults"].append(fault)
+        if not _valid(raw):
+            raw["faults"].pop()
+    server = _server_fault(random.Random(f"campaign-server:{seed}"), days, window)  # noqa: S311
+    if server is not None:  # a stream of its own: the faults above stay those of the seed
+        raw["faults"].append(server)
         if not _valid(raw):
             raw["faults"].pop()
     add_controllers(rng, raw, window, _scenario_of, ZONE)  # after the faults: same faults
@@ -213,6 +228,32 @@ def _fault(
             restart["hard"] = rng.random() < 0.5
         return restart
     return {"kind": "duplicate_delivery", "at": _text(at), "batches": rng.randint(1, 5)}
+
+
+def _server_fault(
+    rng: random.Random, days: list[date], window: tuple[datetime, datetime]
+) -> dict[str, Any] | None:
+    """Half the seeds: one fault of the fleet's server (issue 14's kinds). A restore's
+    backup is taken before the first day's depot check, so the restore takes records back."""
+    if rng.random() < 0.5:
+        return None
+    kind = rng.choices(list(SERVER_WEIGHTS), list(SERVER_WEIGHTS.values()))[0]
+    start, end = window
+    at = _moment(rng, start, end - timedelta(hours=1))
+    if kind == "database_restore":
+        backup = _local(days[0], time(6, 5))
+        restore = _moment(rng, _local(days[0], time(10, 0)), _local(days[0], time(18, 0)))
+        return {"kind": kind, "at": _text(restore), "backup_at": _text(backup)}
+    if kind == "worker_kill":
+        return {"kind": kind, "at": _text(at)}
+    fault: dict[str, Any] = {
+        "kind": kind,
+        "at": _text(at),
+        "for": _span(timedelta(minutes=rng.randint(1, 10))),
+    }
+    if kind == "broker_kill" and rng.random() < 0.5:
+        fault.update(ingest="down", ingest_down=_span(timedelta(minutes=rng.randint(5, 30))))
+    return fault
 
 
 def _sync(rng: random.Random, after: datetime, end: datetime) -> dict[str, str]:

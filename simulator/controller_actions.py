@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from simulator.errors import FleetApiError
+from broker.exhibit_config import config_hash
+from simulator.errors import FleetApiError, HostError
 from simulator.hosting import Hosting
 from simulator.plan import Event
 from simulator.scenario import Scenario
@@ -43,6 +44,7 @@ class ControllerActions:
         self.stack = stack
         self.hosting = hosting
         self._fail = fail
+        self._hashes: dict[str, str] = {}  # of the newest document pushed to each exhibit
 
     def handlers(self) -> dict[str, Callable[[Event], dict[str, Any]]]:
         """The timeline actions this class does, for ``FaultInjector``."""
@@ -57,9 +59,11 @@ class ControllerActions:
             body = document(defs[exhibit_id].inputs, push.controller)
             version = self._put(exhibit_id, body, force=push.force)
             self.hosting.pushed[exhibit_id] = (version, push.force)
+            self._hashes[exhibit_id] = config_hash(body)
             due = self.hosting.due_config(exhibit_id) == version
-            if due:
-                self.hosting.ask(exhibit_id, {"op": "wait", "config": version})
+            if due and not self._runs(event, exhibit_id, version, self._hashes[exhibit_id]):
+                observed[exhibit_id] = {"version": version, "runs": False}
+                continue
             expected = "applied" if due else "waiting"
             outcome = self.fleet_says(exhibit_id, version, expected)
             observed[exhibit_id] = {"version": version, "outcome": outcome}
@@ -70,6 +74,16 @@ class ControllerActions:
                     f"expected {expected}",
                 )
         return {"pushed": observed}
+
+    def _runs(self, event: Event, exhibit_id: str, version: int, hash_: str) -> bool:
+        """Wait until the exhibit runs ``version`` of this document (its hash: the same
+        number with another document is not it); a failure of the run if it does not."""
+        try:
+            self.hosting.ask(exhibit_id, {"op": "wait", "config": version, "config_hash": hash_})
+        except HostError as exc:
+            self._fail(event, f"{exhibit_id} does not run version {version} ({hash_}): {exc}")
+            return False
+        return True
 
     def _put(self, exhibit_id: str, body: dict[str, Any], *, force: bool) -> int:
         deadline = time.monotonic() + REPORT_WAIT_S
@@ -128,8 +142,11 @@ class ControllerActions:
         for exhibit_id, (version, _force) in sorted(self.hosting.pushed.items()):
             due = self.hosting.due_config(exhibit_id) == version
             expected = "applied" if due else "waiting"
-            if due and self.hosting.powered(exhibit_id):
-                self.hosting.ask(exhibit_id, {"op": "wait", "config": version})
+            hash_ = self._hashes[exhibit_id]
+            powered = self.hosting.powered(exhibit_id)
+            if due and powered and not self._runs(event, exhibit_id, version, hash_):
+                observed[exhibit_id] = {"version": version, "runs": False}
+                continue
             outcome = self.fleet_says(exhibit_id, version, expected)
             observed[exhibit_id] = {"version": version, "outcome": outcome}
             if outcome != expected:

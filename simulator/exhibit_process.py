@@ -91,7 +91,10 @@ class Host:
         def reached() -> bool:
             exhibit.rebuild_if_asked()
             agent = exhibit.agent
-            if "config" in request and exhibit.settings.config_version != request["config"]:
+            settings = exhibit.settings
+            if "config" in request and settings.config_version != request["config"]:
+                return False
+            if "config_hash" in request and settings.pushed_config_hash != request["config_hash"]:
                 return False
             if "visit" in request and agent.visit_id != request["visit"]:
                 return False

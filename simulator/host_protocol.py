@@ -17,9 +17,10 @@ Requests (``op``):
 - ``jump`` ``{"exhibit": id, "by": seconds}``: the wall clock jumps (same boot) and says it
   is unsynced; reply once the agent has seen that.
 - ``wait`` ``{"exhibit": id, "visit": v | null, "connected": bool, "drained": bool,
-  "config": n}``: until the agent holds that visit assignment (if ``visit`` is given), is
-  connected and has every sealed record acknowledged by the broker (if asked), and runs
-  configuration version ``n`` (if given).
+  "config": n, "config_hash": h}``: until the agent holds that visit assignment (if
+  ``visit`` is given), is connected and has every sealed record acknowledged by the broker
+  (if asked), and runs configuration version ``n`` (if given; with ``config_hash`` too:
+  that document).
 - ``outputs`` ``{"exhibit": id}``: what each of its outputs does at its clock's moment,
   once its touches are recorded and its behaviours caught up:
   ``{"ok", "outputs": {name: {"doing", "active", "value", ...}}, "config_version": n}``.

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.campaign import FAULT_WEIGHTS, generate
+from simulator.campaign import FAULT_WEIGHTS, SERVER_WEIGHTS, generate
 from simulator.campaign_run import SeedResult, markdown_table, session_splits
 from simulator.invariants import (
     SessionRange,
@@ -51,13 +51,13 @@ def test_the_nemesis_draws_every_fault_kind_and_both_partitions() -> None:
     kinds: Counter[str] = Counter()
     hows: set[str] = set()
     offsets: set[bool] = set()
-    for seed in range(1, 80):
+    for seed in range(1, 120):
         for fault in generate(seed)["faults"]:
             kinds[fault["kind"]] += 1
             hows.add(fault.get("how", ""))
             for boot in fault.get("boots", []):
                 offsets.add(boot["offset"].startswith("-"))
-    assert set(kinds) == set(FAULT_WEIGHTS)
+    assert set(kinds) == set(FAULT_WEIGHTS) | set(SERVER_WEIGHTS)
     assert {"cut", "black_hole"} <= hows
     assert offsets == {True, False}, "reboot chains with clocks behind and ahead"
     assert generate(1) != generate(2)
