@@ -1,14 +1,21 @@
 """Fixtures for the agent's tests: one MockFactory per test, settings in tmp_path, no stray env.
 
 And the set-up the broker tests share: a real agent on the test's MockFactory pins against
-a real broker on a port (``broker_settings``, ``started``), pressed with ``press`` and
-``presence``, read by the fleet's end (``subscribers``, ``subscribe``).
+a real broker on a port (``broker_settings``, ``started``; ``exhibit-agent run`` in a child
+process: ``agent_run``), pressed with ``press`` and ``presence``, read by the fleet's end
+(``subscribers``, ``subscribe``).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import subprocess
+import sys
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +28,7 @@ from device.settings.config import AgentSettings
 from tests.device.subscriber import Subscriber
 
 SettingsMaker = Callable[..., AgentSettings]
+ROOT = Path(__file__).parents[2]
 
 INSTANT_INPUTS: list[dict[str, Any]] = [
     {"name": "button", "kind": "button", "pin": 17, "debounce_s": 0},
@@ -125,3 +133,48 @@ def presence(factory: MockFactory) -> None:
     """A visitor in front of the PIR and gone again (``INSTANT_INPUTS``: no debounce)."""
     factory.pin(4).drive_high()
     factory.pin(4).drive_low()
+
+
+@contextmanager
+def agent_run(
+    port: int,
+    data_dir: Path,
+    inputs: list[dict[str, Any]],
+    *,
+    notify_timeout: float,
+    **env: str,
+) -> Iterator[tuple[subprocess.Popen[str], socket.socket]]:
+    """``exhibit-agent run`` of exhibit-001 on mock pins in a child process, for the broker on
+    ``port``, and systemd's end of its NOTIFY_SOCKET; ``env``: more variables (WATCHDOG_USEC).
+
+    Afterwards the socket is closed and a child still running is killed.
+    """
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    address = f"@exhibit-agent-{uuid.uuid4().hex}"
+    systemd.bind("\0" + address[1:])
+    systemd.settimeout(notify_timeout)
+    variables = {
+        **os.environ,
+        "GPIOZERO_PIN_FACTORY": "mock",
+        "NOTIFY_SOCKET": address,
+        "EXHIBIT_EXHIBIT_ID": "exhibit-001",
+        "EXHIBIT_BROKER_URL": f"mqtt://127.0.0.1:{port}",
+        "EXHIBIT_DATA_DIR": str(data_dir),
+        "EXHIBIT_INPUTS": json.dumps(inputs),
+        **env,
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "device.runtime.cli", "run"],
+        env=variables,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield child, systemd
+    finally:
+        systemd.close()
+        if child.poll() is None:
+            child.kill()
+            child.communicate()

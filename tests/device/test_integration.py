@@ -7,13 +7,9 @@ network drop, a broker away and a kill -9: test_integration_custody.py.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -23,11 +19,15 @@ from broker.embedded import EmbeddedBroker
 from broker.mosquitto import MosquittoProcess
 from broker.topics import Channel, exhibit_topic
 from device.runtime.agent import Agent
-from tests.device.conftest import SettingsMaker, broker_settings, presence, press, subscribe
+from tests.device.conftest import (
+    SettingsMaker,
+    agent_run,
+    broker_settings,
+    presence,
+    press,
+    subscribe,
+)
 from tests.device.subscriber import Subscriber
-
-ROOT = Path(__file__).parents[2]
-
 
 COUNTS = exhibit_topic("exhibit-001", Channel.COUNTS)
 
@@ -127,29 +127,10 @@ def test_cli_run_speaks_sd_notify_and_stops_on_sigterm(
     mosquitto: MosquittoProcess, tmp_path: Path, subscribers: list[Subscriber]
 ) -> None:
     live = subscribe(subscribers, mosquitto.port, STATUS)
-    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    address = f"@exhibit-agent-it-{uuid.uuid4().hex}"
-    systemd.bind("\0" + address[1:])
-    systemd.settimeout(15)
-    env = {
-        **os.environ,
-        "GPIOZERO_PIN_FACTORY": "mock",
-        "NOTIFY_SOCKET": address,
-        "WATCHDOG_USEC": "400000",
-        "EXHIBIT_EXHIBIT_ID": "exhibit-001",
-        "EXHIBIT_BROKER_URL": f"mqtt://127.0.0.1:{mosquitto.port}",
-        "EXHIBIT_DATA_DIR": str(tmp_path / "cli-agent"),
-        "EXHIBIT_INPUTS": '[{"name": "button", "kind": "button", "pin": 17}]',
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-m", "device.runtime.cli", "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    button = [{"name": "button", "kind": "button", "pin": 17}]
+    with agent_run(
+        mosquitto.port, tmp_path / "cli-agent", button, notify_timeout=15, WATCHDOG_USEC="400000"
+    ) as (child, systemd):
         notes = [systemd.recv(4096).decode()]
         while notes.count("WATCHDOG=1") < 2:
             notes.append(systemd.recv(4096).decode())
@@ -158,11 +139,6 @@ def test_cli_run_speaks_sd_notify_and_stops_on_sigterm(
         while notes[-1] != "STOPPING=1":
             notes.append(systemd.recv(4096).decode())
         _out, err = child.communicate(timeout=20)
-    finally:
-        systemd.close()
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
     assert child.returncode == 0, err
     assert notes[0] == "READY=1\nSTATUS=counting 1 input(s)"
     assert live.wait_for(lambda: not live.statuses()[-1][0].online)

@@ -12,12 +12,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,13 +31,13 @@ from device.settings.pushed import Pushed, pushed_path, with_pushed, write_pushe
 from tests.device.conftest import (
     INSTANT_INPUTS,
     SettingsMaker,
+    agent_run,
     broker_settings,
     press,
     started,
 )
 from tests.device.subscriber import Subscriber
 
-ROOT = Path(__file__).parents[2]
 EXHIBIT = "exhibit-001"
 WITH_LAMP: dict[str, Any] = {
     "inputs": INSTANT_INPUTS,
@@ -304,28 +300,10 @@ def test_exhibit_agent_run_rebuilds_itself_on_a_pushed_version(
     mosquitto: MosquittoProcess, tmp_path: Path, fleet: Subscriber
 ) -> None:
     """The real command: RELOADING=1 to systemd, a new agent, READY=1, the new birth."""
-    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    address = f"@exhibit-agent-rc-{uuid.uuid4().hex}"
-    systemd.bind("\0" + address[1:])
-    systemd.settimeout(20)
-    env = {
-        **os.environ,
-        "GPIOZERO_PIN_FACTORY": "mock",
-        "NOTIFY_SOCKET": address,
-        "EXHIBIT_EXHIBIT_ID": EXHIBIT,
-        "EXHIBIT_BROKER_URL": f"mqtt://127.0.0.1:{mosquitto.port}",
-        "EXHIBIT_DATA_DIR": str(tmp_path / "cli-agent"),
-        "EXHIBIT_INPUTS": json.dumps(INSTANT_INPUTS),
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-m", "device.runtime.cli", "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with agent_run(mosquitto.port, tmp_path / "cli-agent", INSTANT_INPUTS, notify_timeout=20) as (
+        child,
+        systemd,
+    ):
         notes = [systemd.recv(4096).decode()]
         assert fleet.wait_for(lambda: bool(births(fleet)), timeout=15)
         push(fleet, 1, WITH_LAMP)
@@ -338,11 +316,6 @@ def test_exhibit_agent_run_rebuilds_itself_on_a_pushed_version(
         while notes[-1] != "STOPPING=1":
             notes.append(systemd.recv(4096).decode())
         _out, err = child.communicate(timeout=20)
-    finally:
-        systemd.close()
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
     assert child.returncode == 0, err
     assert "RELOADING=1\nSTATUS=applying the fleet's configuration" in notes
     assert notes.index("RELOADING=1\nSTATUS=applying the fleet's configuration") < notes.index(
