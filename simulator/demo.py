@@ -103,6 +103,11 @@ def demo(
             )
             console.print(f"API docs at {api_url}/docs (Authorize with the token in {token_file})")
             console.print(
+                "exhibits drive lamps, a fan, a servo, a motor and signs; a technician's change "
+                "(the lamp stays on 8 s) was pushed and applied: "
+                f"{api_url}/ui/exhibits/sim-001/config"
+            )
+            console.print(
                 f'  curl -H "Authorization: Bearer $(cat {token_file})" '
                 f"{api_url}/visits/{today}/usage",
                 soft_wrap=True,

@@ -14,7 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from simulator.demo_story import live_plan, register, term
+from broker.exhibit_config import config_hash
+from simulator.demo_story import lamp_for_8_s, live_plan, register, term
 from simulator.fleet_client import FleetClient
 from simulator.hosting import Hosting
 from simulator.ledger import Ledger
@@ -72,7 +73,13 @@ class Story:
         self._play_until(datetime.now(UTC))
 
     def go_live(self) -> None:
-        """Check today's trip out; the agents hold its assignment before this returns."""
+        """A technician's change pushed to one exhibit (applied at once: it is at the depot),
+        then today's trip checked out; the agents hold both before this returns."""
+        exhibit_id, changed = lamp_for_8_s(self.scenario)
+        version = self.client.push_config(exhibit_id, changed, force=False)
+        self._hosting.ask(
+            exhibit_id, {"op": "wait", "config": version, "config_hash": config_hash(changed)}
+        )
         self.client.check_out(self.today_visit)
         for exhibit_id in self.scenario.visits[self._today].exhibits:
             self._hosting.ask(exhibit_id, {"op": "wait", "visit": self.today_visit})

@@ -18,6 +18,7 @@ from typing import Any
 from simulator.fleet_client import FleetClient
 from simulator.plan import PlannedTouch, build_plan
 from simulator.scenario import Scenario, VisitorProfile
+from simulator.scenario_controller import document
 
 SCHOOLS = (
     # key, name, place code, region (its planning region), area
@@ -40,6 +41,85 @@ EXHIBITS = (
     ("Prizma", [{"name": "button", "kind": "button"}, {"name": "dial", "kind": "rotary"}]),
     ("Zobrati", [{"name": "crank", "kind": "rotary"}, {"name": "button", "kind": "button"}]),
     ("Magnēts", [{"name": "button", "kind": "button"}]),
+)
+_SIGN = {"idle_s": 120, "actions": [{"output": "sign", "action": "blink", "on_s": 0.3}]}
+CONTROLLERS: tuple[dict[str, Any], ...] = (
+    # What each exhibit drives (docs/controller.md); the sign blinks to attract visitors.
+    {
+        "outputs": [
+            {"name": "lamp", "kind": "led"},
+            {"name": "fan", "kind": "relay", "active_high": False},
+            {"name": "sign", "kind": "led"},
+        ],
+        "behaviours": [
+            {"input": "button", "event": "press", "output": "lamp", "action": "on", "seconds": 5},
+            {"input": "beam", "event": "beam_broken", "output": "fan", "action": "on"},
+            {"input": "beam", "event": "beam_restored", "output": "fan", "action": "off"},
+        ],
+        "attract": _SIGN,
+    },
+    {
+        "outputs": [
+            {"name": "prism", "kind": "rgbled"},
+            {"name": "arm", "kind": "servo"},
+            {"name": "sign", "kind": "led"},
+        ],
+        "behaviours": [
+            {
+                "input": "button",
+                "event": "press",
+                "output": "prism",
+                "action": "on",
+                "color": [1, 0.2, 0],
+                "seconds": 5,
+            },
+            {
+                "input": "dial",
+                "event": "rotation",
+                "output": "arm",
+                "action": "angle",
+                "angle": 45,
+                "seconds": 3,
+            },
+        ],
+        "attract": _SIGN,
+    },
+    {
+        "outputs": [
+            {"name": "motor", "kind": "motor"},
+            {"name": "horn", "kind": "tonal_buzzer"},
+            {"name": "sign", "kind": "led"},
+        ],
+        "behaviours": [
+            {
+                "input": "crank",
+                "event": "rotation",
+                "output": "motor",
+                "action": "speed",
+                "speed": 0.6,
+                "seconds": 3,
+            },
+            {
+                "input": "button",
+                "event": "press",
+                "output": "horn",
+                "action": "tone",
+                "frequency_hz": 440,
+                "seconds": 1,
+            },
+        ],
+        "attract": _SIGN,
+    },
+    {
+        "outputs": [
+            {"name": "magnet", "kind": "relay"},
+            {"name": "sign", "kind": "led"},
+        ],
+        "behaviours": [
+            {"input": "button", "event": "press", "output": "magnet", "action": "on", "seconds": 3}
+        ],
+        "attract": _SIGN,
+    },
 )
 STAFF = ("Anna Bērziņa", "Jānis Ozols", "Līga Kalniņa")
 TRIP_HOURS = ("07:00-11:00", "07:30-11:30", "08:00-12:00")  # UTC: 09:00-14:00 in Riga
@@ -139,7 +219,12 @@ def term(
                 }
             },
             "exhibits": [
-                {"id": exhibit_id, "inputs": EXHIBITS[n % len(EXHIBITS)][1], "visitors": "class"}
+                {
+                    "id": exhibit_id,
+                    "inputs": EXHIBITS[n % len(EXHIBITS)][1],
+                    "visitors": "class",
+                    "controller": CONTROLLERS[n % len(CONTROLLERS)],
+                }
                 for n, exhibit_id in enumerate(ids)
             ],
             "schools": [
@@ -166,6 +251,19 @@ def live_plan(scenario: Scenario, today: int) -> list[PlannedTouch]:
         update={"visits": [scenario.visits[today]], "visitors": {"class": busy}}
     )
     return [replace(t, visit=today) for t in build_plan(alone).touches if t.visit == 0]
+
+
+def lamp_for_8_s(scenario: Scenario) -> tuple[str, dict[str, Any]]:
+    """A technician's change for the demo: the first exhibit's lamp now stays on 8 s (the
+    document the fleet pushes: its inputs as wired and its controller with the change)."""
+    exhibit_id, exhibit = next(iter(scenario.exhibit_defs().items()))
+    assert exhibit.controller is not None
+    rules = [
+        {**rule, "seconds": 8} if rule.get("output") == "lamp" else rule
+        for rule in exhibit.controller.behaviours
+    ]
+    changed = exhibit.controller.model_copy(update={"behaviours": rules})
+    return exhibit_id, document(exhibit.inputs, changed)
 
 
 def exhibit_name(scenario: Scenario, exhibit_id: str) -> str:

@@ -142,6 +142,11 @@ def _the_story_is_told(base: str) -> None:
         for exhibit in health:
             codes = {alert["code"] for alert in exhibit["alerts"]}
             assert "unsynced_clock" not in codes, exhibit
+        # A technician's change was pushed to the first exhibit and applied at the depot.
+        (latest, *_rest) = api.get("/exhibits/sim-001/config").json()
+        assert latest["outcome"] == "applied", latest
+        lamp = [r for r in latest["config"]["behaviours"] if r["output"] == "lamp"]
+        assert lamp == [{**lamp[0], "seconds": 8}]
         login = api.post("/ui/login", data={"token": TOKEN, "next": "/ui/"})
         assert login.status_code == 303
         for page in ("/ui/", "/ui/visits", "/ui/schools", "/ui/regions", "/ui/reports/funder"):
