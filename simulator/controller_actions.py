@@ -60,20 +60,25 @@ class ControllerActions:
             version = self._put(exhibit_id, body, force=push.force)
             self.hosting.pushed[exhibit_id] = (version, push.force)
             self._hashes[exhibit_id] = config_hash(body)
-            due = self.hosting.due_config(exhibit_id) == version
-            if due and not self._runs(event, exhibit_id, version, self._hashes[exhibit_id]):
-                observed[exhibit_id] = {"version": version, "runs": False}
-                continue
-            expected = "applied" if due else "waiting"
-            outcome = self.fleet_says(exhibit_id, version, expected)
-            observed[exhibit_id] = {"version": version, "outcome": outcome}
-            if outcome != expected:
-                self._fail(
-                    event,
-                    f"{exhibit_id} version {version}: the fleet says {outcome}, "
-                    f"expected {expected}",
-                )
+            observed[exhibit_id] = self._answered(event, exhibit_id, version, wait=True)
         return {"pushed": observed}
+
+    def _answered(
+        self, event: Event, exhibit_id: str, version: int, *, wait: bool
+    ) -> dict[str, Any]:
+        """The exhibit runs ``version`` if it is due (waited for if ``wait``), and the fleet
+        says ``applied``, or ``waiting`` while the version waits for a visit to end."""
+        due = self.hosting.due_config(exhibit_id) == version
+        if due and wait and not self._runs(event, exhibit_id, version, self._hashes[exhibit_id]):
+            return {"version": version, "runs": False}
+        expected = "applied" if due else "waiting"
+        outcome = self.fleet_says(exhibit_id, version, expected)
+        if outcome != expected:
+            message = (
+                f"{exhibit_id} version {version}: the fleet says {outcome}, expected {expected}"
+            )
+            self._fail(event, message)
+        return {"version": version, "outcome": outcome}
 
     def _runs(self, event: Event, exhibit_id: str, version: int, hash_: str) -> bool:
         """Wait until the exhibit runs ``version`` of this document (its hash: the same
@@ -140,19 +145,6 @@ class ControllerActions:
         so (``applied``; ``waiting`` for one still in a visit that was not forced)."""
         observed: dict[str, Any] = {}
         for exhibit_id, (version, _force) in sorted(self.hosting.pushed.items()):
-            due = self.hosting.due_config(exhibit_id) == version
-            expected = "applied" if due else "waiting"
-            hash_ = self._hashes[exhibit_id]
             powered = self.hosting.powered(exhibit_id)
-            if due and powered and not self._runs(event, exhibit_id, version, hash_):
-                observed[exhibit_id] = {"version": version, "runs": False}
-                continue
-            outcome = self.fleet_says(exhibit_id, version, expected)
-            observed[exhibit_id] = {"version": version, "outcome": outcome}
-            if outcome != expected:
-                self._fail(
-                    event,
-                    f"{exhibit_id} version {version}: the fleet says {outcome}, "
-                    f"expected {expected}",
-                )
+            observed[exhibit_id] = self._answered(event, exhibit_id, version, wait=powered)
         return {"configs": observed}
