@@ -7,7 +7,9 @@ fleet must then say ``waiting`` (the exhibit reported it); otherwise the exhibit
 waits until its agent has been rebuilt on the new version (as ``exhibit-agent run``
 does) and the fleet must say ``applied``. A version that waits is applied once the
 visit is checked in: the engine's wait after the check-in includes it
-(``Hosting.due_config``), and ``finish`` checks the fleet's word at the end.
+(``Hosting.due_config``), and ``finish`` checks the fleet's word at the end. A newest
+push that a database restore erased (pushed after the backup it restored) is run on by the
+exhibit, and the fleet must say so honestly: ``unknown_version`` in its health.
 
 ``output_check``: the exhibit's host moves nothing; it waits until the agent has handled
 every touch and the behaviour engine has caught up with the clock, and reads every
@@ -28,6 +30,7 @@ from simulator.hosting import Hosting
 from simulator.plan import Event
 from simulator.scenario import Scenario
 from simulator.scenario_controller import document, judge
+from simulator.scenario_faults import DatabaseRestore
 from simulator.stack import Stack
 
 Fail = Callable[[Event, str], dict[str, Any]]
@@ -79,6 +82,40 @@ class ControllerActions:
             )
             self._fail(event, message)
         return {"version": version, "outcome": outcome}
+
+    def _lost_by_restore(self, exhibit_id: str) -> bool:
+        """Whether the newest push to ``exhibit_id`` came after a backup that the fleet's
+        database was then restored from: the fleet has no record of it."""
+        pushes = [p.at for p in self.scenario.configs if exhibit_id in self._targets(p.exhibits)]
+        newest = max(pushes)
+        return any(
+            isinstance(f, DatabaseRestore) and f.backup_at <= newest < f.at
+            for f in self.scenario.faults
+        )
+
+    def _targets(self, ids: list[str]) -> list[str]:
+        return list(self.scenario.exhibit_defs()) if "all" in ids else ids
+
+    def _unknown(
+        self, event: Event, exhibit_id: str, version: int, *, wait: bool
+    ) -> dict[str, Any]:
+        """A version the restore erased: the exhibit runs it on, and the fleet says it runs a
+        version it cannot show (``unknown_version``), never that it matches."""
+        if wait and not self._runs(event, exhibit_id, version, self._hashes[exhibit_id]):
+            return {"version": version, "runs": False}
+        deadline = time.monotonic() + REPORT_WAIT_S
+        while True:
+            state = self.stack.client.exhibit_health(exhibit_id).get("config")
+            if state == "unknown_version" or time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_S)
+        if state != "unknown_version":
+            self._fail(
+                event,
+                f"{exhibit_id} runs version {version}, lost by the restore: the "
+                f"fleet's health says {state}, expected unknown_version",
+            )
+        return {"version": version, "lost_by_restore": True, "health": state}
 
     def _runs(self, event: Event, exhibit_id: str, version: int, hash_: str) -> bool:
         """Wait until the exhibit runs ``version`` of this document (its hash: the same
@@ -146,5 +183,8 @@ class ControllerActions:
         observed: dict[str, Any] = {}
         for exhibit_id, (version, _force) in sorted(self.hosting.pushed.items()):
             powered = self.hosting.powered(exhibit_id)
+            if self._lost_by_restore(exhibit_id):
+                observed[exhibit_id] = self._unknown(event, exhibit_id, version, wait=powered)
+                continue
             observed[exhibit_id] = self._answered(event, exhibit_id, version, wait=powered)
         return {"configs": observed}

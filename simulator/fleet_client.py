@@ -124,6 +124,11 @@ class FleetClient:
         found: list[dict[str, Any]] = self._call("GET", f"/exhibits/{exhibit_id}/config")
         return found
 
+    def exhibit_health(self, exhibit_id: str) -> dict[str, Any]:
+        """``/fleet/health``'s entry for one exhibit (empty if it has none)."""
+        health: dict[str, Any] = self._call("GET", "/fleet/health")
+        return next((e for e in health["exhibits"] if e["exhibit_id"] == exhibit_id), {})
+
     def ingest_stats(self) -> dict[str, Any]:
         """``GET /ingest/stats``: counters since the API started."""
         stats: dict[str, Any] = self._call("GET", "/ingest/stats")
