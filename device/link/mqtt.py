@@ -13,8 +13,7 @@ the birth message (retained online status) is published before the agent hears a
 
 Transport and security come from the broker URL (``broker.endpoint``): TCP or WebSocket
 (with its path), TLS with the CA and optional client certificate of ``TlsOptions``
-(``device.settings.config.TlsFiles``, or ``broker.tls.TlsSettings``; the server certificate is
-always verified).
+(``device.settings.config.TlsFiles``, or ``broker.tls.TlsSettings``; always verified).
 
 MQTT 5 where the broker speaks it: with ``protocol="auto"`` the link starts with v5 and
 falls back to 3.1.1 for the rest of the process when the broker answers "unsupported
@@ -203,6 +202,7 @@ class MqttLink:
                     _shutdown(conn.client)
                 conn.gone.wait()
                 conn.client.loop_stop()
+                _close(conn.client)  # paho leaves it to the garbage collector otherwise
                 self._forget(conn)
                 self._maybe_fall_back(conn)
                 if conn.up:
