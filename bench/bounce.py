@@ -53,6 +53,11 @@ def run(
         inputs=[{"name": "button", "kind": "button", "pin": 17}],  # the default debounce
         heartbeat_seconds=3600,
         reconnect_max_s=1,
+        # No fleet confirms here, and the fake clock runs IDLE_S ahead a press: with the
+        # default 60 s custody timeout every record went out again and again within the
+        # run, and that resend was measured as CPU per press. A fleet confirms in a second.
+        custody_timeout_s=3600,
+        custody_timeout_max_s=86_400,
         **(BEHAVIOURS if behaviours else {}),
     )
     clock = FakeClock(wall=datetime.now(UTC), monotonic=time.monotonic())
