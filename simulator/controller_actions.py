@@ -25,10 +25,12 @@ from collections.abc import Callable
 from typing import Any
 
 from broker.exhibit_config import config_hash
-from simulator.errors import FleetApiError, HostError
+from simulator.errors import HostError
+from simulator.fleet_client import retry
 from simulator.hosting import Hosting
 from simulator.plan import Event
 from simulator.scenario import Scenario
+from simulator.scenario_checks import targets
 from simulator.scenario_controller import document, judge
 from simulator.scenario_faults import DatabaseRestore
 from simulator.stack import Stack
@@ -86,15 +88,14 @@ class ControllerActions:
     def _lost_by_restore(self, exhibit_id: str) -> bool:
         """Whether the newest push to ``exhibit_id`` came after a backup that the fleet's
         database was then restored from: the fleet has no record of it."""
-        pushes = [p.at for p in self.scenario.configs if exhibit_id in self._targets(p.exhibits)]
+        pushes = [
+            p.at for p in self.scenario.configs if exhibit_id in targets(p.exhibits, self.scenario)
+        ]
         newest = max(pushes)
         return any(
             isinstance(f, DatabaseRestore) and f.backup_at <= newest < f.at
             for f in self.scenario.faults
         )
-
-    def _targets(self, ids: list[str]) -> list[str]:
-        return list(self.scenario.exhibit_defs()) if "all" in ids else ids
 
     def _unknown(
         self, event: Event, exhibit_id: str, version: int, *, wait: bool
@@ -103,12 +104,8 @@ class ControllerActions:
         version it cannot show (``unknown_version``), never that it matches."""
         if wait and not self._runs(event, exhibit_id, version, self._hashes[exhibit_id]):
             return {"version": version, "runs": False}
-        deadline = time.monotonic() + REPORT_WAIT_S
-        while True:
-            state = self.stack.client.exhibit_health(exhibit_id).get("config")
-            if state == "unknown_version" or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_S)
+        health = self.stack.client.exhibit_health
+        state = _eventually(lambda: health(exhibit_id).get("config"), "unknown_version")
         if state != "unknown_version":
             self._fail(
                 event,
@@ -128,31 +125,21 @@ class ControllerActions:
         return True
 
     def _put(self, exhibit_id: str, body: dict[str, Any], *, force: bool) -> int:
-        deadline = time.monotonic() + REPORT_WAIT_S
-        while True:  # right after a broker or API restart the API may answer 503 a moment
-            try:
-                return self.stack.client.push_config(exhibit_id, body, force=force)
-            except FleetApiError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(POLL_S * 2)
+        client = self.stack.client
+        return retry(
+            lambda: client.push_config(exhibit_id, body, force=force),
+            f"configuration for {exhibit_id}",
+        )
 
     def fleet_says(self, exhibit_id: str, version: int, expected: str) -> str | None:
         """What the fleet's history says the exhibit reported of ``version``, once it says
         ``expected`` or ``REPORT_WAIT_S`` ran out (then the last word, None: nothing)."""
-        deadline = time.monotonic() + REPORT_WAIT_S
-        while True:
-            found = next(
-                (
-                    item.get("outcome")
-                    for item in self.stack.client.config_history(exhibit_id)
-                    if item["version"] == version
-                ),
-                None,
-            )
-            if found == expected or time.monotonic() >= deadline:
-                return found
-            time.sleep(POLL_S)
+
+        def said() -> str | None:
+            history = self.stack.client.config_history(exhibit_id)
+            return next((i.get("outcome") for i in history if i["version"] == version), None)
+
+        return _eventually(said, expected)
 
     def _check(self, event: Event) -> dict[str, Any]:
         assert event.item is not None
@@ -162,11 +149,11 @@ class ControllerActions:
         for exhibit_id in event.exhibits:
             reply = self.hosting.ask(exhibit_id, {"op": "outputs"})
             states: dict[str, Any] = reply["outputs"]
+            running = reply.get("config_version")
             observed[exhibit_id] = {
-                "config_version": reply.get("config_version"),
+                "config_version": running,
                 **{name: states.get(name) for name in check.outputs},
             }
-            running = reply.get("config_version")
             if check.config_version is not None and running != check.config_version:
                 failed.append(f"{exhibit_id} runs version {running}, not {check.config_version}")
             for name, expected in check.outputs.items():
@@ -188,3 +175,13 @@ class ControllerActions:
                 continue
             observed[exhibit_id] = self._answered(event, exhibit_id, version, wait=powered)
         return {"configs": observed}
+
+
+def _eventually(read: Callable[[], str | None], wanted: str) -> str | None:
+    """``read()`` until it gives ``wanted`` or ``REPORT_WAIT_S`` ran out; its last value."""
+    deadline = time.monotonic() + REPORT_WAIT_S
+    while True:
+        found = read()
+        if found == wanted or time.monotonic() >= deadline:
+            return found
+        time.sleep(POLL_S)

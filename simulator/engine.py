@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from simulator.databases import Backend, run_database
-from simulator.errors import FleetApiError, SimError
+from simulator.errors import SimError
 from simulator.faults import FaultInjector
-from simulator.fleet_client import FleetClient
+from simulator.fleet_client import FleetClient, retry
 from simulator.hosting import Hosting
 from simulator.ledger import Ledger
 from simulator.netfault import PartitionProxy
@@ -48,7 +48,6 @@ Advance = Callable[[int, str], None]
 """Progress: touches just recorded, and what the simulation is at."""
 Inspect = Callable[[FleetClient, Verdict], None]
 """Further checks while the fleet still runs, after the verdict on counts (the campaign's)."""
-RETRY_S = 30.0
 FLUSH_TIMEOUT_S = 120.0
 SETTLE_STEP = timedelta(seconds=60)
 SETTLE_STEPS = 240
@@ -95,19 +94,6 @@ def fresh_work_dir(work_dir: Path) -> None:
             )
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-
-
-def _retry(call: Callable[[], None], what: str) -> None:
-    # Right after a broker or API restart the API may answer 503 for a moment.
-    deadline = time.monotonic() + RETRY_S
-    while True:
-        try:
-            call()
-            return
-        except FleetApiError as exc:
-            if time.monotonic() >= deadline:
-                raise FleetApiError(f"{what}: {exc}") from exc
-            time.sleep(0.2)
 
 
 class Engine:
@@ -247,10 +233,10 @@ class Engine:
         assert event.visit is not None
         visit_id = self._visit_ids[event.visit]
         if event.action == "checkout":
-            _retry(lambda: client.check_out(visit_id), f"check-out of visit {visit_id}")
+            retry(lambda: client.check_out(visit_id), f"check-out of visit {visit_id}")
             expected: int | None = visit_id
         else:
-            _retry(lambda: client.check_in(visit_id), f"check-in of visit {visit_id}")
+            retry(lambda: client.check_in(visit_id), f"check-in of visit {visit_id}")
             expected = None
         for exhibit_id in self.scenario.visits[event.visit].exhibits:
             hosting.assigned[exhibit_id] = expected

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from simulator.errors import FleetApiError
+
+T = TypeVar("T")
+RETRY_S = 30.0
+
+
+def retry(call: Callable[[], T], what: str) -> T:
+    """``call()``, tried again for up to ``RETRY_S``: right after a broker or API restart
+    the API may answer 503 for a moment."""
+    deadline = time.monotonic() + RETRY_S
+    while True:
+        try:
+            return call()
+        except FleetApiError as exc:
+            if time.monotonic() >= deadline:
+                raise FleetApiError(f"{what}: {exc}") from exc
+            time.sleep(0.2)
 
 
 class FleetClient:
