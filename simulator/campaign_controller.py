@@ -27,7 +27,13 @@ from zoneinfo import ZoneInfo
 
 from simulator.plan import build_plan
 from simulator.scenario import Scenario
-from simulator.scenario_checks import checkout_moments, power_off, unreachable
+from simulator.scenario_checks import (
+    checked_out,
+    checkout_moments,
+    power_off,
+    targets,
+    unreachable,
+)
 from simulator.scenario_faults import boots
 
 MARGIN = timedelta(seconds=5)
@@ -122,28 +128,33 @@ def add_controllers(
     scenario = valid(raw)
     if scenario is None:  # cannot happen: every step above was valid
         raise AssertionError("a generated controller made the scenario invalid")
+    touches: dict[str, list[datetime]] = {exhibit_id: [] for exhibit_id in idle}
+    for touch in build_plan(scenario).touches:
+        touches.get(touch.exhibit_id, []).append(touch.at)
     raw["output_checks"] = [
         {"at": text(at), "exhibits": [exhibit_id], "outputs": {"sign": state}, "why": why}
         for exhibit_id in sorted(idle)
-        for at, state, why in _attract_checks(rng, scenario, exhibit_id, idle[exhibit_id])
+        for at, state, why in _attract_checks(
+            rng, scenario, exhibit_id, touches[exhibit_id], idle[exhibit_id]
+        )
     ]
 
 
 def _resets(
     scenario: Scenario, exhibit_id: str
-) -> tuple[list[datetime], list[datetime], list[tuple[datetime, datetime]]]:
-    """Moments the exhibit's idle time starts again: its touches; its boots (the sign is
-    then safe, blinking before or not); and spans in which a push may rebuild it."""
-    touches = [t.at for t in build_plan(scenario).touches if t.exhibit_id == exhibit_id]
+) -> tuple[list[datetime], list[tuple[datetime, datetime]]]:
+    """Moments besides its touches the exhibit's idle time starts again: its boots (the sign
+    is then safe, blinking before or not); and spans in which a push may rebuild it."""
     starts = [scenario.start]
     for fault in scenario.faults:
         if getattr(fault, "exhibit", None) == exhibit_id:
             starts += [moment for boot in boots(fault) for moment in (boot.down, boot.up)]
-    visits = _checked_out(scenario, exhibit_id)
+    moments = list(checkout_moments(scenario))
+    visits = [(held.start, held.end) for _, held in checked_out(moments, exhibit_id)]
     dark = unreachable(scenario, exhibit_id)
     rebuilds: list[tuple[datetime, datetime]] = []
     for push in scenario.configs:
-        if exhibit_id not in push.exhibits:
+        if exhibit_id not in targets(push.exhibits, scenario):
             continue
         latest = push.at
         for first, last in visits:
@@ -154,19 +165,17 @@ def _resets(
                 latest = max(latest, window.end)
         rebuilds.append((push.at, latest))
         starts += [push.at, latest]
-    return sorted(touches), sorted(starts), rebuilds
-
-
-def _checked_out(scenario: Scenario, exhibit_id: str) -> list[tuple[datetime, datetime]]:
-    moments = [(i, at, what) for i, e, at, what in checkout_moments(scenario) if e == exhibit_id]
-    out = {i: at for i, at, what in moments if what == "check-out"}
-    return [(out[i], at) for i, at, what in moments if what == "check-in"]
+    return sorted(starts), rebuilds
 
 
 def _attract_checks(
-    rng: random.Random, scenario: Scenario, exhibit_id: str, idle_s: int
+    rng: random.Random,
+    scenario: Scenario,
+    exhibit_id: str,
+    touches: list[datetime],
+    idle_s: int,
 ) -> list[tuple[datetime, str, str]]:
-    touches, starts, rebuilds = _resets(scenario, exhibit_id)
+    starts, rebuilds = _resets(scenario, exhibit_id)
     resets = sorted({*touches, *starts})
     idle = timedelta(seconds=idle_s)
     off = power_off(scenario, exhibit_id)

@@ -225,15 +225,16 @@ def _depot(scenario: Scenario) -> Iterator[Problem]:
             for window in power_off(scenario, exhibit_id):
                 if window.holds(check.at):
                     yield (*loc, "at"), f"{exhibit_id} has no power then ({window.what})"
-            for visit_index, held in _checked_out(moments, exhibit_id):
+            for visit_index, held in checked_out(moments, exhibit_id):
                 if held.holds(check.at):
                     name = scenario.visit_name(visit_index)
                     yield (*loc, "at"), f"{exhibit_id} is checked out to {name} then"
 
 
-def _checked_out(
+def checked_out(
     moments: list[tuple[int, str, datetime, str]], exhibit_id: str
 ) -> Iterator[tuple[int, Window]]:
+    """(visit index, window) in which ``exhibit_id`` is checked out, from ``checkout_moments``."""
     starts = {i: at for i, e, at, what in moments if e == exhibit_id and what == "check-out"}
     for i, e, at, what in moments:
         if e == exhibit_id and what == "check-in":
