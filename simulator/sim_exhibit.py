@@ -82,7 +82,6 @@ class SimExhibit:
             for direction, name in zip((1, -1), spec.count_names(), strict=False):
                 self._by_count_name[name] = (spec, direction)
         self.agent = Agent(self.settings, pin_factory=self.factory, clock=self.clock)
-        self.rebuilds = 0
         # A gesture moves the clock on after its start (a PIR presence: many seconds).
         longest = max(
             self.signals.longest(
@@ -144,7 +143,6 @@ class SimExhibit:
         self.settings = agent_settings(self._boot)
         self.agent = Agent(self.settings, pin_factory=self.factory, clock=self.clock)
         self.agent.start()
-        self.rebuilds += 1
         log.info("%s runs configuration version %s", self.exhibit_id, self.settings.config_version)
         return True
 
